@@ -1,0 +1,141 @@
+//! `herald build` and `herald check`: plan the feeds, render the posts that
+//! reach one (in parallel, once each), write every feed atomically.
+//!
+//! Nothing is written until everything has rendered, so a broken post never
+//! leaves a half-updated set of feeds behind.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::content::{Content, Renderer};
+use crate::error::{Error, Problem, Problems, Result};
+use crate::feed::{self, Entry};
+use crate::site::Site;
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub posts: usize,
+    pub rendered: usize,
+    pub feeds: usize,
+    pub files: usize,
+    pub changed: usize,
+    pub out_dir: PathBuf,
+    pub written: bool,
+    pub warnings: Vec<Problem>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.written {
+            write!(
+                f,
+                "{} posts, {} feeds: {} files in {} ({} changed)",
+                self.posts,
+                self.feeds,
+                self.files,
+                self.out_dir.display(),
+                self.changed
+            )
+        } else {
+            write!(
+                f,
+                "{} posts read, {} rendered for {} feeds: no problems",
+                self.posts, self.rendered, self.feeds
+            )
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Write the files (`build`) or only check that they can be made (`check`).
+    pub write: bool,
+    pub keep_going: bool,
+}
+
+pub fn run(site: &Site, options: Options) -> Result<Report> {
+    let config = &site.config;
+    let channels = feed::plan(config, &site.posts);
+    let needed: BTreeSet<usize> = channels
+        .iter()
+        .flat_map(|c| c.posts.iter().copied())
+        .collect();
+    let renderer = Renderer::new(site)?;
+    let rendered: Vec<(usize, Result<crate::content::Rendered, Vec<Problem>>)> = needed
+        .into_par_iter()
+        .map(|i| (i, renderer.render(&site.posts[i])))
+        .collect();
+
+    let mut warnings = Vec::new();
+    let mut problems = Vec::new();
+    let mut contents: Vec<Option<Content>> = vec![None; site.posts.len()];
+    for (index, result) in rendered {
+        match result {
+            Ok(out) => {
+                warnings.extend(out.warnings);
+                contents[index] = Some(out.content);
+            }
+            Err(mut list) => problems.append(&mut list),
+        }
+    }
+    let rendered = contents.iter().filter(|c| c.is_some()).count();
+    if !problems.is_empty() {
+        if !options.keep_going {
+            return Err(Error::Posts {
+                problems: Problems(problems),
+            });
+        }
+        warnings.append(&mut problems);
+    }
+
+    let out_dir = site.path(&config.feeds.dir);
+    let mut formats = config.feeds.formats.clone();
+    formats.sort();
+    formats.dedup();
+    let files: Vec<(PathBuf, Vec<u8>)> = channels
+        .par_iter()
+        .flat_map_iter(|channel| {
+            let entries: Vec<Entry<'_>> = channel
+                .posts
+                .iter()
+                .filter_map(|&i| {
+                    contents[i].as_ref().map(|content| Entry {
+                        post: &site.posts[i],
+                        content,
+                    })
+                })
+                .collect();
+            formats
+                .iter()
+                .map(|&format| {
+                    let path = out_dir
+                        .join(&channel.dir)
+                        .join(feed::file_name(config, format));
+                    (path, feed::render(config, channel, &entries, format))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+
+    let mut changed = 0;
+    if options.write {
+        for (path, bytes) in &files {
+            if feed::write::atomic(path, bytes)? {
+                changed += 1;
+            }
+        }
+    }
+    Ok(Report {
+        posts: site.posts.len(),
+        rendered,
+        feeds: channels.len(),
+        files: files.len(),
+        changed,
+        out_dir: site.shown(&out_dir),
+        written: options.write,
+        warnings,
+    })
+}

@@ -1,0 +1,473 @@
+//! `config/herald.toml` -> [`Config`].
+//!
+//! The key names are the interface (scripts and users write them), so they
+//! follow DESIGN.md exactly. Unknown keys are an error naming the key and the
+//! file; every default is written beside its field. Values that have a shape
+//! (URLs, time zones, durations, rates) are checked here, once, so later
+//! stages can trust them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::error::{Error, Result};
+
+/// Where the configuration lives, relative to the site root, unless `--config` says otherwise.
+pub const DEFAULT_PATH: &str = "config/herald.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub site: SiteConfig,
+    #[serde(default)]
+    pub posts: PostsConfig,
+    #[serde(default)]
+    pub feeds: FeedsConfig,
+    #[serde(default)]
+    pub email: EmailConfig,
+    pub smtp: Option<SmtpConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub title: String,
+    /// Absolute base URL, required; kept without a trailing slash.
+    #[serde(deserialize_with = "absolute_url")]
+    pub url: String,
+    #[serde(default)]
+    pub description: String,
+    pub author: Option<AuthorConfig>,
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// For dates written without an offset.
+    #[serde(default = "default_timezone", deserialize_with = "timezone")]
+    pub timezone: chrono_tz::Tz,
+    #[serde(default = "default_permalink")]
+    pub permalink: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorConfig {
+    pub name: String,
+    pub email: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostsConfig {
+    #[serde(default = "default_posts_dir")]
+    pub dir: PathBuf,
+    /// Render Jekyll Liquid before Markdown.
+    #[serde(default = "yes")]
+    pub liquid: bool,
+    /// Where `{% include %}` looks, if the folder exists.
+    #[serde(default = "default_includes")]
+    pub includes: PathBuf,
+    /// Where the excerpt ends when front matter gives no summary.
+    #[serde(default = "default_excerpt_separator")]
+    pub excerpt_separator: String,
+    /// Extra Liquid variables, visible as `{{ NAME }}` and `{{ site.NAME }}`.
+    #[serde(default)]
+    pub vars: BTreeMap<String, toml::Value>,
+}
+
+impl Default for PostsConfig {
+    fn default() -> Self {
+        PostsConfig {
+            dir: default_posts_dir(),
+            liquid: true,
+            includes: default_includes(),
+            excerpt_separator: default_excerpt_separator(),
+            vars: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedFormat {
+    Atom,
+    Rss,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedContent {
+    Full,
+    Excerpt,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedsConfig {
+    #[serde(default = "default_feeds_dir")]
+    pub dir: PathBuf,
+    #[serde(default = "default_formats")]
+    pub formats: Vec<FeedFormat>,
+    /// Entries per feed; 0 = every post.
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+    #[serde(default = "default_content")]
+    pub content: FeedContent,
+    /// Per-tag feeds under `tags/<slug>/`.
+    #[serde(default = "yes")]
+    pub tags: bool,
+    /// Per-category feeds under `categories/<slug>/`.
+    #[serde(default = "yes")]
+    pub categories: bool,
+    /// File names inside each feed folder.
+    #[serde(default = "default_atom_file")]
+    pub atom_file: String,
+    #[serde(default = "default_rss_file")]
+    pub rss_file: String,
+    #[serde(default = "default_json_file")]
+    pub json_file: String,
+}
+
+impl Default for FeedsConfig {
+    fn default() -> Self {
+        FeedsConfig {
+            dir: default_feeds_dir(),
+            formats: default_formats(),
+            limit: default_limit(),
+            content: default_content(),
+            tags: true,
+            categories: true,
+            atom_file: default_atom_file(),
+            rss_file: default_rss_file(),
+            json_file: default_json_file(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Outbox,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// `Name <address>`; defaults to the site author.
+    pub from: Option<String>,
+    #[serde(default = "default_subject")]
+    pub subject: String,
+    pub unsubscribe_mailto: Option<String>,
+    /// May use `{{ token }}`, the subscriber's unsubscribe token.
+    pub unsubscribe_url: Option<String>,
+    /// "smtp" when `[smtp]` is set, else "outbox".
+    pub transport: Option<Transport>,
+    #[serde(default = "default_outbox")]
+    pub outbox: PathBuf,
+    #[serde(default = "default_state")]
+    pub state: PathBuf,
+    /// Where the email templates live (email.html, email.txt); compiled-in defaults otherwise.
+    #[serde(default = "default_templates")]
+    pub templates: PathBuf,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            from: None,
+            subject: default_subject(),
+            unsubscribe_mailto: None,
+            unsubscribe_url: None,
+            transport: None,
+            outbox: default_outbox(),
+            state: default_state(),
+            templates: default_templates(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    Starttls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// 587 for STARTTLS, 465 for implicit TLS, 25 for none.
+    pub port: Option<u16>,
+    #[serde(default = "default_tls")]
+    pub tls: Tls,
+    pub username: Option<String>,
+    /// A command whose standard output is the password; else $HERALD_SMTP_PASSWORD.
+    pub password_command: Option<String>,
+    #[serde(default = "default_connections")]
+    pub connections: u32,
+    #[serde(default = "default_rate", deserialize_with = "rate")]
+    pub rate: Rate,
+    #[serde(default = "default_timeout", deserialize_with = "duration")]
+    pub timeout: Duration,
+}
+
+impl SmtpConfig {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            Tls::Starttls => 587,
+            Tls::Tls => 465,
+            Tls::None => 25,
+        })
+    }
+}
+
+/// A sending rate: `count` messages per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub per: Duration,
+}
+
+impl Rate {
+    pub fn parse(text: &str) -> Option<Rate> {
+        let (count, unit) = text.trim().split_once('/')?;
+        let count: u32 = count.trim().parse().ok().filter(|&c| c > 0)?;
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return None,
+        };
+        Some(Rate { count, per })
+    }
+
+    /// The least time between two messages.
+    pub fn interval(&self) -> Duration {
+        self.per / self.count
+    }
+}
+
+/// Parses "30s", "2m", "1h", "500ms".
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    match unit.trim() {
+        "ms" => Some(Duration::from_millis(number)),
+        "s" => Some(Duration::from_secs(number)),
+        "m" => Some(Duration::from_secs(number * 60)),
+        "h" => Some(Duration::from_secs(number * 3600)),
+        _ => None,
+    }
+}
+
+impl Config {
+    /// Reads and checks the configuration at `path`; messages call it `shown`.
+    pub fn load(path: &Path, shown: &Path) -> Result<Config> {
+        let text = fs_err::read_to_string(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::config(
+                    shown,
+                    None,
+                    "no configuration file here; run `herald init` to make a site, or pass -C DIR / --config FILE",
+                )
+            } else {
+                Error::Io(e)
+            }
+        })?;
+        Config::parse(&text, shown)
+    }
+
+    /// Parses configuration text; `path` is only for messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        toml::from_str::<Config>(text).map_err(|e| {
+            let line = e.span().map(|span| line_of(text, span.start));
+            Error::config(path, line, e.message().to_string())
+        })
+    }
+
+    pub fn transport(&self) -> Transport {
+        self.email.transport.unwrap_or(if self.smtp.is_some() {
+            Transport::Smtp
+        } else {
+            Transport::Outbox
+        })
+    }
+}
+
+/// The 1-based line number of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    line_of_bytes(text.as_bytes(), offset)
+}
+
+pub fn line_of_bytes(bytes: &[u8], offset: usize) -> usize {
+    let offset = offset.min(bytes.len());
+    bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+fn absolute_url<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    match url::Url::parse(&text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+            Ok(text.trim_end_matches('/').to_string())
+        }
+        _ => Err(serde::de::Error::custom(format!(
+            "`url` must be an absolute http(s) URL such as \"https://example.org/blog\", not {text:?}"
+        ))),
+    }
+}
+
+fn timezone<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<chrono_tz::Tz, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "unknown time zone {text:?}; use an IANA name such as \"Europe/Berlin\" or \"UTC\""
+        ))
+    })
+}
+
+fn rate<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Rate, D::Error> {
+    let text = String::deserialize(d)?;
+    Rate::parse(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "rate {text:?} is not a rate; write it as \"20/s\", \"300/m\" or \"1000/h\""
+        ))
+    })
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not a duration; write it as \"30s\", \"2m\" or \"500ms\""
+        ))
+    })
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_language() -> String {
+    "en".into()
+}
+fn default_timezone() -> chrono_tz::Tz {
+    chrono_tz::UTC
+}
+fn default_permalink() -> String {
+    "/:year/:month/:day/:slug/".into()
+}
+fn default_posts_dir() -> PathBuf {
+    "posts".into()
+}
+fn default_includes() -> PathBuf {
+    "_includes".into()
+}
+fn default_excerpt_separator() -> String {
+    "<!--more-->".into()
+}
+fn default_feeds_dir() -> PathBuf {
+    "public".into()
+}
+fn default_formats() -> Vec<FeedFormat> {
+    vec![FeedFormat::Atom, FeedFormat::Rss, FeedFormat::Json]
+}
+fn default_limit() -> usize {
+    20
+}
+fn default_content() -> FeedContent {
+    FeedContent::Full
+}
+fn default_atom_file() -> String {
+    "atom.xml".into()
+}
+fn default_rss_file() -> String {
+    "rss.xml".into()
+}
+fn default_json_file() -> String {
+    "feed.json".into()
+}
+fn default_subject() -> String {
+    "{{ post.title }}".into()
+}
+fn default_outbox() -> PathBuf {
+    "outbox".into()
+}
+fn default_state() -> PathBuf {
+    ".herald/herald.db".into()
+}
+fn default_templates() -> PathBuf {
+    "templates".into()
+}
+fn default_tls() -> Tls {
+    Tls::Starttls
+}
+fn default_connections() -> u32 {
+    4
+}
+fn default_rate() -> Rate {
+    Rate {
+        count: 20,
+        per: Duration::from_secs(1),
+    }
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(text, Path::new("config/herald.toml"))
+    }
+
+    #[test]
+    fn a_minimal_config_gets_every_default() {
+        let config = parse("[site]\ntitle = \"T\"\nurl = \"https://example.org/blog/\"\n").unwrap();
+        assert_eq!(config.site.url, "https://example.org/blog");
+        assert_eq!(config.feeds.limit, 20);
+        assert_eq!(config.posts.dir, PathBuf::from("posts"));
+        assert_eq!(config.transport(), Transport::Outbox);
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_file_and_line() {
+        let err = parse("[site]\ntitle = \"T\"\nurl = \"https://e.org\"\n[feeds]\nlimt = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("config/herald.toml:5:"), "{err}");
+        assert!(err.contains("limt"), "{err}");
+    }
+
+    #[test]
+    fn a_relative_site_url_is_refused() {
+        let err = parse("[site]\ntitle = \"T\"\nurl = \"/blog\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("absolute"), "{err}");
+    }
+
+    #[test]
+    fn rates_and_durations_parse() {
+        assert_eq!(
+            Rate::parse("20/s").unwrap().interval(),
+            Duration::from_millis(50)
+        );
+        assert_eq!(
+            Rate::parse("60/m").unwrap().interval(),
+            Duration::from_secs(1)
+        );
+        assert!(Rate::parse("0/s").is_none());
+        assert!(Rate::parse("fast").is_none());
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("soon"), None);
+    }
+}

@@ -1,0 +1,71 @@
+//! A post's body turned into what feeds and emails carry: Liquid (when on),
+//! then Markdown, then portable HTML, for the whole post and its excerpt.
+//!
+//! Rendering is the costly step, so callers render only the posts that
+//! reach an output, in parallel, through one [`Renderer`] per site.
+
+use url::Url;
+
+use crate::error::{Problem, Result};
+use crate::post::Post;
+use crate::site::Site;
+use crate::{html, liquid, markdown};
+
+/// A post ready to publish: both parts are portable HTML with absolute URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    pub html: String,
+    /// Front matter summary, else the text before the excerpt separator, else
+    /// the first paragraph. Empty only when the post has no paragraph at all.
+    pub excerpt: String,
+}
+
+/// What rendering one post gave: its content and any warnings.
+pub struct Rendered {
+    pub content: Content,
+    pub warnings: Vec<Problem>,
+}
+
+pub struct Renderer<'a> {
+    site: &'a Site,
+    liquid: Option<liquid::Engine>,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(site: &'a Site) -> Result<Renderer<'a>> {
+        let liquid = if site.config.posts.liquid {
+            Some(liquid::Engine::new(site)?)
+        } else {
+            None
+        };
+        Ok(Renderer { site, liquid })
+    }
+
+    /// Renders one post; problems (broken Liquid) are returned, all of them.
+    pub fn render(&self, post: &Post) -> Result<Rendered, Vec<Problem>> {
+        let (source, warnings) = match &self.liquid {
+            Some(engine) => {
+                let out = engine.render(post)?;
+                (out.text, out.warnings)
+            }
+            None => (post.body.clone(), Vec::new()),
+        };
+        let base = Url::parse(&post.url).map_err(|e| {
+            vec![Problem::file(
+                &post.path,
+                format!("the post's URL {} is not valid: {e}", post.url),
+            )]
+        })?;
+        let separator = self.site.config.posts.excerpt_separator.as_str();
+        let excerpt = match (&post.summary, source.find(separator)) {
+            (Some(summary), _) => markdown::to_html(summary),
+            (None, Some(end)) if !separator.is_empty() => markdown::to_html(&source[..end]),
+            _ => markdown::first_paragraph_html(&source).unwrap_or_default(),
+        };
+        let content = Content {
+            html: html::portable(&markdown::to_html(&source), &base),
+            excerpt: html::portable(&excerpt, &base),
+        };
+        Ok(Rendered { content, warnings })
+    }
+}

@@ -1,0 +1,91 @@
+//! The one error type of the library, and `Problem`: a located complaint
+//! about a user's file.
+//!
+//! Every message here is printed once, by `main.rs`, as the user's message:
+//! it names the file (and line, where one is known) and says what is wrong in
+//! words the user can act on.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Something wrong (or worth a warning) at a place in a user's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(path: impl AsRef<Path>, line: Option<usize>, message: impl Into<String>) -> Self {
+        Problem {
+            path: path.as_ref().to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    pub fn at(path: impl AsRef<Path>, line: usize, message: impl Into<String>) -> Self {
+        Problem::new(path, Some(line), message)
+    }
+
+    pub fn file(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        Problem::new(path, None, message)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.path.display(), line, self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+/// A list of problems, shown one per line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Problems(pub Vec<Problem>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file is missing, unreadable or wrong.
+    #[error("{0}")]
+    Config(Problem),
+
+    /// One or more posts are broken; all of them are listed.
+    #[error("{problems}\n{} post(s) could not be read; fix them or pass --keep-going", problems.0.len())]
+    Posts { problems: Problems },
+
+    /// A file could not be read or written (fs-err puts the path in the message).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+
+    /// A problem with a command's input that is not tied to a file.
+    #[error("{0}")]
+    Usage(String),
+
+    /// Anything else that stops a command, already phrased for the user.
+    #[error("{0}")]
+    Message(String),
+}
+
+impl Error {
+    pub fn config(path: impl AsRef<Path>, line: Option<usize>, message: impl Into<String>) -> Self {
+        Error::Config(Problem::new(path, line, message))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

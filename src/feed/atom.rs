@@ -1,0 +1,111 @@
+//! Atom 1.0 with atom_syndication: published, updated, summary (never
+//! blank), content with xml:base, categories and authors.
+
+use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
+
+use super::{Context, plain};
+use crate::html::xml_safe;
+use crate::post::Author;
+
+pub fn render(ctx: &Context<'_>) -> Vec<u8> {
+    let site = &ctx.config.site;
+    let updated =
+        super::updated(ctx.entries).unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH.fixed_offset());
+    let feed = Feed {
+        title: Text::plain(plain(&ctx.channel.title)),
+        id: ctx.self_url.clone(),
+        updated,
+        authors: vec![site_author(ctx)],
+        links: vec![
+            link(&ctx.self_url, "self", Some("application/atom+xml")),
+            link(&ctx.home_url(), "alternate", Some("text/html")),
+        ],
+        subtitle: Some(Text::plain(plain(&ctx.description()))),
+        generator: Some(Generator {
+            value: "herald".into(),
+            uri: None,
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+        }),
+        lang: Some(site.language.clone()),
+        entries: ctx.entries.iter().map(|e| entry(ctx, e)).collect(),
+        ..Feed::default()
+    };
+    let mut out = Vec::with_capacity(4096);
+    // Writing into a Vec cannot fail.
+    let _ = feed.write_to(&mut out);
+    out.push(b'\n');
+    out
+}
+
+fn entry(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Entry {
+    let post = entry.post;
+    let summary = if entry.content.excerpt.trim().is_empty() {
+        Text::plain(plain(&post.title))
+    } else {
+        Text::html(xml_safe(&entry.content.excerpt).into_owned())
+    };
+    let content = ctx.full.then(|| Content {
+        base: Some(post.url.clone()),
+        lang: post.lang.clone(),
+        value: Some(xml_safe(&entry.content.html).into_owned()),
+        src: None,
+        content_type: Some("html".into()),
+    });
+    Entry {
+        title: Text::plain(plain(&post.title)),
+        id: post.feed_id().to_string(),
+        updated: post.last_modified(),
+        published: Some(post.date),
+        authors: post.authors.iter().map(person).collect(),
+        categories: post
+            .tags
+            .iter()
+            .chain(&post.categories)
+            .map(|term| Category {
+                term: plain(term),
+                scheme: None,
+                label: None,
+            })
+            .collect(),
+        links: vec![link(&post.url, "alternate", Some("text/html"))],
+        summary: Some(summary),
+        content,
+        ..Entry::default()
+    }
+}
+
+/// The feed's author: the configured one, else the site itself (Atom needs one).
+fn site_author(ctx: &Context<'_>) -> Person {
+    match &ctx.config.site.author {
+        Some(author) => Person {
+            name: plain(&author.name),
+            email: author.email.clone(),
+            uri: author.url.clone(),
+            ..Person::default()
+        },
+        None => Person {
+            name: plain(&ctx.config.site.title),
+            email: None,
+            uri: Some(ctx.home_url()),
+            ..Person::default()
+        },
+    }
+}
+
+fn person(author: &Author) -> Person {
+    Person {
+        name: plain(&author.name),
+        email: author.email.clone(),
+        uri: author.url.clone(),
+        ..Person::default()
+    }
+}
+
+fn link(href: &str, rel: &str, mime: Option<&str>) -> Link {
+    Link {
+        href: href.to_string(),
+        rel: rel.to_string(),
+        mime_type: mime.map(str::to_string),
+        ..Link::default()
+    }
+}

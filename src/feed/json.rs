@@ -1,0 +1,127 @@
+//! JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), written with serde.
+//! Field order is fixed by the structs, so the bytes are deterministic.
+
+use serde::Serialize;
+
+use super::{Context, plain};
+
+#[derive(Serialize)]
+struct Feed<'a> {
+    version: &'static str,
+    title: String,
+    home_page_url: String,
+    feed_url: &'a str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    description: String,
+    language: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<Author>,
+    items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct Author {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+    id: &'a str,
+    url: &'a str,
+    title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<String>,
+    date_published: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_modified: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<Author>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+}
+
+pub fn render(ctx: &Context<'_>) -> Vec<u8> {
+    let site = &ctx.config.site;
+    let feed = Feed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: plain(&ctx.channel.title),
+        home_page_url: ctx.home_url(),
+        feed_url: &ctx.self_url,
+        description: plain(&ctx.channel.description),
+        language: &site.language,
+        authors: site
+            .author
+            .iter()
+            .map(|a| Author {
+                name: a.name.clone(),
+                url: a.url.clone(),
+            })
+            .collect(),
+        items: ctx.entries.iter().map(|e| item(ctx, e)).collect(),
+    };
+    // Serialising plain structs of strings cannot fail.
+    let mut out = serde_json::to_vec_pretty(&feed).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+fn item<'a>(ctx: &Context<'_>, entry: &'a super::Entry<'a>) -> Item<'a> {
+    let post = entry.post;
+    // Without content_html, JSON Feed needs content_text; the excerpt as HTML is the content then.
+    let content = if ctx.full {
+        &entry.content.html
+    } else {
+        &entry.content.excerpt
+    };
+    Item {
+        id: post.feed_id(),
+        url: &post.url,
+        title: plain(&post.title),
+        content_html: Some(content.as_str()),
+        summary: Some(summary_text(&entry.content.excerpt)).filter(|s| !s.is_empty()),
+        date_published: post.date.to_rfc3339(),
+        date_modified: post.updated.map(|d| d.to_rfc3339()),
+        authors: post
+            .authors
+            .iter()
+            .map(|a| Author {
+                name: a.name.clone(),
+                url: a.url.clone(),
+            })
+            .collect(),
+        tags: post
+            .tags
+            .iter()
+            .chain(&post.categories)
+            .map(String::as_str)
+            .collect(),
+        language: post.lang.as_deref(),
+    }
+}
+
+/// JSON Feed's summary is plain text: the excerpt without its markup.
+fn summary_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    plain(&text)
+}

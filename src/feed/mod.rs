@@ -1,0 +1,259 @@
+//! Which feeds exist and what goes in them: the site feed, one per tag and
+//! one per category, each in the configured formats.
+//!
+//! Planning is cheap (it only picks posts); rendering happens once per post
+//! in `build`, and each format module turns a planned [`Channel`] plus
+//! rendered content into bytes. Nothing here reads the clock: a feed's date
+//! is its newest entry's, so the same posts always give the same bytes.
+
+pub mod atom;
+pub mod json;
+pub mod rss;
+pub mod write;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::config::{Config, FeedContent, FeedFormat};
+use crate::content::Content;
+use crate::post::Post;
+use crate::post::permalink::{Mode, slugify};
+
+/// One feed, in every format: its metadata and its posts (newest first).
+#[derive(Debug)]
+pub struct Channel<'a> {
+    pub title: String,
+    pub description: String,
+    /// Folder under the feeds folder: "" for the site feed, `tags/<slug>` for a tag.
+    pub dir: String,
+    /// Indexes into the site's posts.
+    pub posts: Vec<usize>,
+    /// The tag or category this feed is for.
+    pub term: Option<&'a str>,
+}
+
+/// A post with its rendered content, as a format module sees it.
+pub struct Entry<'a> {
+    pub post: &'a Post,
+    pub content: &'a Content,
+}
+
+/// A tag or category: the first spelling seen is its name, matched without case.
+#[derive(Debug)]
+pub struct Term<'a> {
+    pub name: &'a str,
+    pub slug: String,
+    pub posts: Vec<usize>,
+}
+
+/// Plans every feed of the site. `posts` are newest first.
+pub fn plan<'a>(config: &Config, posts: &'a [Post]) -> Vec<Channel<'a>> {
+    let limit = |mut list: Vec<usize>| {
+        if config.feeds.limit > 0 {
+            list.truncate(config.feeds.limit);
+        }
+        list
+    };
+    let site = &config.site;
+    let mut channels = vec![Channel {
+        title: site.title.clone(),
+        description: site.description.clone(),
+        dir: String::new(),
+        posts: limit((0..posts.len()).collect()),
+        term: None,
+    }];
+    let groups = [
+        (
+            config.feeds.tags,
+            "tags",
+            "tagged",
+            terms(posts, |p| &p.tags),
+        ),
+        (
+            config.feeds.categories,
+            "categories",
+            "in",
+            terms(posts, |p| &p.categories),
+        ),
+    ];
+    for (enabled, folder, word, terms) in groups {
+        if !enabled {
+            continue;
+        }
+        for term in terms {
+            channels.push(Channel {
+                title: format!("{}: {}", site.title, term.name),
+                description: format!("Posts {word} “{}” from {}", term.name, site.title),
+                dir: format!("{folder}/{}", term.slug),
+                posts: limit(term.posts),
+                term: Some(term.name),
+            });
+        }
+    }
+    channels
+}
+
+/// Groups posts by tag (or category), case-insensitively, in slug order.
+/// The display name is the spelling of the oldest post that uses it.
+pub fn terms<'a>(posts: &'a [Post], of: impl Fn(&'a Post) -> &'a Vec<String>) -> Vec<Term<'a>> {
+    let mut by_key: BTreeMap<String, Term<'a>> = BTreeMap::new();
+    for (index, post) in posts.iter().enumerate().rev() {
+        for name in of(post) {
+            let key = name.to_lowercase();
+            let term = by_key.entry(key).or_insert_with(|| Term {
+                name,
+                slug: String::new(),
+                posts: Vec::new(),
+            });
+            if term.posts.last() != Some(&index) {
+                term.posts.push(index);
+            }
+        }
+    }
+    let mut terms: Vec<Term<'a>> = by_key.into_values().collect();
+    let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+    for term in &mut terms {
+        term.posts.reverse();
+        let base = match slugify(term.name, Mode::Default) {
+            s if s.is_empty() => "-".to_string(),
+            s => s,
+        };
+        // "C" and "C++" slugify alike; later ones get a number.
+        let count = taken.entry(base.clone()).or_insert(0);
+        *count += 1;
+        term.slug = if *count == 1 {
+            base
+        } else {
+            format!("{base}-{count}")
+        };
+    }
+    terms
+}
+
+/// The absolute URL of a file in a feed folder.
+pub fn file_url(config: &Config, dir: &str, file: &str) -> String {
+    if dir.is_empty() {
+        format!("{}/{file}", config.site.url)
+    } else {
+        format!("{}/{dir}/{file}", config.site.url)
+    }
+}
+
+pub fn file_name(config: &Config, format: FeedFormat) -> &str {
+    match format {
+        FeedFormat::Atom => &config.feeds.atom_file,
+        FeedFormat::Rss => &config.feeds.rss_file,
+        FeedFormat::Json => &config.feeds.json_file,
+    }
+}
+
+/// The newest date among the entries: the feed's own date.
+pub fn updated(entries: &[Entry<'_>]) -> Option<DateTime<FixedOffset>> {
+    entries.iter().map(|e| e.post.last_modified()).max()
+}
+
+/// Renders one channel in one format.
+pub fn render(
+    config: &Config,
+    channel: &Channel<'_>,
+    entries: &[Entry<'_>],
+    format: FeedFormat,
+) -> Vec<u8> {
+    let ctx = Context {
+        config,
+        channel,
+        entries,
+        self_url: file_url(config, &channel.dir, file_name(config, format)),
+        full: config.feeds.content == FeedContent::Full,
+    };
+    match format {
+        FeedFormat::Atom => atom::render(&ctx),
+        FeedFormat::Rss => rss::render(&ctx),
+        FeedFormat::Json => json::render(&ctx),
+    }
+}
+
+/// What every format module needs to write one feed.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub channel: &'a Channel<'a>,
+    pub entries: &'a [Entry<'a>],
+    pub self_url: String,
+    /// Full content, or excerpts only.
+    pub full: bool,
+}
+
+impl Context<'_> {
+    pub fn home_url(&self) -> String {
+        format!("{}/", self.config.site.url)
+    }
+
+    /// The feed's description, never empty (RSS requires one).
+    pub fn description(&self) -> String {
+        if self.channel.description.trim().is_empty() {
+            self.channel.title.clone()
+        } else {
+            self.channel.description.clone()
+        }
+    }
+}
+
+/// Text for an XML element or attribute: no control characters, one line for titles.
+pub fn plain(text: &str) -> String {
+    crate::html::xml_safe(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::post::Read;
+    use std::path::Path;
+
+    fn posts(specs: &[(&str, &str)]) -> Vec<Post> {
+        let config = Config::parse(
+            "[site]\ntitle = \"T\"\nurl = \"https://e.org\"\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        specs
+            .iter()
+            .map(|(name, tags)| {
+                let text = format!("---\ntitle: {name}\ntags: {tags}\n---\n");
+                match Post::read(Path::new(name), &text, &config) {
+                    Read::Post(p) => *p,
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tags_that_differ_only_by_case_are_one_term_named_by_the_oldest_post() {
+        // Newest first, as the site holds them.
+        let posts = posts(&[
+            ("2024-03-01-c.md", "python"),
+            ("2024-02-01-b.md", "Python"),
+            ("2024-01-01-a.md", "PyThon rust"),
+        ]);
+        let terms = terms(&posts, |p| &p.tags);
+        assert_eq!(terms.len(), 2);
+        assert_eq!(terms[0].name, "PyThon");
+        assert_eq!(terms[0].slug, "python");
+        assert_eq!(terms[0].posts, vec![0, 1, 2]);
+        assert_eq!(terms[1].name, "rust");
+    }
+
+    #[test]
+    fn terms_whose_slugs_collide_get_distinct_folders() {
+        let posts = posts(&[("2024-01-01-a.md", "[c, c++]")]);
+        let slugs: Vec<_> = terms(&posts, |p| &p.tags)
+            .into_iter()
+            .map(|t| t.slug)
+            .collect();
+        assert_eq!(slugs, ["c", "c-2"]);
+    }
+}

@@ -1,0 +1,102 @@
+//! RSS 2.0 with the rss crate: atom:link rel=self, description before
+//! content:encoded, RFC 822 dates, categories, and the author as
+//! `email (Name)` only when an email is known (else dc:creator, never both:
+//! the W3C validator rejects a bare name in `author`).
+
+use std::collections::BTreeMap;
+
+use rss::extension::atom::{AtomExtension, Link};
+use rss::extension::dublincore::DublinCoreExtension;
+use rss::{Category, Channel, Guid, Item};
+
+use super::{Context, plain};
+use crate::html::xml_safe;
+
+pub fn render(ctx: &Context<'_>) -> Vec<u8> {
+    let site = &ctx.config.site;
+    let date = super::updated(ctx.entries).map(|d| d.to_rfc2822());
+    let namespaces: BTreeMap<String, String> = [
+        ("atom", "http://www.w3.org/2005/Atom"),
+        ("content", "http://purl.org/rss/1.0/modules/content/"),
+        ("dc", "http://purl.org/dc/elements/1.1/"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let channel = Channel {
+        title: plain(&ctx.channel.title),
+        link: ctx.home_url(),
+        description: plain(&ctx.description()),
+        language: Some(site.language.clone()),
+        last_build_date: date.clone(),
+        pub_date: date,
+        generator: Some(format!("herald {}", env!("CARGO_PKG_VERSION"))),
+        items: ctx.entries.iter().map(|e| item(ctx, e)).collect(),
+        atom_ext: Some(AtomExtension {
+            links: vec![Link {
+                href: ctx.self_url.clone(),
+                rel: "self".into(),
+                mime_type: Some("application/rss+xml".into()),
+                ..Link::default()
+            }],
+        }),
+        namespaces,
+        ..Channel::default()
+    };
+    let mut out = Vec::with_capacity(4096);
+    // Writing into a Vec cannot fail.
+    let _ = channel.write_to(&mut out);
+    out.push(b'\n');
+    out
+}
+
+fn item(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Item {
+    let post = entry.post;
+    let id = post.feed_id();
+    let description = if entry.content.excerpt.trim().is_empty() {
+        plain(&post.title)
+    } else {
+        xml_safe(&entry.content.excerpt).into_owned()
+    };
+    let emailed: Vec<String> = post
+        .authors
+        .iter()
+        .filter_map(|a| {
+            a.email
+                .as_ref()
+                .map(|email| format!("{email} ({})", plain(&a.name)))
+        })
+        .collect();
+    // RSS allows one `author`; with more than one, or without an email, dc:creator says it.
+    let (author, creators) = if post.authors.len() == 1 && emailed.len() == 1 {
+        (emailed.into_iter().next(), Vec::new())
+    } else {
+        (None, post.authors.iter().map(|a| plain(&a.name)).collect())
+    };
+    Item {
+        title: Some(plain(&post.title)),
+        link: Some(post.url.clone()),
+        description: Some(description),
+        content: ctx.full.then(|| xml_safe(&entry.content.html).into_owned()),
+        pub_date: Some(post.date.to_rfc2822()),
+        guid: Some(Guid {
+            value: id.to_string(),
+            permalink: id == post.url,
+        }),
+        categories: post
+            .tags
+            .iter()
+            .chain(&post.categories)
+            .map(|term| Category {
+                name: plain(term),
+                domain: None,
+            })
+            .collect(),
+        author,
+        dublin_core_ext: (!creators.is_empty()).then(|| DublinCoreExtension {
+            creators,
+            ..DublinCoreExtension::default()
+        }),
+        ..Item::default()
+    }
+}

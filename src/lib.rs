@@ -1,0 +1,22 @@
+//! herald: RSS, Atom and JSON feeds and email newsletters from a folder of
+//! dated Markdown posts.
+//!
+//! The pipeline, one way: `config` -> `post` (discovery, front matter,
+//! date, permalink) -> `site` -> `content` (`liquid` -> `markdown` -> `html`)
+//! -> `feed`; and `site` -> `email` -> `deliver` <-> `ledger`.
+
+pub mod build;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod error;
+pub mod feed;
+pub mod html;
+pub mod liquid;
+pub mod markdown;
+pub mod post;
+pub mod scaffold;
+pub mod site;
+
+pub use error::{Error, Problem, Result};
+pub use site::{LoadOptions, Site};

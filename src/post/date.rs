@@ -1,0 +1,155 @@
+//! Post dates: front matter text (date or datetime, with or without an
+//! offset) and the `YYYY-MM-DD-` prefix of a file name. A date without an
+//! offset is read in the site's time zone.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+
+/// Reads a front matter date such as `2024-01-05`, `2024-01-05 10:00`,
+/// `2025-01-29 18:15:32 +0530` or `2024-01-05T10:00:00Z`.
+pub fn parse(text: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
+    let text = text.trim();
+    if let Ok(date) = DateTime::parse_from_rfc3339(text) {
+        return Some(date);
+    }
+    if let Ok(date) = DateTime::parse_from_rfc2822(text) {
+        return Some(date);
+    }
+    let normal = normalise(text);
+    const WITH_OFFSET: &[&str] = &[
+        "%Y-%m-%d %H:%M:%S%.f %z",
+        "%Y-%m-%d %H:%M %z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M%z",
+    ];
+    for format in WITH_OFFSET {
+        if let Ok(date) = DateTime::parse_from_str(&normal, format) {
+            return Some(date);
+        }
+    }
+    const LOCAL: &[&str] = &["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"];
+    for format in LOCAL {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(&normal, format) {
+            return Some(localize(naive, tz));
+        }
+    }
+    let date = NaiveDate::parse_from_str(&normal, "%Y-%m-%d").ok()?;
+    Some(localize(date.and_time(NaiveTime::MIN), tz))
+}
+
+/// `T` between date and time, a `Z` or `UTC` zone, single-digit months and
+/// days: all written by real blogs, all brought to one shape here.
+fn normalise(text: &str) -> String {
+    let mut text = text.replacen('T', " ", 1);
+    for utc in [" UTC", " GMT", "Z"] {
+        if let Some(stripped) = text.strip_suffix(utc) {
+            text = format!("{} +0000", stripped.trim_end());
+        }
+    }
+    // Pad `2013-5-6` to `2013-05-06`.
+    let (date, rest) = text.split_once(' ').unwrap_or((&text, ""));
+    let parts: Vec<&str> = date.split('-').collect();
+    let date = if parts.len() == 3 && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())) {
+        format!("{}-{:0>2}-{:0>2}", parts[0], parts[1], parts[2])
+    } else {
+        date.to_string()
+    };
+    if rest.is_empty() {
+        date
+    } else {
+        format!("{date} {}", rest.trim())
+    }
+}
+
+/// Places a wall-clock time in `tz`. In a DST gap the time does not exist,
+/// so the moment an hour later is used; in an overlap, the earlier one.
+pub fn localize(naive: NaiveDateTime, tz: Tz) -> DateTime<FixedOffset> {
+    let local = tz.from_local_datetime(&naive).earliest().or_else(|| {
+        tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
+            .earliest()
+    });
+    match local {
+        Some(date) => date.fixed_offset(),
+        None => naive.and_utc().fixed_offset(),
+    }
+}
+
+/// Splits `2022-07-19-scipy-mission` into its date and `scipy-mission`.
+pub fn from_file_stem(stem: &str) -> Option<(NaiveDate, &str)> {
+    let prefix = stem.get(..10)?;
+    let date = NaiveDate::parse_from_str(prefix, "%Y-%m-%d").ok()?;
+    let rest = &stem[10..];
+    let slug = rest.strip_prefix('-')?;
+    Some((date, slug))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc() -> Tz {
+        chrono_tz::UTC
+    }
+
+    #[test]
+    fn reads_jekyll_dates_with_a_spaced_offset() {
+        let date = parse("2025-01-29 18:15:32 +0530", utc()).unwrap();
+        assert_eq!(date.to_rfc3339(), "2025-01-29T18:15:32+05:30");
+    }
+
+    #[test]
+    fn reads_rfc3339_and_zulu() {
+        assert_eq!(
+            parse("2024-01-05T10:00:00Z", utc()).unwrap().to_rfc3339(),
+            "2024-01-05T10:00:00+00:00"
+        );
+        assert_eq!(
+            parse("2024-01-05T10:00:00-07:00", utc())
+                .unwrap()
+                .to_rfc3339(),
+            "2024-01-05T10:00:00-07:00"
+        );
+    }
+
+    #[test]
+    fn dates_without_offset_use_the_site_time_zone() {
+        let ny: Tz = "America/New_York".parse().unwrap();
+        assert_eq!(
+            parse("2024-01-05", ny).unwrap().to_rfc3339(),
+            "2024-01-05T00:00:00-05:00"
+        );
+        assert_eq!(
+            parse("2024-07-05 09:30", ny).unwrap().to_rfc3339(),
+            "2024-07-05T09:30:00-04:00"
+        );
+    }
+
+    #[test]
+    fn a_time_in_a_dst_gap_does_not_fail() {
+        let ny: Tz = "America/New_York".parse().unwrap();
+        assert!(parse("2024-03-10 02:30", ny).is_some());
+    }
+
+    #[test]
+    fn nonsense_is_not_a_date() {
+        assert!(parse("2024-13-45", utc()).is_none());
+        assert!(parse("yesterday", utc()).is_none());
+    }
+
+    #[test]
+    fn single_digit_months_are_padded() {
+        assert_eq!(
+            parse("2013-5-6", utc()).unwrap().to_rfc3339(),
+            "2013-05-06T00:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn file_stems_give_date_and_slug() {
+        let (date, slug) = from_file_stem("2022-07-19-scipy-mission").unwrap();
+        assert_eq!(date.to_string(), "2022-07-19");
+        assert_eq!(slug, "scipy-mission");
+        assert!(from_file_stem("about").is_none());
+        assert!(from_file_stem("2022-07-19").is_none());
+    }
+}

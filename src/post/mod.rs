@@ -1,0 +1,468 @@
+//! A post: one dated Markdown file with front matter, read into [`Post`].
+//!
+//! This module knows what the front matter keys mean (DESIGN.md, Posts) and
+//! reports every problem of a file at once, each with its line. It does not
+//! render anything: that is `content`'s job, done only for posts that reach
+//! a feed or an email.
+
+pub mod date;
+pub mod discover;
+pub mod front_matter;
+pub mod permalink;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset, NaiveTime};
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::error::Problem;
+use front_matter::Split;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    pub name: String,
+    pub email: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Post {
+    /// The file, as the user would name it (relative to the site root).
+    pub path: PathBuf,
+    /// The file name's slug, without date and extension: `scipy-mission`.
+    pub file_slug: String,
+    /// Front matter `slug`, else the file name's slug.
+    pub slug: String,
+    pub title: String,
+    pub date: DateTime<FixedOffset>,
+    pub updated: Option<DateTime<FixedOffset>>,
+    pub tags: Vec<String>,
+    pub categories: Vec<String>,
+    pub authors: Vec<Author>,
+    /// Front matter summary/description/excerpt (Markdown).
+    pub summary: Option<String>,
+    /// Front matter `id`: keeps a feed id stable when a URL changes.
+    pub id: Option<String>,
+    /// The absolute URL of the post.
+    pub url: String,
+    /// `email: false` keeps a post out of newsletters.
+    pub email: bool,
+    pub lang: Option<String>,
+    /// `draft: true` or `published: false`.
+    pub draft: bool,
+    /// The text after the front matter, unrendered.
+    pub body: String,
+    /// The line of the file where `body` starts, for messages.
+    pub body_line: usize,
+    /// Every front matter key, known or not (Liquid's `page.*`).
+    pub front_matter: Map<String, Value>,
+}
+
+/// What reading a file gave.
+#[derive(Debug)]
+pub enum Read {
+    Post(Box<Post>),
+    /// Not a post (no date anywhere): a warning says why.
+    Skipped(Problem),
+    /// A post with problems, every one listed.
+    Broken(Vec<Problem>),
+}
+
+impl Post {
+    /// The id used by feeds: front matter `id`, else the permalink.
+    pub fn feed_id(&self) -> &str {
+        self.id.as_deref().unwrap_or(&self.url)
+    }
+
+    /// `updated`, else `date`.
+    pub fn last_modified(&self) -> DateTime<FixedOffset> {
+        self.updated.unwrap_or(self.date).max(self.date)
+    }
+
+    /// Reads a post from its text. `path` is how messages name it.
+    pub fn read(path: &Path, text: &str, config: &Config) -> Read {
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let file_date = date::from_file_stem(stem);
+        let split = match front_matter::split(text) {
+            Ok(split) => split,
+            Err(e) if file_date.is_none() => {
+                return Read::Skipped(Problem::at(
+                    path,
+                    e.line,
+                    "not a post: no date in the file name (YYYY-MM-DD-slug.md) and no front matter",
+                ));
+            }
+            Err(e) => return Read::Broken(vec![Problem::at(path, e.line, e.message)]),
+        };
+        let fields = match front_matter::parse(&split) {
+            Ok(fields) => fields,
+            Err(e) => return Read::Broken(vec![Problem::at(path, e.line, e.message)]),
+        };
+        let mut reader = Reader {
+            path,
+            split: &split,
+            fields: &fields,
+            problems: Vec::new(),
+        };
+        let tz = config.site.timezone;
+        let date = match reader.string("date") {
+            Some(text) => reader.date(&text, tz, "date"),
+            None => None,
+        };
+        let date = match (date, file_date) {
+            (Some(date), _) => date,
+            (None, Some((day, _))) if reader.fields.get("date").is_none() => {
+                date::localize(day.and_time(NaiveTime::MIN), tz)
+            }
+            (None, None) if reader.problems.is_empty() => {
+                return Read::Skipped(Problem::file(
+                    path,
+                    "not a post: no date in the file name (YYYY-MM-DD-slug.md) or in front matter",
+                ));
+            }
+            // A `date` that failed to parse is already a problem.
+            (None, _) => chrono::DateTime::UNIX_EPOCH.fixed_offset(),
+        };
+        let title = reader.string("title").unwrap_or_default();
+        if title.trim().is_empty() {
+            let line = front_matter::key_line(&split, "title");
+            reader.problems.push(Problem::at(
+                path,
+                line,
+                "`title` is missing or empty; every post needs one",
+            ));
+        }
+        let updated = reader
+            .string("updated")
+            .or_else(|| reader.string("last_modified_at"))
+            .and_then(|text| reader.date(&text, tz, "updated"));
+        let file_slug = file_date.map(|(_, slug)| slug).unwrap_or(stem).to_string();
+        let front_slug = reader.string("slug");
+        let mut categories = reader.words("categories");
+        for category in reader.words("category") {
+            if !categories.contains(&category) {
+                categories.push(category);
+            }
+        }
+        let tags = dedupe_without_case(reader.words("tags"));
+        let categories = dedupe_without_case(categories);
+        let authors = reader.authors();
+        let summary = ["summary", "description", "excerpt"]
+            .iter()
+            .find_map(|key| reader.string(key))
+            .filter(|s| !s.trim().is_empty());
+        let draft =
+            reader.boolean("draft") == Some(true) || reader.boolean("published") == Some(false);
+        let email = reader.boolean("email") != Some(false);
+        let id = reader.string("id");
+        let lang = reader.string("lang");
+        let own_permalink = reader.string("permalink");
+        if !reader.problems.is_empty() {
+            return Read::Broken(reader.problems);
+        }
+        let parts = permalink::Parts {
+            date,
+            file_slug: &file_slug,
+            slug: front_slug.as_deref(),
+            categories: &categories,
+        };
+        let pattern = own_permalink.as_deref().unwrap_or(&config.site.permalink);
+        let url = absolute(&config.site.url, &permalink::expand(pattern, &parts));
+        let slug = front_slug.unwrap_or_else(|| file_slug.clone());
+        Read::Post(Box::new(Post {
+            path: path.to_path_buf(),
+            file_slug,
+            slug,
+            title: clean_title(&title),
+            date,
+            updated,
+            tags,
+            categories,
+            authors,
+            summary,
+            id,
+            url,
+            email,
+            lang,
+            draft,
+            body: split.body.to_string(),
+            body_line: split.body_line,
+            front_matter: fields.clone(),
+        }))
+    }
+}
+
+/// Joins the site URL and a site-relative path; an absolute permalink is kept.
+pub fn absolute(site_url: &str, path: &str) -> String {
+    if path.starts_with("http://") || path.starts_with("https://") {
+        return path.to_string();
+    }
+    let path = path.trim_start_matches('/');
+    format!("{}/{}", site_url.trim_end_matches('/'), path)
+}
+
+/// `[python, Python]` is one tag: the first spelling stays.
+fn dedupe_without_case(words: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    words
+        .into_iter()
+        .filter(|w| seen.insert(w.to_lowercase()))
+        .collect()
+}
+
+/// Titles are plain text on one line.
+fn clean_title(title: &str) -> String {
+    title.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Reads typed values out of front matter, collecting located problems.
+struct Reader<'a> {
+    path: &'a Path,
+    split: &'a Split<'a>,
+    fields: &'a Map<String, Value>,
+    problems: Vec<Problem>,
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, key: &str, message: String) {
+        let line = front_matter::key_line(self.split, key);
+        self.problems.push(Problem::at(self.path, line, message));
+    }
+
+    /// A scalar as text (numbers are text too: `title: 2024`).
+    fn string(&mut self, key: &str) -> Option<String> {
+        match self.fields.get(key)? {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            other => {
+                let kind = if other.is_array() { "a list" } else { "a map" };
+                self.problem(key, format!("`{key}` should be text, not {kind}"));
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, key: &str) -> Option<bool> {
+        match self.fields.get(key)? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) if s == "true" || s == "yes" => Some(true),
+            Value::String(s) if s == "false" || s == "no" => Some(false),
+            Value::Null => None,
+            other => {
+                self.problem(key, format!("`{key}` should be true or false, not {other}"));
+                None
+            }
+        }
+    }
+
+    fn date(&mut self, text: &str, tz: chrono_tz::Tz, key: &str) -> Option<DateTime<FixedOffset>> {
+        let parsed = date::parse(text, tz);
+        if parsed.is_none() {
+            self.problem(
+                key,
+                format!("`{key}` is not a date: {text:?} (write 2024-01-05, 2024-01-05 10:30 or 2024-01-05T10:30:00+02:00)"),
+            );
+        }
+        parsed
+    }
+
+    /// A list, or a space-separated string as Jekyll allows.
+    fn words(&mut self, key: &str) -> Vec<String> {
+        let words: Vec<String> = match self.fields.get(key) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
+            Some(Value::Number(n)) => vec![n.to_string()],
+            Some(Value::Array(items)) => {
+                let mut words = Vec::new();
+                for item in items {
+                    match item {
+                        Value::String(s) => words.push(s.trim().to_string()),
+                        Value::Number(n) => words.push(n.to_string()),
+                        Value::Null => {}
+                        other => self.problem(
+                            key,
+                            format!("`{key}` should be a list of words, but holds {other}"),
+                        ),
+                    }
+                }
+                words
+            }
+            Some(other) => {
+                self.problem(
+                    key,
+                    format!("`{key}` should be a list or a space-separated string, not {other}"),
+                );
+                Vec::new()
+            }
+        };
+        words.into_iter().filter(|w| !w.is_empty()).collect()
+    }
+
+    fn authors(&mut self) -> Vec<Author> {
+        let mut authors = Vec::new();
+        for key in ["author", "authors"] {
+            match self.fields.get(key) {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    for item in items.clone() {
+                        self.author(key, &item, &mut authors);
+                    }
+                }
+                Some(value) => {
+                    let value = value.clone();
+                    self.author(key, &value, &mut authors);
+                }
+            }
+        }
+        authors
+    }
+
+    fn author(&mut self, key: &str, value: &Value, authors: &mut Vec<Author>) {
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+        match value {
+            Value::String(name) if !name.trim().is_empty() => authors.push(Author {
+                name: name.trim().to_string(),
+                email: None,
+                url: None,
+            }),
+            Value::Object(map) => match text(map.get("name")) {
+                Some(name) => authors.push(Author {
+                    name,
+                    email: text(map.get("email")),
+                    url: text(map.get("url")).or_else(|| text(map.get("uri"))),
+                }),
+                None => self.problem(key, format!("`{key}` needs a `name`")),
+            },
+            _ => self.problem(
+                key,
+                format!("`{key}` should be a name or {{ name, email }}, not {value}"),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config::parse(
+            "[site]\ntitle = \"T\"\nurl = \"https://example.org/blog\"\ntimezone = \"America/New_York\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap()
+    }
+
+    fn read(name: &str, text: &str) -> Read {
+        Post::read(Path::new(name), text, &config())
+    }
+
+    fn post(name: &str, text: &str) -> Post {
+        match read(name, text) {
+            Read::Post(post) => *post,
+            other => panic!("not a post: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_file_name_gives_date_and_slug() {
+        let post = post(
+            "posts/2022-07-19-scipy-mission.md",
+            "---\ntitle: SciPy\n---\nHi\n",
+        );
+        assert_eq!(post.date.to_rfc3339(), "2022-07-19T00:00:00-04:00");
+        assert_eq!(
+            post.url,
+            "https://example.org/blog/2022/07/19/scipy-mission/"
+        );
+        assert_eq!(post.slug, "scipy-mission");
+        assert_eq!(post.body, "Hi\n");
+    }
+
+    #[test]
+    fn front_matter_date_wins_over_the_file_name() {
+        let post = post(
+            "2022-07-19-x.md",
+            "---\ntitle: x\ndate: 2022-07-20 08:00:00 +0200\n---\n",
+        );
+        assert_eq!(post.date.to_rfc3339(), "2022-07-20T08:00:00+02:00");
+    }
+
+    #[test]
+    fn tags_may_be_a_list_or_a_space_separated_string() {
+        assert_eq!(
+            post("2022-07-19-x.md", "---\ntitle: x\ntags: [a, B]\n---\n").tags,
+            ["a", "B"]
+        );
+        assert_eq!(
+            post("2022-07-19-x.md", "---\ntitle: x\ntags: a B\n---\n").tags,
+            ["a", "B"]
+        );
+    }
+
+    #[test]
+    fn drafts_and_unpublished_posts_are_marked() {
+        assert!(post("2022-07-19-x.md", "---\ntitle: x\ndraft: true\n---\n").draft);
+        assert!(post("2022-07-19-x.md", "---\ntitle: x\npublished: false\n---\n").draft);
+        assert!(!post("2022-07-19-x.md", "---\ntitle: x\n---\n").draft);
+    }
+
+    #[test]
+    fn a_file_without_any_date_is_skipped_with_a_warning() {
+        match read("posts/about.md", "---\ntitle: About\n---\n") {
+            Read::Skipped(problem) => assert!(
+                problem
+                    .to_string()
+                    .starts_with("posts/about.md: not a post")
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_problem_of_a_post_is_reported_with_its_line() {
+        let text = "---\ndate: 2024-13-45\nupdated: later\ndraft: maybe\n---\n";
+        match read("2024-01-01-x.md", text) {
+            Read::Broken(problems) => {
+                let lines: Vec<_> = problems.iter().map(|p| p.line).collect();
+                assert_eq!(problems.len(), 4, "{problems:?}");
+                assert!(
+                    lines.contains(&Some(2))
+                        && lines.contains(&Some(3))
+                        && lines.contains(&Some(4))
+                );
+                assert!(problems.iter().any(|p| p.message.contains("title")));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn authors_come_as_names_maps_or_lists() {
+        let p = post(
+            "2022-07-19-x.md",
+            "---\ntitle: x\nauthor: { name: Ada, email: ada@example.org }\n---\n",
+        );
+        assert_eq!(p.authors[0].email.as_deref(), Some("ada@example.org"));
+        let p = post(
+            "2022-07-19-x.md",
+            "---\ntitle: x\nauthors: [Ada, Bob]\n---\n",
+        );
+        assert_eq!(p.authors.len(), 2);
+    }
+
+    #[test]
+    fn a_post_permalink_wins() {
+        let p = post(
+            "2022-07-19-x.md",
+            "---\ntitle: x\npermalink: /about/x/\n---\n",
+        );
+        assert_eq!(p.url, "https://example.org/blog/about/x/");
+    }
+}

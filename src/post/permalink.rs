@@ -1,0 +1,196 @@
+//! Post URLs from Jekyll-style permalink patterns (`/:year/:month/:day/:slug/`)
+//! and the built-in styles (`date`, `pretty`, `ordinal`, `none`).
+
+use chrono::{DateTime, Datelike, FixedOffset, Timelike};
+
+/// What a permalink pattern can refer to.
+pub struct Parts<'a> {
+    pub date: DateTime<FixedOffset>,
+    /// The file name's slug (Jekyll's `:title` source), e.g. `scipy-mission`.
+    pub file_slug: &'a str,
+    /// Front matter `slug`, if any.
+    pub slug: Option<&'a str>,
+    pub categories: &'a [String],
+}
+
+/// Expands a pattern or built-in style into a site-relative path starting with `/`.
+pub fn expand(pattern: &str, parts: &Parts<'_>) -> String {
+    let pattern = match pattern {
+        "date" => "/:categories/:year/:month/:day/:title:output_ext",
+        "pretty" => "/:categories/:year/:month/:day/:title/",
+        "ordinal" => "/:categories/:year/:y_day/:title:output_ext",
+        "weekdate" => "/:categories/:year/W:week/:short_day/:title:output_ext",
+        "none" => "/:categories/:title:output_ext",
+        other => other,
+    };
+    let date = parts.date;
+    let title = parts
+        .slug
+        .map(|s| slugify(s, Mode::Pretty))
+        .unwrap_or_else(|| slugify(parts.file_slug, Mode::Pretty));
+    let slug = parts
+        .slug
+        .map(|s| slugify(s, Mode::Default))
+        .unwrap_or_else(|| slugify(parts.file_slug, Mode::Default));
+    let categories = categories_path(parts.categories);
+    let mut out = String::with_capacity(pattern.len() + 32);
+    let mut rest = pattern;
+    while let Some(i) = rest.find(':') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let token_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let token = &after[..token_len];
+        let value = match token {
+            "year" => Some(format!("{:04}", date.year())),
+            "short_year" => Some(format!("{:02}", date.year() % 100)),
+            "month" => Some(format!("{:02}", date.month())),
+            "i_month" => Some(date.month().to_string()),
+            "short_month" => Some(date.format("%b").to_string()),
+            "long_month" => Some(date.format("%B").to_string()),
+            "day" => Some(format!("{:02}", date.day())),
+            "i_day" => Some(date.day().to_string()),
+            "y_day" => Some(format!("{:03}", date.ordinal())),
+            "week" => Some(format!("{:02}", date.iso_week().week())),
+            "short_day" => Some(date.format("%a").to_string()),
+            "long_day" => Some(date.format("%A").to_string()),
+            "hour" => Some(format!("{:02}", date.hour())),
+            "minute" => Some(format!("{:02}", date.minute())),
+            "second" => Some(format!("{:02}", date.second())),
+            "title" => Some(title.clone()),
+            "slug" => Some(slug.clone()),
+            "name" => Some(slug.clone()),
+            "categories" => Some(categories.clone()),
+            "output_ext" => Some(".html".to_string()),
+            _ => None,
+        };
+        match value {
+            Some(value) => {
+                out.push_str(&value);
+                rest = &after[token_len..];
+            }
+            None => {
+                out.push(':');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    clean(&out)
+}
+
+fn categories_path(categories: &[String]) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for category in categories {
+        let lower = category.to_lowercase();
+        if !seen.contains(&lower) {
+            seen.push(lower);
+        }
+    }
+    seen.join("/")
+}
+
+/// Collapses the `//` left by empty tokens and makes sure the path starts with `/`.
+fn clean(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 1);
+    out.push('/');
+    for ch in path.chars() {
+        if ch == '/' && out.ends_with('/') {
+            continue;
+        }
+        out.push(ch);
+    }
+    out.replace(' ', "%20")
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Lower case; anything but letters and digits becomes `-`.
+    Default,
+    /// Keeps case and the URL-safe punctuation Jekyll's "pretty" mode keeps.
+    Pretty,
+}
+
+/// Jekyll's `slugify`.
+pub fn slugify(text: &str, mode: Mode) -> String {
+    let keep = |c: char| match mode {
+        Mode::Default => c.is_alphanumeric(),
+        Mode::Pretty => c.is_alphanumeric() || "._~!$&'()+,;=@".contains(c),
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut dash = false;
+    for c in text.chars() {
+        if keep(c) {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            dash = false;
+            out.push(c);
+        } else {
+            dash = true;
+        }
+    }
+    match mode {
+        Mode::Default => out.to_lowercase(),
+        Mode::Pretty => out,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts<'a>(categories: &'a [String]) -> Parts<'a> {
+        Parts {
+            date: chrono::DateTime::parse_from_rfc3339("2015-07-03T09:05:07-07:00").unwrap(),
+            file_slug: "Some Title!",
+            slug: None,
+            categories,
+        }
+    }
+
+    #[test]
+    fn the_default_pattern_uses_date_and_slug() {
+        assert_eq!(
+            expand("/:year/:month/:day/:slug/", &parts(&[])),
+            "/2015/07/03/some-title/"
+        );
+    }
+
+    #[test]
+    fn built_in_styles_match_jekyll() {
+        let cats = vec!["Release".to_string()];
+        assert_eq!(
+            expand("date", &parts(&cats)),
+            "/release/2015/07/03/Some-Title!.html"
+        );
+        assert_eq!(expand("pretty", &parts(&[])), "/2015/07/03/Some-Title!/");
+        assert_eq!(expand("none", &parts(&[])), "/Some-Title!.html");
+        assert_eq!(expand("ordinal", &parts(&[])), "/2015/184/Some-Title!.html");
+    }
+
+    #[test]
+    fn integer_and_time_tokens() {
+        assert_eq!(
+            expand(
+                "/:short_year/:i_month/:i_day/:hour:minute:second/",
+                &parts(&[])
+            ),
+            "/15/7/3/090507/"
+        );
+    }
+
+    #[test]
+    fn slugify_modes() {
+        assert_eq!(
+            slugify("Jekyll 1.0.0 Released", Mode::Default),
+            "jekyll-1-0-0-released"
+        );
+        assert_eq!(
+            slugify("jekyll-1-0-0-released", Mode::Pretty),
+            "jekyll-1-0-0-released"
+        );
+        assert_eq!(slugify("Hello, World", Mode::Pretty), "Hello,-World");
+    }
+}
