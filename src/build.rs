@@ -91,6 +91,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
         warnings.append(&mut problems);
     }
 
+    let dates = feed::entry_dates(&site.posts);
     let out_dir = site.path(&config.feeds.dir);
     let mut formats = config.feeds.formats.clone();
     formats.sort();
@@ -105,6 +106,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
                     contents[i].as_ref().map(|content| Entry {
                         post: &site.posts[i],
                         content,
+                        updated: dates[i],
                     })
                 })
                 .collect();

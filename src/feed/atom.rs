@@ -54,7 +54,7 @@ fn entry(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Entry {
     Entry {
         title: Text::plain(plain(&post.title)),
         id: post.feed_id().to_string(),
-        updated: post.last_modified(),
+        updated: entry.updated,
         published: Some(post.date),
         authors: post.authors.iter().map(person).collect(),
         categories: post

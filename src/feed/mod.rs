@@ -37,6 +37,8 @@ pub struct Channel<'a> {
 pub struct Entry<'a> {
     pub post: &'a Post,
     pub content: &'a Content,
+    /// The entry's `updated`: the post's, unique within the site (see [`entry_dates`]).
+    pub updated: DateTime<FixedOffset>,
 }
 
 /// A tag or category: the first spelling seen is its name, matched without case.
@@ -150,7 +152,32 @@ pub fn file_name(config: &Config, format: FeedFormat) -> &str {
 
 /// The newest date among the entries: the feed's own date.
 pub fn updated(entries: &[Entry<'_>]) -> Option<DateTime<FixedOffset>> {
-    entries.iter().map(|e| e.post.last_modified()).max()
+    entries.iter().map(|e| e.updated).max()
+}
+
+/// Each post's `updated` for feeds, made unique across the site: two posts
+/// stamped with the same second (Jekyll's own news has such pairs) make
+/// readers and the W3C validator suspect duplicate entries, so the later
+/// one by path is moved on by a second. Deterministic: it depends only on
+/// the posts' dates and paths.
+pub fn entry_dates(posts: &[Post]) -> Vec<DateTime<FixedOffset>> {
+    let mut order: Vec<usize> = (0..posts.len()).collect();
+    order.sort_by(|&a, &b| {
+        posts[a]
+            .last_modified()
+            .cmp(&posts[b].last_modified())
+            .then_with(|| posts[a].path.cmp(&posts[b].path))
+    });
+    let mut dates = vec![DateTime::UNIX_EPOCH.fixed_offset(); posts.len()];
+    let mut used = std::collections::HashSet::with_capacity(posts.len());
+    for index in order {
+        let mut date = posts[index].last_modified();
+        while !used.insert(date.timestamp()) {
+            date += chrono::Duration::seconds(1);
+        }
+        dates[index] = date;
+    }
+    dates
 }
 
 /// Renders one channel in one format.
@@ -245,6 +272,22 @@ mod tests {
         assert_eq!(terms[0].slug, "python");
         assert_eq!(terms[0].posts, vec![0, 1, 2]);
         assert_eq!(terms[1].name, "rust");
+    }
+
+    #[test]
+    fn posts_stamped_with_the_same_second_get_distinct_entry_dates() {
+        let mut list = posts(&[
+            ("2024-01-01-b.md", "x"),
+            ("2024-01-01-a.md", "x"),
+            ("2023-12-31-c.md", "x"),
+        ]);
+        list[2].date = list[0].date;
+        let dates = entry_dates(&list);
+        assert_eq!(dates[1], list[1].date, "the first by path keeps its date");
+        assert_ne!(dates[0], dates[1]);
+        assert_ne!(dates[2], dates[1]);
+        assert_ne!(dates[0], dates[2]);
+        assert_eq!(dates, entry_dates(&list), "deterministic");
     }
 
     #[test]

@@ -38,9 +38,22 @@ pub fn parse(text: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
 }
 
 /// `T` between date and time, a `Z` or `UTC` zone, single-digit months and
-/// days: all written by real blogs, all brought to one shape here.
+/// days, a year written twice (`2023-01-29 18:30:22 2023 -0800`, in Jekyll's
+/// own news, which Ruby's lenient parser accepts): all written by real blogs,
+/// all brought to one shape here.
 fn normalise(text: &str) -> String {
     let mut text = text.replacen('T', " ", 1);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() > 3 {
+        let year = words[0].get(..4).unwrap_or_default();
+        let kept: Vec<&str> = words
+            .iter()
+            .enumerate()
+            .filter(|&(i, w)| i == 0 || *w != year)
+            .map(|(_, w)| *w)
+            .collect();
+        text = kept.join(" ");
+    }
     for utc in [" UTC", " GMT", "Z"] {
         if let Some(stripped) = text.strip_suffix(utc) {
             text = format!("{} +0000", stripped.trim_end());
@@ -134,6 +147,12 @@ mod tests {
     fn nonsense_is_not_a_date() {
         assert!(parse("2024-13-45", utc()).is_none());
         assert!(parse("yesterday", utc()).is_none());
+    }
+
+    #[test]
+    fn a_repeated_year_is_tolerated_as_ruby_does() {
+        let date = parse("2023-01-29 18:30:22 2023 -0800", utc()).unwrap();
+        assert_eq!(date.to_rfc3339(), "2023-01-29T18:30:22-08:00");
     }
 
     #[test]
