@@ -86,6 +86,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
         if !options.keep_going {
             return Err(Error::Posts {
                 problems: Problems(problems),
+                warnings,
             });
         }
         warnings.append(&mut problems);

@@ -65,9 +65,13 @@ pub enum Error {
     #[error("{0}")]
     Config(Problem),
 
-    /// One or more posts are broken; all of them are listed.
-    #[error("{problems}\n{} post(s) could not be read; fix them or pass --keep-going", problems.0.len())]
-    Posts { problems: Problems },
+    /// One or more posts are broken; all of them are listed. `warnings`
+    /// (files that are not posts) are carried so they are not lost.
+    #[error("{problems}\n{} problem(s) in posts; fix them or pass --keep-going to build the rest", problems.0.len())]
+    Posts {
+        problems: Problems,
+        warnings: Vec<Problem>,
+    },
 
     /// A file could not be read or written (fs-err puts the path in the message).
     #[error(transparent)]

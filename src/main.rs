@@ -14,6 +14,9 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Error::Posts { warnings, .. } = &e {
+                warn(&cli, warnings);
+            }
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }

@@ -86,6 +86,7 @@ impl Site {
             if !options.keep_going {
                 return Err(Error::Posts {
                     problems: Problems(problems),
+                    warnings: site.warnings,
                 });
             }
             site.warnings.append(&mut problems);

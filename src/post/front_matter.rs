@@ -136,8 +136,18 @@ fn toml_to_json(value: toml::Value) -> Value {
     }
 }
 
+/// The parser's own first line, without its "error: line 1 column 8:" prefix
+/// (that line counts from the front matter, not the file; ours replaces it).
 fn first_line_of(message: &str) -> &str {
-    message.lines().next().unwrap_or(message)
+    let line = message.lines().next().unwrap_or(message);
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((_, reason)) => reason,
+        None => line,
+    }
 }
 
 /// The line (in the whole file) where `key` is set, for messages about its value.

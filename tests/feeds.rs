@@ -1,0 +1,477 @@
+//! `herald build`, `check`, `init`, `new` and `completions` run as the real
+//! binary on small real sites; every feed is read back with real parsers
+//! (feed-rs for meaning, quick-xml for well-formedness) and compared with
+//! the posts herald itself loads.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use herald::{LoadOptions, Site};
+use predicates::prelude::*;
+
+/// A site in a temporary folder, written file by file.
+struct TestSite {
+    dir: tempfile::TempDir,
+}
+
+const CONFIG: &str = r#"[site]
+title = "Test notes"
+url = "https://example.org/blog"
+description = "A test site"
+author = { name = "Jane Doe", email = "jane@example.org" }
+timezone = "America/New_York"
+"#;
+
+impl TestSite {
+    fn new() -> TestSite {
+        TestSite {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The repository's own sample site (config/ and posts/).
+    fn sample() -> TestSite {
+        let site = TestSite::new();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(&repo.join("config"), &site.path("config"));
+        copy_dir(&repo.join("posts"), &site.path("posts"));
+        site
+    }
+
+    fn with_config(self, text: &str) -> TestSite {
+        self.file("config/herald.toml", text)
+    }
+
+    fn file(self, name: &str, text: &str) -> TestSite {
+        let path = self.path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn herald(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        Command::cargo_bin("herald")
+            .unwrap()
+            .arg("-C")
+            .arg(self.dir.path())
+            .args(args)
+            .assert()
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    fn feed(&self, name: &str) -> feed_rs::model::Feed {
+        let bytes = std::fs::read(self.path(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        feed_rs::parser::parse(bytes.as_slice())
+            .unwrap_or_else(|e| panic!("{name} does not parse: {e}"))
+    }
+
+    fn titles(&self, name: &str) -> Vec<String> {
+        self.feed(name)
+            .entries
+            .into_iter()
+            .map(|e| e.title.expect("title").content)
+            .collect()
+    }
+
+    fn load(&self) -> Site {
+        Site::load(self.dir.path(), None, &LoadOptions::default()).expect("site loads")
+    }
+
+    /// Every file under `public/`, path -> bytes.
+    fn outputs(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        let root = self.path("public");
+        walkdir::WalkDir::new(&root)
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let name = e.path().strip_prefix(&root).unwrap().to_path_buf();
+                (name, std::fs::read(e.path()).unwrap())
+            })
+            .collect()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn post(title: &str, extra: &str, body: &str) -> String {
+    format!("---\ntitle: {title}\n{extra}---\n{body}")
+}
+
+/// Reads every XML event; panics with the position of the first error.
+fn assert_well_formed(name: &str, bytes: &[u8]) {
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    let mut depth = 0i64;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+            Ok(quick_xml::events::Event::End(_)) => depth -= 1,
+            Ok(_) => {}
+            Err(e) => panic!(
+                "{name} is not well-formed at {}: {e}",
+                reader.buffer_position()
+            ),
+        }
+        buf.clear();
+    }
+    assert_eq!(depth, 0, "{name}: unbalanced elements");
+}
+
+/// Every href/src in `html` is absolute (or a mailto:).
+fn assert_absolute_urls(name: &str, html: &str) {
+    for attribute in ["href=\"", "src=\"", "poster=\""] {
+        for (i, _) in html.match_indices(attribute) {
+            let value = &html[i + attribute.len()..];
+            assert!(
+                value.starts_with("https://")
+                    || value.starts_with("http://")
+                    || value.starts_with("mailto:"),
+                "{name}: relative URL in content: {}",
+                &value[..value.len().min(60)]
+            );
+        }
+    }
+}
+
+#[test]
+fn the_sample_site_builds_every_feed_and_they_read_back_as_the_posts() {
+    let site = TestSite::sample();
+    site.herald(&["build"])
+        .success()
+        .stdout(predicate::str::contains("files in public"));
+    let loaded = site.load();
+    assert!(loaded.posts.len() >= 3, "the sample site has posts");
+
+    for name in ["atom.xml", "rss.xml", "feed.json"] {
+        let feed = site.feed(&format!("public/{name}"));
+        assert_eq!(
+            feed.entries.len(),
+            loaded.posts.len(),
+            "{name}: one entry per published post"
+        );
+        for (entry, post) in feed.entries.iter().zip(&loaded.posts) {
+            assert_eq!(
+                entry.title.as_ref().unwrap().content,
+                post.title,
+                "{name}: title, newest first"
+            );
+            assert_eq!(entry.id, post.feed_id(), "{name}: id is the permalink");
+            assert_eq!(entry.links[0].href, post.url, "{name}: link");
+            let published = entry.published.expect("published date");
+            assert_eq!(
+                published,
+                post.date.with_timezone(&chrono::Utc),
+                "{name}: date of {}",
+                post.title
+            );
+            let body = entry
+                .content
+                .as_ref()
+                .and_then(|c| c.body.clone())
+                .expect("full content");
+            assert_absolute_urls(name, &body);
+            assert!(!body.contains("<script"), "{name}: scripts are removed");
+        }
+    }
+    for (path, bytes) in site.outputs() {
+        if path.extension().is_some_and(|e| e == "xml") {
+            assert_well_formed(&path.display().to_string(), &bytes);
+        }
+    }
+}
+
+#[test]
+fn feeds_carry_what_readers_and_the_validator_expect() {
+    let site = TestSite::sample();
+    site.herald(&["build"]).success();
+    let rss = site.read("public/rss.xml");
+    assert!(
+        rss.contains(r#"<atom:link href="https://herald.example.org/blog/rss.xml" rel="self""#)
+    );
+    let description = rss.find("<description><![CDATA[").unwrap();
+    let encoded = rss.find("<content:encoded>").unwrap();
+    assert!(
+        description < encoded,
+        "description comes before content:encoded"
+    );
+    assert!(rss.contains("<author>ada@example.org (Ada Lovelace)</author>"));
+    assert!(
+        !rss.contains("<author>The herald"),
+        "a bare name is never an RSS author"
+    );
+    assert!(
+        rss.contains("<pubDate>Wed, 2 Apr 2025 18:00:00 +0200</pubDate>"),
+        "RFC 822 dates"
+    );
+
+    let atom = site.read("public/atom.xml");
+    assert!(
+        atom.contains(
+            r#"xml:base="https://herald.example.org/blog/2025/04/02/feeds-that-validate/""#
+        )
+    );
+    assert!(atom.contains("<published>2025-04-02T18:00:00+02:00</published>"));
+    assert!(atom.contains(r#"<link href="https://herald.example.org/blog/atom.xml" rel="self""#));
+
+    let json: serde_json::Value = serde_json::from_str(&site.read("public/feed.json")).unwrap();
+    assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
+    assert_eq!(
+        json["feed_url"],
+        "https://herald.example.org/blog/feed.json"
+    );
+}
+
+#[test]
+fn a_feeds_date_is_its_newest_entrys_and_two_builds_give_the_same_bytes() {
+    let first = TestSite::sample();
+    let second = TestSite::sample();
+    first.herald(&["build"]).success();
+    second.herald(&["build"]).success();
+    assert_eq!(first.outputs(), second.outputs(), "same posts, same bytes");
+
+    let loaded = first.load();
+    let newest = loaded
+        .posts
+        .iter()
+        .map(|p| p.last_modified())
+        .max()
+        .unwrap();
+    let atom = first.feed("public/atom.xml");
+    assert_eq!(atom.updated.unwrap(), newest.with_timezone(&chrono::Utc));
+
+    first
+        .herald(&["build"])
+        .success()
+        .stdout(predicate::str::contains("(0 changed)"));
+}
+
+#[test]
+fn drafts_unpublished_and_future_posts_never_reach_a_feed() {
+    let site = TestSite::new()
+        .with_config(CONFIG)
+        .file("posts/2024-01-01-live.md", &post("Live", "", "Hello\n"))
+        .file(
+            "posts/2024-01-02-draft.md",
+            &post("Draft", "draft: true\n", "x\n"),
+        )
+        .file(
+            "posts/2024-01-03-hidden.md",
+            &post("Hidden", "published: false\n", "x\n"),
+        )
+        .file("posts/2999-01-01-later.md", &post("Later", "", "x\n"));
+    site.herald(&["build"]).success();
+    for name in ["atom.xml", "rss.xml", "feed.json"] {
+        assert_eq!(site.titles(&format!("public/{name}")), ["Live"], "{name}");
+    }
+}
+
+#[test]
+fn tags_that_differ_only_by_case_make_one_feed() {
+    let site = TestSite::new()
+        .with_config(CONFIG)
+        .file(
+            "posts/2024-01-01-a.md",
+            &post("A", "tags: [Python]\n", "a\n"),
+        )
+        .file(
+            "posts/2024-02-01-b.md",
+            &post("B", "tags: python rust\n", "b\n"),
+        )
+        .file(
+            "posts/sub/folder/2024-03-01-c.markdown",
+            &post("C", "tags: [PYTHON]\ncategory: Notes\n", "c\n"),
+        );
+    site.herald(&["build"]).success();
+    let python = site.feed("public/tags/python/atom.xml");
+    assert_eq!(
+        python.entries.len(),
+        3,
+        "sub-folders and .markdown are read; case is ignored"
+    );
+    assert_eq!(
+        python.title.unwrap().content,
+        "Test notes: Python",
+        "the first spelling names the tag"
+    );
+    assert_eq!(site.titles("public/tags/rust/rss.xml"), ["B"]);
+    assert_eq!(site.titles("public/categories/notes/feed.json"), ["C"]);
+    let tag_dirs = std::fs::read_dir(site.path("public/tags")).unwrap().count();
+    assert_eq!(tag_dirs, 2, "one folder per tag");
+}
+
+#[test]
+fn limit_and_excerpt_mode_shape_the_feeds() {
+    let config = format!(
+        "{CONFIG}[feeds]\nlimit = 1\ncontent = \"excerpt\"\nformats = [\"rss\", \"atom\"]\n"
+    );
+    let site = TestSite::new()
+        .with_config(&config)
+        .file("posts/2024-01-01-old.md", &post("Old", "", "old\n"))
+        .file(
+            "posts/2024-02-01-new.md",
+            &post(
+                "New",
+                "",
+                "Intro with [a link](../../../01/01/old/).\n\n<!--more-->\n\nThe rest, only in full mode.\n",
+            ),
+        );
+    site.herald(&["build"]).success();
+    assert!(
+        !site.path("public/feed.json").exists(),
+        "formats picks the files"
+    );
+    let rss = site.read("public/rss.xml");
+    assert!(
+        !rss.contains("content:encoded>"),
+        "no full content in excerpt mode"
+    );
+    assert!(!rss.contains("The rest"));
+    let atom = site.feed("public/atom.xml");
+    assert_eq!(atom.entries.len(), 1);
+    let summary = atom.entries[0].summary.as_ref().unwrap().content.clone();
+    assert!(summary.contains("Intro with"), "{summary}");
+    assert!(
+        summary.contains("https://example.org/blog/2024/01/01/old/"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn every_broken_post_is_reported_at_once_and_nothing_is_written() {
+    let site = TestSite::new()
+        .with_config(CONFIG)
+        .file("posts/2024-01-01-good.md", &post("Good", "", "fine\n"))
+        .file(
+            "posts/2024-01-02-bad-date.md",
+            "---\ntitle: Bad\ndate: 2024-13-45\n---\n",
+        )
+        .file(
+            "posts/2024-01-03-no-title.md",
+            "---\ntags: [x]\n---\nbody\n",
+        )
+        .file(
+            "posts/2024-01-04-bad-yaml.md",
+            "---\ntitle: [unclosed\n---\n",
+        )
+        .file("posts/notes.md", "just some notes\n");
+    site.herald(&["build"])
+        .code(1)
+        .stderr(predicate::str::contains(
+            "posts/2024-01-02-bad-date.md:3: `date` is not a date",
+        ))
+        .stderr(predicate::str::contains(
+            "posts/2024-01-03-no-title.md:2: `title` is missing",
+        ))
+        .stderr(predicate::str::contains(
+            "posts/2024-01-04-bad-yaml.md:2: front matter is not valid YAML",
+        ))
+        .stderr(predicate::str::contains(
+            "warning: posts/notes.md:1: not a post",
+        ));
+    assert!(
+        !site.path("public").exists(),
+        "no feed is written when a post is broken"
+    );
+
+    site.herald(&["build", "--keep-going"])
+        .success()
+        .stderr(predicate::str::contains("bad-date.md:3"));
+    assert_eq!(site.titles("public/atom.xml"), ["Good"]);
+}
+
+#[test]
+fn configuration_mistakes_name_the_key_the_file_and_the_line() {
+    let site = TestSite::new().with_config(&format!("{CONFIG}[feeds]\nlimmit = 3\n"));
+    site.herald(&["build"])
+        .code(1)
+        .stderr(predicate::str::contains("config/herald.toml:8"))
+        .stderr(predicate::str::contains("limmit"));
+    TestSite::new()
+        .herald(&["build"])
+        .code(1)
+        .stderr(predicate::str::contains("herald init"));
+    TestSite::new().herald(&["build", "--no-such-flag"]).code(2);
+}
+
+#[test]
+fn check_reads_everything_and_writes_nothing() {
+    let site = TestSite::sample();
+    site.herald(&["check"])
+        .success()
+        .stdout(predicate::str::contains("no problems"));
+    assert!(!site.path("public").exists());
+}
+
+#[test]
+fn init_then_new_then_build_works_in_an_empty_folder() {
+    let site = TestSite::new();
+    site.herald(&["init"]).success();
+    assert!(site.read(".gitignore").contains(".herald/"));
+    assert!(site.path("templates/email.html").exists());
+    site.herald(&["new", "Second post: the sequel", "--tags", "a,b"])
+        .success()
+        .stdout(predicate::str::contains("-second-post-the-sequel.md"));
+    site.herald(&["build"]).success();
+    let titles = site.titles("public/atom.xml");
+    assert!(
+        titles.contains(&"Second post: the sequel".to_string()),
+        "{titles:?}"
+    );
+    assert!(site.path("public/tags/a/rss.xml").exists());
+}
+
+#[test]
+fn completions_print_a_script() {
+    TestSite::new()
+        .herald(&["completions", "bash"])
+        .success()
+        .stdout(predicate::str::contains("_herald"));
+}
+
+#[test]
+fn the_jekyll_news_corpus_builds_without_error_and_every_feed_reads_back() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/jekyll-docs/_posts");
+    if !corpus.is_dir() {
+        // The corpus lives beside the checkout; a lone clone cannot run this test.
+        eprintln!("skipped: {} not found", corpus.display());
+        return;
+    }
+    let site = TestSite::new().with_config(
+        "[site]\ntitle = \"Jekyll news\"\nurl = \"https://jekyllrb.com\"\n\
+         timezone = \"America/Los_Angeles\"\npermalink = \"/news/:year/:month/:day/:title/\"\n\
+         [posts]\nliquid = false\n[feeds]\nlimit = 0\n",
+    );
+    copy_dir(&corpus, &site.path("posts"));
+    site.herald(&["build"]).success();
+    let atom = site.feed("public/atom.xml");
+    assert_eq!(atom.entries.len(), 102);
+    let ids: std::collections::HashSet<_> = atom.entries.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids.len(), 102, "ids are unique");
+    let updated: std::collections::HashSet<_> = atom.entries.iter().map(|e| e.updated).collect();
+    assert_eq!(updated.len(), 102, "no two entries share an updated stamp");
+    for (path, bytes) in site.outputs() {
+        if path.extension().is_some_and(|e| e == "xml") {
+            assert_well_formed(&path.display().to_string(), &bytes);
+        }
+    }
+}
