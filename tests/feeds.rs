@@ -475,3 +475,43 @@ fn the_jekyll_news_corpus_builds_without_error_and_every_feed_reads_back() {
         }
     }
 }
+
+mod no_panic {
+    use std::path::Path;
+
+    use herald::config::Config;
+    use herald::post::{Post, Read};
+    use proptest::prelude::*;
+
+    fn config() -> Config {
+        Config::parse(
+            "[site]\ntitle = \"T\"\nurl = \"https://example.org/blog\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Any front matter and body: a post, a skip or located problems; never a panic.
+        #[test]
+        fn any_post_text_reads_without_panic(
+            front in "(title|date|tags|author|draft|permalink|slug|id|updated|[a-z]{1,6})(: |:|=| = )[ -~\u{0}-\u{1f}\u{a0}-\u{2ff}]{0,40}(\n[a-z]{1,8}: [ -~]{0,20}){0,4}",
+            body in "[ -~\n\u{0}-\u{1f}\u{e9}\u{2603}<>&\\]\\[]{0,200}",
+            fence in "(---|\\+\\+\\+|)",
+        ) {
+            let text = format!("{fence}\n{front}\n{fence}\n{body}");
+            match Post::read(Path::new("posts/2024-01-01-x.md"), &text, &config()) {
+                Read::Post(post) => {
+                    prop_assert!(post.url.starts_with("https://example.org/blog/"));
+                    let html = herald::markdown::to_html(&post.body);
+                    let base = url::Url::parse(&post.url).unwrap();
+                    let _ = herald::html::portable(&html, &base);
+                }
+                Read::Broken(problems) => prop_assert!(problems.iter().all(|p| p.line.unwrap_or(1) >= 1)),
+                Read::Skipped(_) => {}
+            }
+        }
+    }
+}
