@@ -9,6 +9,7 @@ pub mod build;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod email;
 pub mod error;
 pub mod feed;
 pub mod html;

@@ -7,6 +7,7 @@ use chrono::Utc;
 use clap::{CommandFactory, Parser};
 
 use herald::cli::{Cli, Command};
+use herald::email::{self, preview};
 use herald::{Error, LoadOptions, Problem, Site, build, scaffold};
 
 fn main() -> ExitCode {
@@ -75,7 +76,25 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 &mut std::io::stdout(),
             );
         }
-        Command::Preview(_) | Command::Send(_) | Command::Status | Command::Subscribers(_) => {
+        Command::Preview(args) => {
+            let site = load(cli, &root, false)?;
+            let kit = email::Kit::new(&site)?;
+            let post = preview::choose(&site.posts, args.post.as_deref(), |n| site.find_post(n))?;
+            let preview = preview::write(&kit, post, &root.join(&args.out))?;
+            for warning in &preview.warnings {
+                eprintln!("warning: {warning}");
+            }
+            for file in &preview.files {
+                say(&format!("wrote {}", file.display()));
+            }
+            say(&format!(
+                "subject: {}\nHTML {} KB, message {} KB",
+                preview.subject,
+                preview.html_bytes.div_ceil(1024),
+                preview.message_bytes.div_ceil(1024)
+            ));
+        }
+        Command::Send(_) | Command::Status | Command::Subscribers(_) => {
             return Err(Error::Message("this command is not built yet".into()));
         }
     }

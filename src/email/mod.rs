@@ -1,0 +1,50 @@
+//! The newsletter email: a post rendered through the email templates
+//! (`template`) and one RFC 5322 message per subscriber (`message`).
+//!
+//! A post is rendered, templated and CSS-inlined once ([`Newsletter`]);
+//! each subscriber's copy is then a cheap fill-in of their unsubscribe link
+//! and name plus lettre's MIME formatting. Sending is `deliver`'s job.
+
+pub mod message;
+pub mod preview;
+pub mod template;
+
+pub use message::{ComposeError, Letter, Letterhead};
+pub use template::{Newsletter, Recipient, Templates};
+
+use crate::content::Renderer;
+use crate::error::{Error, Problems, Result};
+use crate::post::Post;
+use crate::site::Site;
+
+/// Gmail hides everything after the first 102 KB of a message's HTML
+/// behind "[Message clipped]", the unsubscribe link included.
+pub const GMAIL_CLIP_BYTES: usize = 102 * 1024;
+
+/// Everything needed to write a site's newsletters, loaded once per run.
+pub struct Kit<'a> {
+    pub site: &'a Site,
+    pub templates: Templates,
+    pub letterhead: Letterhead,
+    renderer: Renderer<'a>,
+}
+
+impl<'a> Kit<'a> {
+    pub fn new(site: &'a Site) -> Result<Kit<'a>> {
+        Ok(Kit {
+            site,
+            letterhead: Letterhead::new(&site.config)?,
+            templates: Templates::load(site)?,
+            renderer: Renderer::new(site)?,
+        })
+    }
+
+    /// Renders `post` (Liquid, Markdown, portable HTML, template, CSS) once.
+    pub fn newsletter(&self, post: &Post) -> Result<Newsletter> {
+        let rendered = self.renderer.render(post).map_err(|problems| Error::Posts {
+            problems: Problems(problems),
+            warnings: Vec::new(),
+        })?;
+        self.templates.render(self.site, post, &rendered.content)
+    }
+}
