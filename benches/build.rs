@@ -53,7 +53,7 @@ fn generate(dir: &Path, posts: usize) {
         std::fs::create_dir_all(&folder).unwrap();
         let tags = [TAGS[i % TAGS.len()], TAGS[(i * 7 + 3) % TAGS.len()]];
         let text = format!(
-            "---\ntitle: \"Post {i}: notes on things\"\ndate: {year}-{month:02}-{mday:02} {h:02}:{m:02}:00 +0000\n\
+            "---\ntitle: \"Post {i}: notes on things\"\ndate: {year}-{month:02}-{mday:02}T{h:02}:{m:02}:00+00:00\n\
              tags: [{}, {}]\ncategory: blog\n---\n\n{}",
             tags[0],
             tags[1],

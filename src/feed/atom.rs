@@ -1,7 +1,9 @@
 //! Atom 1.0 with atom_syndication: published, updated, summary (never
 //! blank), content with xml:base, categories and authors.
 
-use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
+use atom_syndication::{
+    Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig,
+};
 
 use super::{Context, plain};
 use crate::html::xml_safe;
@@ -31,8 +33,12 @@ pub fn render(ctx: &Context<'_>) -> Vec<u8> {
         ..Feed::default()
     };
     let mut out = Vec::with_capacity(4096);
-    // Writing into a Vec cannot fail.
-    let _ = feed.write_to(&mut out);
+    // Indented for people who open the file; writing into a Vec cannot fail.
+    let config = WriteConfig {
+        write_document_declaration: true,
+        indent_size: Some(2),
+    };
+    let _ = feed.write_with_config(&mut out, config);
     out.push(b'\n');
     out
 }

@@ -44,8 +44,8 @@ pub fn render(ctx: &Context<'_>) -> Vec<u8> {
         ..Channel::default()
     };
     let mut out = Vec::with_capacity(4096);
-    // Writing into a Vec cannot fail.
-    let _ = channel.write_to(&mut out);
+    // Indented for people who open the file; writing into a Vec cannot fail.
+    let _ = channel.pretty_write_to(&mut out, b' ', 2);
     out.push(b'\n');
     out
 }
