@@ -272,9 +272,18 @@ impl Reader<'_> {
         parsed
     }
 
-    /// A list, or a space-separated string as Jekyll allows.
+    /// A list, or a space-separated string as Jekyll allows. Zola keeps
+    /// tags and categories under `[taxonomies]`; those count too.
     fn words(&mut self, key: &str) -> Vec<String> {
-        let words: Vec<String> = match self.fields.get(key) {
+        let mut words = self.words_in(self.fields.get(key), key);
+        if let Some(Value::Object(taxonomies)) = self.fields.get("taxonomies") {
+            words.extend(self.words_in(taxonomies.get(key), key));
+        }
+        words
+    }
+
+    fn words_in(&mut self, value: Option<&Value>, key: &str) -> Vec<String> {
+        let words: Vec<String> = match value {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
             Some(Value::Number(n)) => vec![n.to_string()],
@@ -404,6 +413,16 @@ mod tests {
             post("2022-07-19-x.md", "---\ntitle: x\ntags: a B\n---\n").tags,
             ["a", "B"]
         );
+    }
+
+    #[test]
+    fn zola_taxonomies_give_tags_and_categories() {
+        let p = post(
+            "2022-07-19-x.md",
+            "+++\ntitle = \"x\"\n[taxonomies]\ntags = [\"a\"]\ncategories = [\"c\"]\n+++\n",
+        );
+        assert_eq!(p.tags, ["a"]);
+        assert_eq!(p.categories, ["c"]);
     }
 
     #[test]
