@@ -214,6 +214,15 @@ pub struct SmtpConfig {
     pub rate: Rate,
     #[serde(default = "default_timeout", deserialize_with = "duration")]
     pub timeout: Duration,
+    /// A PEM file of extra CA certificates to trust besides the public roots
+    /// (a relay with a private or self-signed certificate).
+    pub ca_file: Option<PathBuf>,
+    /// How often a message is retried after a 4xx reply, a dropped connection or a timeout.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// The first wait before a retry; it doubles each time, up to 64 times this.
+    #[serde(default = "default_backoff", deserialize_with = "duration")]
+    pub backoff: Duration,
 }
 
 impl SmtpConfig {
@@ -418,6 +427,12 @@ fn default_rate() -> Rate {
 }
 fn default_timeout() -> Duration {
     Duration::from_secs(30)
+}
+fn default_retries() -> u32 {
+    5
+}
+fn default_backoff() -> Duration {
+    Duration::from_secs(2)
 }
 
 #[cfg(test)]

@@ -53,7 +53,11 @@ pub fn from_mailbox(config: &Config) -> Result<Mailbox> {
     let text = match (&config.email.from, &config.site.author) {
         (Some(from), _) => from.clone(),
         (None, Some(author)) if author.email.is_some() => {
-            format!("{} <{}>", author.name, author.email.as_deref().unwrap_or(""))
+            format!(
+                "{} <{}>",
+                author.name,
+                author.email.as_deref().unwrap_or("")
+            )
         }
         _ => {
             return Err(Error::Usage(

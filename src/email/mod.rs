@@ -41,10 +41,13 @@ impl<'a> Kit<'a> {
 
     /// Renders `post` (Liquid, Markdown, portable HTML, template, CSS) once.
     pub fn newsletter(&self, post: &Post) -> Result<Newsletter> {
-        let rendered = self.renderer.render(post).map_err(|problems| Error::Posts {
-            problems: Problems(problems),
-            warnings: Vec::new(),
-        })?;
+        let rendered = self
+            .renderer
+            .render(post)
+            .map_err(|problems| Error::Posts {
+                problems: Problems(problems),
+                warnings: Vec::new(),
+            })?;
         self.templates.render(self.site, post, &rendered.content)
     }
 }

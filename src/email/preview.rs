@@ -28,7 +28,11 @@ pub struct Preview {
 }
 
 /// Picks the post: by slug or file name, else the newest that may be mailed.
-pub fn choose<'a>(posts: &'a [Post], name: Option<&str>, find: impl Fn(&str) -> Option<&'a Post>) -> Result<&'a Post> {
+pub fn choose<'a>(
+    posts: &'a [Post],
+    name: Option<&str>,
+    find: impl Fn(&str) -> Option<&'a Post>,
+) -> Result<&'a Post> {
     match name {
         Some(name) => find(name).ok_or_else(|| {
             Error::Usage(format!(
@@ -86,7 +90,13 @@ pub fn write(kit: &Kit<'_>, post: &Post, out: &Path) -> Result<Preview> {
 fn file_stem(slug: &str) -> String {
     let stem: String = slug
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     if stem.is_empty() { "post".into() } else { stem }
 }

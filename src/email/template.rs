@@ -44,7 +44,10 @@ const SLOTS: [(Slot, &str); 4] = [
 ];
 
 fn placeholder(slot: Slot) -> &'static str {
-    SLOTS.iter().find(|(s, _)| *s == slot).map_or("", |(_, p)| p)
+    SLOTS
+        .iter()
+        .find(|(s, _)| *s == slot)
+        .map_or("", |(_, p)| p)
 }
 
 /// Who one copy is for: what personalisation needs, nothing of the ledger.
@@ -255,8 +258,13 @@ impl Templates {
             unsubscribe_url => placeholder(Slot::UnsubscribeUrl),
         };
         let render = |name: &str| -> Result<String> {
-            let template = self.env.get_template(name).map_err(|e| self.error(site, name, &e))?;
-            template.render(&ctx).map_err(|e| self.error(site, name, &e))
+            let template = self
+                .env
+                .get_template(name)
+                .map_err(|e| self.error(site, name, &e))?;
+            template
+                .render(&ctx)
+                .map_err(|e| self.error(site, name, &e))
         };
         let html = inline_css(&render("email.html")?)?;
         let text = render("email.txt")?;
@@ -275,7 +283,11 @@ impl Templates {
             post_id: post.feed_id().to_string(),
             slug: post.slug.clone(),
             title: post.title.clone(),
-            subject: if subject.is_empty() { one_line(&post.title) } else { subject },
+            subject: if subject.is_empty() {
+                one_line(&post.title)
+            } else {
+                subject
+            },
             html: Pieces::split(&html),
             text: Pieces::split(&text),
             https_unsubscribe,
@@ -439,7 +451,10 @@ mod tests {
     fn css_is_inlined_and_media_rules_are_kept() {
         let html = "<html><head><style>pre { white-space: pre-wrap; } @media (prefers-color-scheme: dark) { body { color: #eee !important; } }</style></head><body><pre>x</pre></body></html>";
         let out = inline_css(html).unwrap();
-        assert!(out.contains("<pre style=\"white-space: pre-wrap;\">"), "{out}");
+        assert!(
+            out.contains("<pre style=\"white-space: pre-wrap;\">"),
+            "{out}"
+        );
         assert!(out.contains("prefers-color-scheme"), "{out}");
     }
 }

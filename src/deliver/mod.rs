@@ -1,0 +1,373 @@
+//! `herald send`: which posts are new, and getting each to every active
+//! subscriber exactly once, through SMTP (`smtp`) or into `.eml` files
+//! (`outbox`), with the ledger as the record of what went where.
+//!
+//! The promise: no subscriber gets a post twice without asking, and a
+//! re-run after any stop (a crash, a full disk, an unreachable server)
+//! delivers the rest. Rows are committed as pending before the SMTP
+//! transaction and as sent after the server's 250; a row left pending is
+//! "unknown" and is only re-sent with `--resend-unknown`. The sending
+//! itself (threads, pacing, retries, batching) is in `pump`.
+
+pub mod outbox;
+mod plan;
+pub mod pump;
+pub mod smtp;
+
+use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, SystemTime};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::Transport;
+use crate::email::{Kit, Letter, Newsletter, Recipient, preview};
+use crate::error::{Error, Result};
+use crate::ledger::Ledger;
+use crate::site::Site;
+use outbox::Outbox;
+use pump::{Pace, Senders};
+use smtp::{Smtp, SmtpCourier};
+
+pub use plan::Plan;
+
+/// What one try at handing a message over gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// The server said 250 (or the file is written): its reply.
+    Sent(String),
+    /// A 5xx reply, or an address no server would take: failed, not retried.
+    Rejected(String),
+    /// A 4xx reply or a failure before the message body was sent: retry.
+    Deferred(String),
+    /// No connection could be made: retry, and if that fails, stop the run.
+    Unreachable(String),
+    /// The connection was lost after the message was sent: it may have
+    /// arrived. Left pending ("unknown") rather than risk a duplicate.
+    Uncertain(String),
+    /// A problem no retry fixes (TLS, login, full disk): stop the run.
+    Fatal(String),
+    /// The run stopped before this one was tried.
+    NotAttempted,
+}
+
+/// A way to hand over messages; one per sending thread.
+pub trait Courier {
+    fn deliver(&mut self, letter: &Letter) -> Attempt;
+    /// Closes politely (SMTP QUIT); called once when the thread is done.
+    fn finish(&mut self) {}
+}
+
+/// Bounded exponential backoff.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub retries: u32,
+    pub backoff: Duration,
+}
+
+impl Retry {
+    /// The wait before retry `n` (0-based): backoff × 2ⁿ, at most backoff × 64.
+    pub fn delay(&self, n: u32) -> Duration {
+        self.backoff.saturating_mul(1 << n.min(6))
+    }
+}
+
+/// `herald send`'s flags, as the library takes them.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub dry_run: bool,
+    pub to: Option<String>,
+    pub all: bool,
+    pub post: Option<String>,
+    pub mark_sent: bool,
+    pub resend_unknown: bool,
+    /// Draw a progress bar (the caller knows whether stderr is a terminal).
+    pub progress: bool,
+}
+
+/// What happened to one post in this run.
+#[derive(Debug, Clone, Default)]
+pub struct PostReport {
+    pub slug: String,
+    pub title: String,
+    pub sent: usize,
+    /// `address: server reply`, for 5xx and undeliverable addresses.
+    pub failed: Vec<String>,
+    /// Retried until the limit; not recorded, so the next run tries again.
+    pub deferred: Vec<String>,
+    /// Connection lost after sending: left unknown.
+    pub unknown: Vec<String>,
+    /// Never tried because the run stopped.
+    pub not_attempted: usize,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<String>,
+}
+
+impl PostReport {
+    fn new(newsletter: &Newsletter) -> PostReport {
+        PostReport {
+            slug: newsletter.slug.clone(),
+            title: newsletter.title.clone(),
+            ..PostReport::default()
+        }
+    }
+}
+
+/// Everything `send` did, for the summary.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub posts: Vec<PostReport>,
+    /// Lines to print before the summary (dry-run listing, notes).
+    pub lines: Vec<String>,
+    /// Deliveries left unknown by an earlier run and not re-sent.
+    pub earlier_unknown: usize,
+    /// Where the messages went: "smtp://host:port" or the outbox folder.
+    pub via: String,
+}
+
+impl Report {
+    pub fn sent(&self) -> usize {
+        self.posts.iter().map(|p| p.sent).sum()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.posts.iter().map(|p| p.failed.len()).sum()
+    }
+
+    /// Whether anything needs the user's attention (the exit code).
+    pub fn ok(&self) -> bool {
+        self.posts.iter().all(|p| {
+            p.failed.is_empty()
+                && p.unknown.is_empty()
+                && p.stopped.is_none()
+                && p.deferred.is_empty()
+        })
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for line in &self.lines {
+            writeln!(f, "{line}")?;
+        }
+        for post in &self.posts {
+            for line in &post.failed {
+                writeln!(f, "failed: {line}")?;
+            }
+            for line in &post.deferred {
+                writeln!(f, "deferred (the next run retries): {line}")?;
+            }
+            for line in &post.unknown {
+                writeln!(f, "unknown (not re-sent without --resend-unknown): {line}")?;
+            }
+            if let Some(why) = &post.stopped {
+                writeln!(
+                    f,
+                    "stopped: {why}; {} not tried, run `herald send` again to continue",
+                    post.not_attempted
+                )?;
+            }
+        }
+        if self.earlier_unknown > 0 {
+            writeln!(
+                f,
+                "{} deliveries were left unknown by an earlier run (interrupted mid-send) and were not sent again; `herald send --resend-unknown` sends them (some may arrive twice)",
+                self.earlier_unknown
+            )?;
+        }
+        let unknown: usize = self.posts.iter().map(|p| p.unknown.len()).sum();
+        let deferred: usize = self.posts.iter().map(|p| p.deferred.len()).sum();
+        write!(
+            f,
+            "{} posts: {} sent, {} failed, {} deferred, {} unknown via {}",
+            self.posts.len(),
+            self.sent(),
+            self.failed(),
+            deferred,
+            unknown,
+            self.via
+        )
+    }
+}
+
+/// Where this run's messages go.
+enum Route {
+    Outbox(Outbox),
+    Smtp(Box<Smtp>, Retry, Pace, usize),
+}
+
+impl Route {
+    fn new(site: &Site) -> Result<Route> {
+        let config = &site.config;
+        match (config.transport(), &config.smtp) {
+            (Transport::Outbox, _) => {
+                Ok(Route::Outbox(Outbox::new(site.path(&config.email.outbox))))
+            }
+            (Transport::Smtp, Some(smtp)) => Ok(Route::Smtp(
+                Box::new(Smtp::new(site, smtp)?),
+                Retry {
+                    retries: smtp.retries,
+                    backoff: smtp.backoff,
+                },
+                Pace::new(smtp.rate.interval()),
+                smtp.connections.max(1) as usize,
+            )),
+            (Transport::Smtp, None) => Err(Error::Usage(
+                "email.transport is \"smtp\" but there is no [smtp] section in the configuration"
+                    .into(),
+            )),
+        }
+    }
+
+    fn via(&self) -> String {
+        match self {
+            Route::Outbox(outbox) => outbox.dir().display().to_string(),
+            Route::Smtp(smtp, ..) => smtp.describe(),
+        }
+    }
+
+    /// Runs `work` with the senders this route gives.
+    fn with_senders<T>(&self, kit: &Kit<'_>, work: impl FnOnce(&Senders<'_>) -> T) -> T {
+        match self {
+            Route::Outbox(outbox) => {
+                let pace = Pace::new(Duration::ZERO);
+                let courier = || Box::new(outbox) as Box<dyn Courier + '_>;
+                work(&Senders {
+                    letterhead: &kit.letterhead,
+                    pace: &pace,
+                    retry: Retry {
+                        retries: 0,
+                        backoff: Duration::ZERO,
+                    },
+                    threads: 1,
+                    courier: &courier,
+                })
+            }
+            Route::Smtp(smtp, retry, pace, threads) => {
+                let courier = || Box::new(SmtpCourier::new(smtp)) as Box<dyn Courier + '_>;
+                work(&Senders {
+                    letterhead: &kit.letterhead,
+                    pace,
+                    retry: *retry,
+                    threads: *threads,
+                    courier: &courier,
+                })
+            }
+        }
+    }
+}
+
+/// `herald send`.
+pub fn send(site: &Site, options: &Options) -> Result<Report> {
+    let kit = Kit::new(site)?;
+    if let Some(address) = &options.to {
+        return test_copy(site, &kit, options, address);
+    }
+    let mut ledger = Ledger::open(&site.path(&site.config.email.state))?;
+    let mut report = Report::default();
+    let plan = Plan::make(site, &mut ledger, options, &mut report)?;
+    if options.mark_sent {
+        return plan.mark_sent(&mut ledger, report);
+    }
+    if options.dry_run {
+        return plan.dry_run(&ledger, report);
+    }
+    let route = Route::new(site)?;
+    report.via = route.via();
+    let progress = progress_bar(options.progress);
+    for post in plan.posts {
+        // Rendered, templated and inlined once; each copy is only filled in.
+        let newsletter = kit.newsletter(post)?;
+        progress.set_message(newsletter.slug.clone());
+        let post_report = route.with_senders(&kit, |senders| {
+            pump::post(&mut ledger, &newsletter, senders, &progress)
+        })?;
+        let stopped = post_report.stopped.is_some();
+        report.posts.push(post_report);
+        if stopped {
+            break;
+        }
+    }
+    progress.finish_and_clear();
+    Ok(report)
+}
+
+/// `--to ADDRESS`: one copy of the chosen post, the ledger left alone.
+fn test_copy(site: &Site, kit: &Kit<'_>, options: &Options, address: &str) -> Result<Report> {
+    let post = preview::choose(&site.posts, options.post.as_deref(), |n| site.find_post(n))?;
+    let newsletter = kit.newsletter(post)?;
+    let recipient = Recipient {
+        email: address,
+        name: None,
+        token: "test-copy",
+    };
+    let letter = kit
+        .letterhead
+        .compose(&newsletter, &recipient, SystemTime::now())
+        .map_err(|e| Error::Usage(format!("--to {address}: {e}")))?;
+    let route = Route::new(site)?;
+    let mut report = Report {
+        via: route.via(),
+        ..Report::default()
+    };
+    if options.dry_run {
+        report.lines.push(format!(
+            "would send a test copy of {} to {address}",
+            newsletter.slug
+        ));
+        return Ok(report);
+    }
+    let stop = AtomicBool::new(false);
+    let attempt = route.with_senders(kit, |senders| {
+        let mut courier = (senders.courier)();
+        let attempt = pump::with_retries(courier.as_mut(), &letter, senders, &stop);
+        courier.finish();
+        attempt
+    });
+    let mut post = PostReport::new(&newsletter);
+    match attempt {
+        Attempt::Sent(_) => post.sent = 1,
+        Attempt::Rejected(why) => post.failed.push(format!("{address}: {why}")),
+        Attempt::Deferred(why) | Attempt::Unreachable(why) => {
+            post.deferred.push(format!("{address}: {why}"))
+        }
+        Attempt::Uncertain(why) => post.unknown.push(format!("{address}: {why}")),
+        Attempt::Fatal(why) => post.stopped = Some(why),
+        Attempt::NotAttempted => {}
+    }
+    report.lines.push(format!(
+        "test copy of {} to {address} (ledger untouched)",
+        newsletter.slug
+    ));
+    report.posts.push(post);
+    Ok(report)
+}
+
+fn progress_bar(show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:20!} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_bounded() {
+        let retry = Retry {
+            retries: 10,
+            backoff: Duration::from_secs(1),
+        };
+        assert_eq!(retry.delay(0), Duration::from_secs(1));
+        assert_eq!(retry.delay(3), Duration::from_secs(8));
+        assert_eq!(retry.delay(9), Duration::from_secs(64));
+    }
+}

@@ -1,0 +1,504 @@
+//! The newsletter end to end: the real `herald` binary sending to a real
+//! SMTP server (mailin-embedded, in this process, on 127.0.0.1), messages
+//! read back with a real MIME parser (mail-parser) and checked part by
+//! part; the ledger's promises (a re-run sends nothing, a crash is not
+//! repeated); STARTTLS with a self-signed certificate; the outbox; preview.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use assert_cmd::Command;
+use herald::ledger::Ledger;
+use mail_parser::{MessageParser, MimeHeaders};
+use mailin_embedded::{Handler, Response, Server, SslConfig, response};
+
+/// One message as the server received it.
+#[derive(Debug, Clone)]
+struct Received {
+    to: Vec<String>,
+    bytes: Vec<u8>,
+}
+
+#[derive(Clone, Default)]
+struct Mailbox {
+    received: Arc<Mutex<Vec<Received>>>,
+    /// Addresses the server refuses with 550.
+    refuse: Arc<Vec<String>>,
+    /// Addresses answered 451 this many times before being accepted.
+    greylist: Arc<Mutex<Vec<(String, u32)>>>,
+    current: Option<Received>,
+}
+
+impl Handler for Mailbox {
+    fn rcpt(&mut self, to: &str) -> Response {
+        if self.refuse.iter().any(|r| r == to) {
+            return response::NO_MAILBOX;
+        }
+        let mut greylist = self.greylist.lock().unwrap();
+        if let Some((_, left)) = greylist.iter_mut().find(|(a, n)| a == to && *n > 0) {
+            *left -= 1;
+            return response::INTERNAL_ERROR;
+        }
+        response::OK
+    }
+
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
+        self.current = Some(Received {
+            to: to.to_vec(),
+            bytes: Vec::new(),
+        });
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if let Some(current) = &mut self.current {
+            current.bytes.extend_from_slice(buf);
+        }
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        if let Some(done) = self.current.take() {
+            self.received.lock().unwrap().push(done);
+        }
+        response::OK
+    }
+}
+
+/// A running server: its port and what it has received.
+struct SmtpServer {
+    port: u16,
+    mailbox: Mailbox,
+}
+
+impl SmtpServer {
+    fn start(mailbox: Mailbox, tls: Option<(PathBuf, PathBuf)>) -> SmtpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handler = mailbox.clone();
+        // Several tests start servers; only the first install wins, which is all that is needed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // mailin's Error is not Send: the server is built and run inside its thread.
+        std::thread::spawn(move || {
+            let mut server = Server::new(handler);
+            server.with_name("localhost").with_num_threads(8);
+            if let Some((cert, key)) = tls {
+                server
+                    .with_ssl(SslConfig::SelfSigned {
+                        cert_path: cert.display().to_string(),
+                        key_path: key.display().to_string(),
+                    })
+                    .unwrap();
+            }
+            server.with_tcp_listener(listener);
+            let _ = server.serve();
+        });
+        SmtpServer { port, mailbox }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.mailbox.received.lock().unwrap().clone()
+    }
+}
+
+/// A copy of tests/fixtures/email-site in a temporary folder.
+struct Site {
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn new(smtp: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(Path::new("tests/fixtures/email-site"), dir.path());
+        let config = dir.path().join("config/herald.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(smtp);
+        std::fs::write(&config, text).unwrap();
+        Site { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn ledger(&self) -> Ledger {
+        let path = self.path().join(".herald/herald.db");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        Ledger::open(&path).unwrap()
+    }
+
+    fn subscribe(&self, addresses: &[&str]) {
+        let mut ledger = self.ledger();
+        for address in addresses {
+            ledger.add_subscriber(address, Some("Reader")).unwrap();
+        }
+    }
+
+    fn post(&self, file: &str, text: &str) {
+        std::fs::write(self.path().join("posts").join(file), text).unwrap();
+    }
+
+    fn herald(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        Command::cargo_bin("herald")
+            .unwrap()
+            .arg("-C")
+            .arg(self.path())
+            .args(args)
+            .env_remove("HERALD_SMTP_PASSWORD")
+            .assert()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn smtp_section(port: u16) -> String {
+    format!(
+        "\n[smtp]\nhost = \"127.0.0.1\"\nport = {port}\nconnections = 3\nrate = \"1000/s\"\ntimeout = \"5s\"\nretries = 3\nbackoff = \"10ms\"\n"
+    )
+}
+
+fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+}
+
+/// Checks one received message part by part.
+fn check_message(bytes: &[u8], to: &str) {
+    for line in bytes.split(|&b| b == b'\n') {
+        assert!(line.len() <= 998, "a line of {} octets", line.len());
+    }
+    let message = MessageParser::default()
+        .parse(bytes)
+        .expect("a MIME message");
+    let root = message.root_part();
+    let ctype = root.content_type().expect("a Content-Type");
+    assert_eq!(ctype.ctype(), "multipart");
+    assert_eq!(ctype.subtype(), Some("alternative"));
+    assert_eq!(root.sub_parts().map(<[_]>::len), Some(2));
+    let text = message.body_text(0).expect("a text part");
+    let html = message.body_html(0).expect("an HTML part");
+    assert!(text.contains("preconditioned conjugate"), "{text}");
+    assert!(!text.contains("<p>"), "the text part holds no HTML: {text}");
+    assert!(
+        html.contains("<pre style="),
+        "code blocks carry inline styles"
+    );
+    assert!(
+        html.contains("href=\"https://example.org/notebooks/pcg.html\""),
+        "links are absolute"
+    );
+    assert!(!html.contains("xHERALDx"), "every placeholder is filled");
+    assert_eq!(
+        message.subject(),
+        Some("Faster sparse solvers, and what they cost")
+    );
+    assert_eq!(
+        message
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address()),
+        Some(to)
+    );
+    assert_eq!(
+        message
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address()),
+        Some("jane@example.org")
+    );
+    assert!(message.date().is_some());
+    let id = message.message_id().expect("a Message-ID");
+    assert!(
+        id.starts_with("herald.") && id.ends_with("@example.org"),
+        "{id}"
+    );
+    let list_id = message.header_raw("List-Id").unwrap();
+    assert!(list_id.contains("<blog.example.org>"), "{list_id}");
+    let unsubscribe = message.header_raw("List-Unsubscribe").unwrap();
+    assert!(
+        unsubscribe.contains("<mailto:jane+unsubscribe@example.org"),
+        "{unsubscribe}"
+    );
+    assert!(
+        unsubscribe.contains("https://example.org/unsubscribe?t="),
+        "{unsubscribe}"
+    );
+    assert_eq!(
+        message.header_raw("List-Unsubscribe-Post").map(str::trim),
+        Some("List-Unsubscribe=One-Click")
+    );
+}
+
+const NEW_POST: &str = "---\ntitle: A second post\ndate: 2024-04-01 08:00:00\n---\n\nMore notes.\n";
+
+#[test]
+fn send_delivers_one_well_formed_message_per_subscriber_and_a_rerun_sends_none() {
+    let server = SmtpServer::start(Mailbox::default(), None);
+    let site = Site::new(&smtp_section(server.port));
+    site.subscribe(&["ada@example.org", "bob@example.org", "cy@example.org"]);
+    site.herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+
+    let received = server.received();
+    assert_eq!(received.len(), 3);
+    let mut ids = Vec::new();
+    for message in &received {
+        assert_eq!(message.to.len(), 1);
+        check_message(&message.bytes, &message.to[0]);
+        let parsed = MessageParser::default().parse(&message.bytes).unwrap();
+        ids.push(parsed.message_id().unwrap().to_string());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "one Message-ID per subscriber");
+
+    let rerun = site.herald(&["send"]).success();
+    assert_eq!(
+        server.received().len(),
+        3,
+        "a re-run sends nothing: {}",
+        stdout(&rerun)
+    );
+
+    site.post("2024-04-01-second.md", NEW_POST);
+    site.herald(&["send"]).success();
+    let received = server.received();
+    assert_eq!(received.len(), 6, "a new post goes once to each subscriber");
+    let mut to: Vec<&str> = received[3..].iter().map(|r| r.to[0].as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["ada@example.org", "bob@example.org", "cy@example.org"]);
+    site.herald(&["send"]).success();
+    assert_eq!(server.received().len(), 6);
+}
+
+#[test]
+fn a_refused_address_is_failed_with_the_server_reply_and_the_others_still_go() {
+    let mailbox = Mailbox {
+        refuse: Arc::new(vec!["gone@example.org".into()]),
+        greylist: Arc::new(Mutex::new(vec![("slow@example.org".into(), 2)])),
+        ..Mailbox::default()
+    };
+    let server = SmtpServer::start(mailbox, None);
+    let site = Site::new(&smtp_section(server.port));
+    site.subscribe(&[
+        "ada@example.org",
+        "gone@example.org",
+        "slow@example.org",
+        "zed@example.org",
+    ]);
+    let out = site
+        .herald(&["send", "--post", "faster-sparse-solvers"])
+        .failure();
+    let text = stdout(&out);
+    assert!(
+        text.contains("gone@example.org") && text.contains("550"),
+        "{text}"
+    );
+    let mut to: Vec<String> = server.received().iter().map(|r| r.to[0].clone()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["ada@example.org", "slow@example.org", "zed@example.org"],
+        "a 451 is retried"
+    );
+    // The failure is recorded: a re-run does not try the refused address again.
+    site.herald(&["send"]).success();
+    assert_eq!(server.received().len(), 3);
+}
+
+#[test]
+fn deliveries_left_pending_by_a_crash_are_reported_and_not_sent_again() {
+    let server = SmtpServer::start(Mailbox::default(), None);
+    let site = Site::new(&smtp_section(server.port));
+    site.subscribe(&["ada@example.org", "bob@example.org"]);
+    let post_id = "https://example.org/blog/2024/03/02/faster-sparse-solvers/";
+    {
+        let mut ledger = site.ledger();
+        let ada = ledger.undelivered(post_id, 0, 10).unwrap()[0].id;
+        // What a crash between "pending" and "sent" leaves.
+        ledger.mark_pending(post_id, &[ada]).unwrap();
+    }
+    let out = site
+        .herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    let text = stdout(&out);
+    assert!(text.contains("unknown"), "{text}");
+    let to: Vec<String> = server.received().iter().map(|r| r.to[0].clone()).collect();
+    assert_eq!(to, ["bob@example.org"]);
+
+    site.herald(&[
+        "send",
+        "--post",
+        "faster-sparse-solvers",
+        "--resend-unknown",
+    ])
+    .success();
+    let to: Vec<String> = server.received().iter().map(|r| r.to[0].clone()).collect();
+    assert_eq!(to, ["bob@example.org", "ada@example.org"]);
+}
+
+#[test]
+fn starttls_with_a_self_signed_certificate_trusted_through_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let server = SmtpServer::start(Mailbox::default(), Some((cert_path.clone(), key_path)));
+
+    // Without trusting the certificate, nothing is sent and the user is told why.
+    let site = Site::new(
+        &smtp_section(server.port).replace("host = \"127.0.0.1\"", "host = \"localhost\""),
+    );
+    site.subscribe(&["ada@example.org"]);
+    let out = site
+        .herald(&["send", "--post", "faster-sparse-solvers"])
+        .failure();
+    assert!(stdout(&out).contains("ca_file"), "{}", stdout(&out));
+    assert!(server.received().is_empty());
+
+    let trusted = format!(
+        "{}ca_file = {:?}\n",
+        smtp_section(server.port).replace("host = \"127.0.0.1\"", "host = \"localhost\""),
+        cert_path.display().to_string()
+    );
+    let site = Site::new(&trusted);
+    site.subscribe(&["ada@example.org"]);
+    site.herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    check_message(&received[0].bytes, "ada@example.org");
+}
+
+#[test]
+fn without_smtp_the_outbox_gets_one_eml_per_subscriber() {
+    let site = Site::new("");
+    site.subscribe(&["ada@example.org", "bob@example.org"]);
+    site.herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    let files: Vec<PathBuf> = std::fs::read_dir(site.path().join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 2);
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy();
+        let to = if name.contains("ada@") {
+            "ada@example.org"
+        } else {
+            "bob@example.org"
+        };
+        check_message(&bytes, to);
+    }
+    site.herald(&["send"]).success();
+    assert_eq!(
+        std::fs::read_dir(site.path().join("outbox"))
+            .unwrap()
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn a_first_run_on_an_archive_refuses_to_mail_every_post_and_mark_sent_adopts_it() {
+    let site = Site::new("");
+    site.subscribe(&["ada@example.org"]);
+    let out = site.herald(&["send"]).failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        err.contains("--mark-sent") && err.contains("--all"),
+        "{err}"
+    );
+    assert!(!site.path().join("outbox").exists());
+
+    site.herald(&["send", "--mark-sent"]).success();
+    site.herald(&["send"]).success();
+    assert!(
+        !site.path().join("outbox").exists(),
+        "adopted posts are never mailed"
+    );
+    site.post("2024-04-01-second.md", NEW_POST);
+    site.herald(&["send"]).success();
+    assert_eq!(
+        std::fs::read_dir(site.path().join("outbox"))
+            .unwrap()
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn dry_run_and_test_copies_leave_the_ledger_alone() {
+    let server = SmtpServer::start(Mailbox::default(), None);
+    let site = Site::new(&smtp_section(server.port));
+    site.subscribe(&["ada@example.org"]);
+    let out = site.herald(&["send", "--dry-run", "--all"]).success();
+    assert!(
+        stdout(&out).contains("would send to ada@example.org"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(server.received().is_empty());
+    site.herald(&[
+        "send",
+        "--to",
+        "me@example.org",
+        "--post",
+        "faster-sparse-solvers",
+    ])
+    .success();
+    assert_eq!(server.received().len(), 1);
+    check_message(&server.received()[0].bytes, "me@example.org");
+    site.herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    assert_eq!(
+        server.received().len(),
+        2,
+        "the test copy did not count as ada's"
+    );
+}
+
+#[test]
+fn preview_writes_html_text_and_eml() {
+    let site = Site::new("");
+    let out = site
+        .herald(&["preview", "faster-sparse-solvers", "--out", "pv"])
+        .success();
+    assert!(stdout(&out).contains("subject: Faster sparse solvers"));
+    let html = std::fs::read_to_string(site.path().join("pv/faster-sparse-solvers.html")).unwrap();
+    assert!(html.contains("prefers-color-scheme"));
+    let text = std::fs::read_to_string(site.path().join("pv/faster-sparse-solvers.txt")).unwrap();
+    assert!(
+        text.contains("Unsubscribe: https://example.org/unsubscribe?t=preview-token"),
+        "{text}"
+    );
+    let eml = std::fs::read(site.path().join("pv/faster-sparse-solvers.eml")).unwrap();
+    check_message(&eml, "reader@example.org");
+}
+
+#[test]
+fn a_title_cannot_inject_a_header() {
+    let site = Site::new("");
+    site.post(
+        "2024-05-01-evil.md",
+        "---\ntitle: \"Hi\\r\\nBcc: victim@example.org\"\ndate: 2024-05-01\n---\n\nx\n",
+    );
+    site.herald(&["preview", "evil", "--out", "pv"]).success();
+    let eml = std::fs::read(site.path().join("pv/evil.eml")).unwrap();
+    let message = MessageParser::default().parse(&eml).unwrap();
+    assert!(message.header_raw("Bcc").is_none());
+    assert_eq!(message.subject(), Some("Hi Bcc: victim@example.org"));
+}
