@@ -6,9 +6,12 @@ use std::process::ExitCode;
 use chrono::Utc;
 use clap::{CommandFactory, Parser};
 
-use herald::cli::{Cli, Command};
+use herald::cli::{Cli, Command, SubscribersCommand};
+use herald::config::{self, Config};
+use herald::deliver;
 use herald::email::{self, preview};
-use herald::{Error, LoadOptions, Problem, Site, build, scaffold};
+use herald::ledger::Ledger;
+use herald::{Error, LoadOptions, Problem, Site, build, scaffold, status, subscribers};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -94,8 +97,93 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 preview.message_bytes.div_ceil(1024)
             ));
         }
-        Command::Send(_) | Command::Status | Command::Subscribers(_) => {
-            return Err(Error::Message("this command is not built yet".into()));
+        Command::Send(args) => {
+            let site = load(cli, &root, false)?;
+            let options = deliver::Options {
+                dry_run: args.dry_run,
+                to: args.to.clone(),
+                all: args.all,
+                post: args.post.clone(),
+                mark_sent: args.mark_sent,
+                resend_unknown: args.resend_unknown,
+                progress: !cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let report = deliver::send(&site, &options)?;
+            // The summary goes out even with -q when something needs attention.
+            if !cli.quiet || !report.ok() {
+                println!("{report}");
+            }
+            if !report.ok() {
+                return Err(Error::Message(
+                    "some emails were not delivered (listed above)".into(),
+                ));
+            }
+        }
+        Command::Status => {
+            let site = load(cli, &root, false)?;
+            let ledger = Ledger::open(&site.path(&site.config.email.state))?;
+            say(status::report(&site, &ledger)?.to_string().trim_end());
+        }
+        Command::Subscribers(command) => subscribers_command(cli, &root, command)?,
+    }
+    Ok(())
+}
+
+fn subscribers_command(cli: &Cli, root: &Path, command: &SubscribersCommand) -> Result<(), Error> {
+    let config_path = root.join(
+        cli.config
+            .as_deref()
+            .unwrap_or(Path::new(config::DEFAULT_PATH)),
+    );
+    let config = Config::load(
+        &config_path,
+        cli.config
+            .as_deref()
+            .unwrap_or(Path::new(config::DEFAULT_PATH)),
+    )?;
+    let mut ledger = Ledger::open(&root.join(&config.email.state))?;
+    match command {
+        SubscribersCommand::Add { email, name } => {
+            let email = subscribers::add(&ledger, email, name.as_deref())?;
+            if !cli.quiet {
+                println!("added {email}");
+            }
+        }
+        SubscribersCommand::Remove { email } => {
+            let email = subscribers::normalise(email).map_err(Error::Usage)?;
+            ledger.remove_subscriber(&email)?;
+            if !cli.quiet {
+                println!("removed {email}");
+            }
+        }
+        SubscribersCommand::List { status } => {
+            let status = status.as_deref().map(str::parse).transpose()?;
+            for s in ledger.subscribers(status)? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    s.email,
+                    s.name.unwrap_or_default(),
+                    s.status,
+                    s.created
+                );
+            }
+        }
+        SubscribersCommand::Import { file } => {
+            let report = subscribers::import_csv(&mut ledger, &root.join(file), file)?;
+            warn(cli, &report.problems);
+            if !cli.quiet {
+                println!("{report}");
+            }
+        }
+        SubscribersCommand::Export { file: Some(file) } => {
+            let out = fs_err::File::create(root.join(file))?;
+            let count = subscribers::export_csv(&ledger, std::io::BufWriter::new(out))?;
+            if !cli.quiet {
+                println!("wrote {count} subscribers to {}", file.display());
+            }
+        }
+        SubscribersCommand::Export { file: None } => {
+            subscribers::export_csv(&ledger, std::io::stdout().lock())?;
         }
     }
     Ok(())

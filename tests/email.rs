@@ -129,7 +129,7 @@ impl Site {
     }
 
     fn subscribe(&self, addresses: &[&str]) {
-        let mut ledger = self.ledger();
+        let ledger = self.ledger();
         for address in addresses {
             ledger.add_subscriber(address, Some("Reader")).unwrap();
         }
