@@ -12,8 +12,26 @@ use std::time::{Duration, Instant};
 use herald::{LoadOptions, Site, build};
 
 const TAGS: &[&str] = &[
-    "rust", "python", "Python", "science", "hpc", "notes", "release", "talks", "numpy", "julia",
-    "gpu", "data", "teaching", "open-source", "packaging", "ci", "climate", "genomics", "stats", "ml",
+    "rust",
+    "python",
+    "Python",
+    "science",
+    "hpc",
+    "notes",
+    "release",
+    "talks",
+    "numpy",
+    "julia",
+    "gpu",
+    "data",
+    "teaching",
+    "open-source",
+    "packaging",
+    "ci",
+    "climate",
+    "genomics",
+    "stats",
+    "ml",
 ];
 
 fn body(i: usize) -> String {
@@ -61,7 +79,11 @@ fn generate(dir: &Path, posts: usize) {
             h = i % 24,
             m = i % 60,
         );
-        std::fs::write(folder.join(format!("{year}-{month:02}-{mday:02}-post-{i}.md")), text).unwrap();
+        std::fs::write(
+            folder.join(format!("{year}-{month:02}-{mday:02}-post-{i}.md")),
+            text,
+        )
+        .unwrap();
     }
 }
 
@@ -77,7 +99,14 @@ fn time_build(dir: &Path, runs: usize) -> (Duration, Duration) {
         let start = Instant::now();
         let site = Site::load(dir, None, &LoadOptions::default()).unwrap();
         load.push(start.elapsed());
-        build::run(&site, build::Options { write: true, keep_going: false }).unwrap();
+        build::run(
+            &site,
+            build::Options {
+                write: true,
+                keep_going: false,
+            },
+        )
+        .unwrap();
         total.push(start.elapsed());
     }
     (median(load), median(total))
@@ -101,10 +130,14 @@ fn main() {
     generate(dir.path(), posts);
     let runs = 5;
     let (load, total) = time_build(dir.path(), runs);
-    println!("{posts} posts, limit 20 (default): load {load:?}, load+render+write {total:?} (median of {runs})");
+    println!(
+        "{posts} posts, limit 20 (default): load {load:?}, load+render+write {total:?} (median of {runs})"
+    );
     let config = dir.path().join("config/herald.toml");
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, format!("{text}[feeds]\nlimit = 0\n")).unwrap();
     let (load, total) = time_build(dir.path(), runs);
-    println!("{posts} posts, limit 0 (every post in every feed): load {load:?}, load+render+write {total:?} (median of {runs})");
+    println!(
+        "{posts} posts, limit 0 (every post in every feed): load {load:?}, load+render+write {total:?} (median of {runs})"
+    );
 }
