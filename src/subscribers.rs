@@ -25,14 +25,18 @@ pub fn normalise(address: &str) -> std::result::Result<String, String> {
         return Err("the address is empty".into());
     }
     if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{trimmed:?} contains spaces or control characters"));
+        return Err(format!(
+            "{trimmed:?} is not an email address: it contains spaces or control characters"
+        ));
     }
     let lower = trimmed.to_lowercase();
     let parsed = lettre::Address::from_str(&lower)
         .map_err(|e| format!("{trimmed:?} is not an email address ({e})"))?;
     let domain = parsed.domain();
     if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
-        return Err(format!("{trimmed:?} has no full domain after the @"));
+        return Err(format!(
+            "{trimmed:?} is not an email address: no full domain after the @"
+        ));
     }
     Ok(lower)
 }
