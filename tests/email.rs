@@ -502,3 +502,133 @@ fn a_title_cannot_inject_a_header() {
     assert!(message.header_raw("Bcc").is_none());
     assert_eq!(message.subject(), Some("Hi Bcc: victim@example.org"));
 }
+
+/// Where the fault server breaks the connection.
+#[derive(Clone, Copy, PartialEq)]
+enum Fault {
+    /// Drops the connection on the first DATA command, then behaves.
+    DropAtDataOnce,
+    /// Reads every message body, then drops the connection instead of answering.
+    DropAfterBody,
+}
+
+/// A minimal SMTP peer for faults a real server cannot be made to produce
+/// on demand: a connection lost before, or right after, the message body.
+/// Returns its port and the number of messages it acknowledged with 250.
+fn fault_server(fault: Fault) -> (u16, Arc<Mutex<usize>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(Mutex::new(0usize));
+    let dropped_once = Arc::new(Mutex::new(false));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(stream) = stream else { return };
+            let counter = counter.clone();
+            let dropped_once = dropped_once.clone();
+            std::thread::spawn(move || {
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                let _ = writer.write_all(b"220 fault ready\r\n");
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250-fault\r\n250 8BITMIME\r\n",
+                        "DATA" => {
+                            let mut once = dropped_once.lock().unwrap();
+                            if fault == Fault::DropAtDataOnce && !*once {
+                                *once = true;
+                                return;
+                            }
+                            drop(once);
+                            let _ = writer.write_all(b"354 go on\r\n");
+                            loop {
+                                line.clear();
+                                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                    return;
+                                }
+                                if line == ".\r\n" {
+                                    break;
+                                }
+                            }
+                            if fault == Fault::DropAfterBody {
+                                return;
+                            }
+                            *counter.lock().unwrap() += 1;
+                            b"250 queued\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = writer.write_all(b"221 bye\r\n");
+                            return;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    if writer.write_all(reply).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, accepted)
+}
+
+#[test]
+fn a_connection_dropped_before_the_body_is_retried_and_each_reader_gets_one_copy() {
+    let (port, accepted) = fault_server(Fault::DropAtDataOnce);
+    let site = Site::new(&smtp_section(port));
+    site.subscribe(&["ada@example.org", "bob@example.org"]);
+    site.herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    assert_eq!(*accepted.lock().unwrap(), 2);
+    site.herald(&["send"]).success();
+    assert_eq!(*accepted.lock().unwrap(), 2, "a re-run sends nothing");
+}
+
+#[test]
+fn a_connection_lost_after_the_body_leaves_the_delivery_unknown_never_doubled() {
+    let (port, _) = fault_server(Fault::DropAfterBody);
+    let site = Site::new(&smtp_section(port));
+    site.subscribe(&["ada@example.org"]);
+    let first = site
+        .herald(&["send", "--post", "faster-sparse-solvers"])
+        .code(1);
+    let text = stdout(&first);
+    assert!(text.contains("1 unknown"), "{text}");
+    site.herald(&["status"])
+        .success()
+        .stdout(predicates::str::contains("1 unknown"));
+
+    // Against a sound server the unknown delivery stays alone until asked for.
+    let server = SmtpServer::start(Mailbox::default(), None);
+    let config = site.path().join("config/herald.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            &format!("port = {port}"),
+            &format!("port = {}", server.port),
+        ),
+    )
+    .unwrap();
+    site.herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    assert!(
+        server.received().is_empty(),
+        "not re-sent without --resend-unknown"
+    );
+    site.herald(&[
+        "send",
+        "--post",
+        "faster-sparse-solvers",
+        "--resend-unknown",
+    ])
+    .success();
+    assert_eq!(server.received().len(), 1);
+}
