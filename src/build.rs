@@ -59,10 +59,16 @@ pub struct Options {
 pub fn run(site: &Site, options: Options) -> Result<Report> {
     let config = &site.config;
     let channels = feed::plan(config, &site.posts);
-    let needed: BTreeSet<usize> = channels
-        .iter()
-        .flat_map(|c| c.posts.iter().copied())
-        .collect();
+    // `build` renders only the posts that reach a feed; `check` renders every
+    // post, so a broken old post is found before it matters.
+    let needed: BTreeSet<usize> = if options.write {
+        channels
+            .iter()
+            .flat_map(|c| c.posts.iter().copied())
+            .collect()
+    } else {
+        (0..site.posts.len()).collect()
+    };
     let renderer = Renderer::new(site)?;
     let rendered: Vec<(usize, Result<crate::content::Rendered, Vec<Problem>>)> = needed
         .into_par_iter()
