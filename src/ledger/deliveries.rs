@@ -1,0 +1,206 @@
+//! The deliveries and mailings tables: what is owed, pending, sent or
+//! failed, per post and subscriber.
+
+use rusqlite::params;
+
+use super::{
+    Ledger, Outcome, PostStatus, State, Subscriber, SubscriberStatus, count, now,
+    subscriber_from_row,
+};
+use crate::error::Result;
+
+impl Ledger {
+    /// Active subscribers in this post's audience with no delivery row for
+    /// it, in id order after `after_id`: a page at a time, so memory stays
+    /// flat however long the list. The audience is everyone subscribed when
+    /// the post's mailing started (everyone, before it starts).
+    pub fn undelivered(
+        &self,
+        post_id: &str,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<Subscriber>> {
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT s.id, s.email, s.name, s.status, s.token, s.created FROM subscribers s
+                 WHERE s.status = 'active' AND s.id > ?2
+                   AND s.created <= COALESCE((SELECT started FROM mailings WHERE post = ?1), s.created)
+                   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.post = ?1 AND d.subscriber = s.id)
+                 ORDER BY s.id LIMIT ?3",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map(
+                params![post_id, after_id, limit as i64],
+                subscriber_from_row,
+            )
+            .map_err(|e| self.error(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.error(e))
+    }
+
+    /// Marks these deliveries pending, in one committed transaction, before
+    /// any of them is handed to the server. Starts the post's mailing (and
+    /// so fixes its audience) the first time.
+    pub fn mark_pending(&mut self, post_id: &str, subscriber_ids: &[i64]) -> Result<()> {
+        let now = now();
+        self.batch(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO mailings (post, started) VALUES (?1, ?2)",
+                params![post_id, now],
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO deliveries (post, subscriber, state, updated) VALUES (?1, ?2, 'pending', ?3)",
+            )?;
+            for id in subscriber_ids {
+                insert.execute(params![post_id, id, now])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Records many outcomes in one transaction. Only pending rows change:
+    /// an outcome never overwrites one already settled.
+    pub fn record(&mut self, outcomes: &[Outcome]) -> Result<()> {
+        let now = now();
+        self.batch(|tx| {
+            let mut update = tx.prepare_cached(
+                "UPDATE deliveries SET state = ?3, detail = ?4, message_id = ?5, updated = ?6
+                 WHERE post = ?1 AND subscriber = ?2 AND state = 'pending'",
+            )?;
+            for outcome in outcomes {
+                let state = match outcome.state {
+                    State::Sent => "sent",
+                    State::Failed => "failed",
+                };
+                update.execute(params![
+                    outcome.post_id,
+                    outcome.subscriber_id,
+                    state,
+                    outcome.detail,
+                    outcome.message_id,
+                    now
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Deletes rows still pending that never reached the server, so the
+    /// next run sends them.
+    pub fn release(&mut self, post_id: &str, subscriber_ids: &[i64]) -> Result<()> {
+        self.batch(|tx| {
+            let mut delete = tx.prepare_cached(
+                "DELETE FROM deliveries WHERE post = ?1 AND subscriber = ?2 AND state = 'pending'",
+            )?;
+            for id in subscriber_ids {
+                delete.execute(params![post_id, id])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Deliveries left pending by an interrupted send (of one post, or all):
+    /// the server may or may not have taken them.
+    pub fn unknown(&self, post_id: Option<&str>) -> Result<Vec<(String, Subscriber)>> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT d.post, s.id, s.email, s.name, s.status, s.token, s.created
+                 FROM deliveries d JOIN subscribers s ON s.id = d.subscriber
+                 WHERE d.state = 'pending' AND (?1 IS NULL OR d.post = ?1)
+                 ORDER BY d.post, s.id",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map(params![post_id], |row| {
+                let post: String = row.get(0)?;
+                let status: String = row.get(4)?;
+                Ok((
+                    post,
+                    Subscriber {
+                        id: row.get(1)?,
+                        email: row.get(2)?,
+                        name: row.get(3)?,
+                        status: status.parse().unwrap_or(SubscriberStatus::Active),
+                        token: row.get(5)?,
+                        created: row.get(6)?,
+                    },
+                ))
+            })
+            .map_err(|e| self.error(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.error(e))
+    }
+
+    /// `--resend-unknown`: forgets this post's unknown rows so they are sent again.
+    pub fn reset_unknown(&mut self, post_id: &str) -> Result<usize> {
+        self.conn
+            .execute(
+                "DELETE FROM deliveries WHERE post = ?1 AND state = 'pending'",
+                params![post_id],
+            )
+            .map_err(|e| self.error(e))
+    }
+
+    /// `--mark-sent`: records the post as delivered to every active
+    /// subscriber without mailing; returns the rows added.
+    pub fn mark_post_sent(&mut self, post_id: &str) -> Result<usize> {
+        let now = now();
+        let mut rows = 0;
+        self.batch(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO mailings (post, started) VALUES (?1, ?2)",
+                params![post_id, now],
+            )?;
+            rows = tx.execute(
+                "INSERT OR IGNORE INTO deliveries (post, subscriber, state, detail, updated)
+                 SELECT ?1, id, 'sent', 'marked sent without mailing', ?2 FROM subscribers WHERE status = 'active'",
+                params![post_id, now],
+            )?;
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+
+    /// Posts whose mailing has started (or that were marked sent).
+    pub fn posts_with_deliveries(&self) -> Result<Vec<String>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT post FROM mailings ORDER BY started, post")
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([], |r| r.get(0))
+            .map_err(|e| self.error(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.error(e))
+    }
+
+    /// Delivery counts per post, for every post ever mailed.
+    pub fn status(&self) -> Result<Vec<PostStatus>> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT m.post,
+                        COALESCE(SUM(d.state = 'sent'), 0),
+                        COALESCE(SUM(d.state = 'pending'), 0),
+                        COALESCE(SUM(d.state = 'failed'), 0)
+                 FROM mailings m LEFT JOIN deliveries d ON d.post = m.post
+                 GROUP BY m.post ORDER BY m.started, m.post",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(PostStatus {
+                    post: row.get(0)?,
+                    sent: count(row, 1)?,
+                    pending: count(row, 2)?,
+                    failed: count(row, 3)?,
+                })
+            })
+            .map_err(|e| self.error(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.error(e))
+    }
+}

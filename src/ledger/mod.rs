@@ -1,0 +1,263 @@
+//! The delivery ledger: one SQLite file (`email.state`, default
+//! `.herald/herald.db`) holding the subscribers and one row per (post,
+//! subscriber) delivery.
+//!
+//! The exactly-once rule lives here. A delivery row is written `pending` and
+//! committed before the SMTP transaction starts, and becomes `sent` (after
+//! the server's 250) or `failed` (after a 5xx) in batched transactions. A
+//! row still `pending` when no send is running was left by a crash: the mail
+//! may or may not have gone, so it is "unknown" and is not sent again unless
+//! the user asks (`reset_unknown`). A row that never reached the server is
+//! `release`d (deleted) so the next run sends it.
+//!
+//! A post's audience is fixed when its mailing starts: someone who
+//! subscribes afterwards gets the next post, not the archive.
+//!
+//! Writes use WAL with `synchronous = FULL`: a committed `pending` row must
+//! survive a power cut, or the guarantee is gone. Batching the outcome
+//! commits keeps that cost small (see benches in the issue notes).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+mod deliveries;
+mod subscribers;
+#[cfg(test)]
+mod tests;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS subscribers (
+    id      INTEGER PRIMARY KEY,
+    email   TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name    TEXT,
+    status  TEXT NOT NULL CHECK (status IN ('active', 'unsubscribed', 'bounced')),
+    token   TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mailings (
+    post    TEXT PRIMARY KEY,
+    started TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deliveries (
+    post       TEXT NOT NULL,
+    subscriber INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    state      TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+    detail     TEXT,
+    message_id TEXT,
+    updated    TEXT NOT NULL,
+    PRIMARY KEY (post, subscriber)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_by_subscriber ON deliveries (subscriber);
+";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubscriberStatus {
+    Active,
+    Unsubscribed,
+    Bounced,
+}
+
+impl SubscriberStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriberStatus::Active => "active",
+            SubscriberStatus::Unsubscribed => "unsubscribed",
+            SubscriberStatus::Bounced => "bounced",
+        }
+    }
+}
+
+impl fmt::Display for SubscriberStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SubscriberStatus {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "active" => Ok(SubscriberStatus::Active),
+            "unsubscribed" => Ok(SubscriberStatus::Unsubscribed),
+            "bounced" => Ok(SubscriberStatus::Bounced),
+            _ => Err(Error::Usage(format!(
+                "{text:?} is not a subscriber status; use active, unsubscribed or bounced"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    pub id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub status: SubscriberStatus,
+    /// Random, for personal unsubscribe links.
+    pub token: String,
+    /// RFC 3339, UTC.
+    pub created: String,
+}
+
+/// How a delivery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Sent,
+    Failed,
+}
+
+/// One delivery's result, recorded in a batch.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub post_id: String,
+    pub subscriber_id: i64,
+    pub state: State,
+    /// The server's reply.
+    pub detail: String,
+    pub message_id: Option<String>,
+}
+
+/// Delivery counts of one post.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostStatus {
+    pub post: String,
+    pub sent: u64,
+    /// Rows left pending: unknown, unless a send is running now.
+    pub pending: u64,
+    pub failed: u64,
+}
+
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Now, as stored: fixed-width RFC 3339 so text order is time order.
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn new_token() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::Message(format!("no randomness for an unsubscribe token: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn subscriber_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {
+    let status: String = row.get(3)?;
+    Ok(Subscriber {
+        id: row.get(0)?,
+        email: row.get(1)?,
+        name: row.get(2)?,
+        status: status.parse().unwrap_or(SubscriberStatus::Active),
+        token: row.get(4)?,
+        created: row.get(5)?,
+    })
+}
+
+const SUBSCRIBER_COLUMNS: &str = "id, email, name, status, token, created";
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger at `path`.
+    pub fn open(path: &Path) -> Result<Ledger> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs_err::create_dir_all(parent)?;
+        }
+        let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
+        let ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+        };
+        ledger
+            .conn
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(|e| ledger.error(e))?;
+        ledger
+            .conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(|e| ledger.error(e))?;
+        ledger.migrate()?;
+        Ok(ledger)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.error(e))?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::Message(format!(
+                "{}: written by a newer herald (schema {version}); upgrade herald",
+                self.path.display()
+            )));
+        }
+        if version < SCHEMA_VERSION {
+            self.conn
+                .execute_batch(&format!(
+                    "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(|e| self.error(e))?;
+        }
+        Ok(())
+    }
+
+    fn error(&self, e: rusqlite::Error) -> Error {
+        db_error(&self.path, e)
+    }
+
+    /// Runs `work` in one transaction and commits it: one fsync for the batch.
+    fn batch(
+        &mut self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let run = |conn: &mut Connection| {
+            let tx = conn.transaction()?;
+            work(&tx)?;
+            tx.commit()
+        };
+        run(&mut self.conn).map_err(|e| db_error(&path, e))
+    }
+
+    /// Runs `f` inside one transaction: for bulk imports, one commit for all rows.
+    pub fn in_transaction<T>(&mut self, f: impl FnOnce(&Ledger) -> Result<T>) -> Result<T> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.error(e))?;
+        match f(self) {
+            Ok(value) => {
+                self.conn
+                    .execute_batch("COMMIT")
+                    .map_err(|e| self.error(e))?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
+
+/// SQLite counts are signed; a count is never negative.
+fn count(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<u64> {
+    Ok(u64::try_from(row.get::<_, i64>(index)?).unwrap_or(0))
+}
+
+fn db_error(path: &Path, e: rusqlite::Error) -> Error {
+    Error::Message(format!("{}: delivery ledger: {e}", path.display()))
+}

@@ -1,0 +1,124 @@
+//! The subscribers table: add, look up, change, remove, list, count.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{
+    Ledger, SUBSCRIBER_COLUMNS, Subscriber, SubscriberStatus, count, new_token, now,
+    subscriber_from_row,
+};
+use crate::error::{Error, Result};
+
+impl Ledger {
+    /// Adds a subscriber; the address must already be normalised
+    /// (`subscribers::normalise`). A duplicate is refused.
+    pub fn add_subscriber(&self, email: &str, name: Option<&str>) -> Result<Subscriber> {
+        self.insert_subscriber(email, name, SubscriberStatus::Active)
+    }
+
+    pub fn insert_subscriber(
+        &self,
+        email: &str,
+        name: Option<&str>,
+        status: SubscriberStatus,
+    ) -> Result<Subscriber> {
+        if self.subscriber(email)?.is_some() {
+            return Err(Error::Usage(format!("{email} is already subscribed")));
+        }
+        let now = now();
+        let token = new_token()?;
+        let name = name.map(str::trim).filter(|n| !n.is_empty());
+        self.conn
+            .execute(
+                "INSERT INTO subscribers (email, name, status, token, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![email, name, status.as_str(), token, now],
+            )
+            .map_err(|e| self.error(e))?;
+        Ok(Subscriber {
+            id: self.conn.last_insert_rowid(),
+            email: email.to_string(),
+            name: name.map(str::to_string),
+            status,
+            token,
+            created: now,
+        })
+    }
+
+    /// The subscriber with this address (compared without case).
+    pub fn subscriber(&self, email: &str) -> Result<Option<Subscriber>> {
+        self.conn
+            .query_row(
+                &format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email = ?1"),
+                params![email],
+                subscriber_from_row,
+            )
+            .optional()
+            .map_err(|e| self.error(e))
+    }
+
+    /// Deletes a subscriber and their delivery rows: their personal data goes.
+    /// The post's audience was fixed when it was mailed, so removing someone
+    /// never makes anyone else get a post again.
+    pub fn remove_subscriber(&self, email: &str) -> Result<()> {
+        let removed = self
+            .conn
+            .execute("DELETE FROM subscribers WHERE email = ?1", params![email])
+            .map_err(|e| self.error(e))?;
+        if removed == 0 {
+            return Err(Error::Usage(format!("{email} is not a subscriber")));
+        }
+        Ok(())
+    }
+
+    pub fn set_status(&self, email: &str, status: SubscriberStatus) -> Result<()> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE subscribers SET status = ?2, updated = ?3 WHERE email = ?1",
+                params![email, status.as_str(), now()],
+            )
+            .map_err(|e| self.error(e))?;
+        if changed == 0 {
+            return Err(Error::Usage(format!("{email} is not a subscriber")));
+        }
+        Ok(())
+    }
+
+    /// Every subscriber (or those with `status`), oldest first.
+    pub fn subscribers(&self, status: Option<SubscriberStatus>) -> Result<Vec<Subscriber>> {
+        let mut statement = self
+            .conn
+            .prepare(&format!(
+                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE ?1 IS NULL OR status = ?1 ORDER BY id"
+            ))
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map(
+                params![status.map(SubscriberStatus::as_str)],
+                subscriber_from_row,
+            )
+            .map_err(|e| self.error(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.error(e))
+    }
+
+    /// Subscriber counts by status.
+    pub fn subscriber_counts(&self) -> Result<Vec<(SubscriberStatus, u64)>> {
+        let mut counts = Vec::new();
+        for status in [
+            SubscriberStatus::Active,
+            SubscriberStatus::Unsubscribed,
+            SubscriberStatus::Bounced,
+        ] {
+            let count: u64 = self
+                .conn
+                .query_row(
+                    "SELECT COUNT(*) FROM subscribers WHERE status = ?1",
+                    params![status.as_str()],
+                    |r| count(r, 0),
+                )
+                .map_err(|e| self.error(e))?;
+            counts.push((status, count));
+        }
+        Ok(counts)
+    }
+}

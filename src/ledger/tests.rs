@@ -1,0 +1,144 @@
+use super::*;
+
+fn ledger() -> (tempfile::TempDir, Ledger) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join(".herald/herald.db")).unwrap();
+    (dir, ledger)
+}
+
+fn sent(post: &str, id: i64) -> Outcome {
+    Outcome {
+        post_id: post.into(),
+        subscriber_id: id,
+        state: State::Sent,
+        detail: "250 ok".into(),
+        message_id: None,
+    }
+}
+
+#[test]
+fn duplicates_are_refused_without_regard_to_case() {
+    let (_dir, ledger) = ledger();
+    ledger
+        .add_subscriber("ada@example.org", Some("Ada"))
+        .unwrap();
+    let err = ledger.add_subscriber("ADA@example.org", None).unwrap_err();
+    assert!(err.to_string().contains("already subscribed"), "{err}");
+}
+
+#[test]
+fn tokens_are_random_and_distinct() {
+    let (_dir, ledger) = ledger();
+    let a = ledger.add_subscriber("a@example.org", None).unwrap();
+    let b = ledger.add_subscriber("b@example.org", None).unwrap();
+    assert_eq!(a.token.len(), 32);
+    assert_ne!(a.token, b.token);
+}
+
+#[test]
+fn a_delivery_goes_pending_then_sent_and_is_not_offered_again() {
+    let (_dir, mut ledger) = ledger();
+    let a = ledger.add_subscriber("a@example.org", None).unwrap();
+    let b = ledger.add_subscriber("b@example.org", None).unwrap();
+    assert_eq!(ledger.undelivered("p", 0, 10).unwrap().len(), 2);
+    ledger.mark_pending("p", &[a.id]).unwrap();
+    let left: Vec<_> = ledger
+        .undelivered("p", 0, 10)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left, [b.id]);
+    ledger.record(&[sent("p", a.id)]).unwrap();
+    assert_eq!(ledger.status().unwrap()[0].sent, 1);
+    assert!(ledger.unknown(None).unwrap().is_empty());
+}
+
+#[test]
+fn pending_rows_survive_a_crash_as_unknown_and_are_not_offered_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("herald.db");
+    let id = {
+        let mut ledger = Ledger::open(&path).unwrap();
+        let a = ledger.add_subscriber("a@example.org", None).unwrap();
+        ledger.mark_pending("p", &[a.id]).unwrap();
+        a.id
+        // Dropped without recording: as if the process died mid-send.
+    };
+    let mut ledger = Ledger::open(&path).unwrap();
+    let unknown = ledger.unknown(Some("p")).unwrap();
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0].1.id, id);
+    assert!(ledger.undelivered("p", 0, 10).unwrap().is_empty());
+    assert_eq!(ledger.reset_unknown("p").unwrap(), 1);
+    assert_eq!(ledger.undelivered("p", 0, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn released_rows_are_offered_again_and_settled_rows_never_change() {
+    let (_dir, mut ledger) = ledger();
+    let a = ledger.add_subscriber("a@example.org", None).unwrap();
+    ledger.mark_pending("p", &[a.id]).unwrap();
+    ledger.release("p", &[a.id]).unwrap();
+    assert_eq!(ledger.undelivered("p", 0, 10).unwrap().len(), 1);
+    ledger.mark_pending("p", &[a.id]).unwrap();
+    ledger.record(&[sent("p", a.id)]).unwrap();
+    ledger.release("p", &[a.id]).unwrap();
+    let mut failed = sent("p", a.id);
+    failed.state = State::Failed;
+    ledger.record(&[failed]).unwrap();
+    assert_eq!(ledger.status().unwrap()[0].sent, 1, "a sent row stays sent");
+}
+
+#[test]
+fn someone_who_subscribes_after_a_mailing_starts_gets_the_next_post_not_that_one() {
+    let (_dir, mut ledger) = ledger();
+    let a = ledger.add_subscriber("a@example.org", None).unwrap();
+    ledger.mark_pending("old", &[a.id]).unwrap();
+    ledger.record(&[sent("old", a.id)]).unwrap();
+    std::thread::sleep(Duration::from_millis(2));
+    let late = ledger.add_subscriber("late@example.org", None).unwrap();
+    assert!(ledger.undelivered("old", 0, 10).unwrap().is_empty());
+    let next: Vec<_> = ledger
+        .undelivered("new", 0, 10)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(next, [a.id, late.id]);
+}
+
+#[test]
+fn mark_sent_covers_every_active_subscriber_once() {
+    let (_dir, mut ledger) = ledger();
+    ledger.add_subscriber("a@example.org", None).unwrap();
+    ledger.add_subscriber("b@example.org", None).unwrap();
+    ledger
+        .set_status("b@example.org", SubscriberStatus::Bounced)
+        .unwrap();
+    assert_eq!(ledger.mark_post_sent("p").unwrap(), 1);
+    assert_eq!(ledger.mark_post_sent("p").unwrap(), 0);
+    assert_eq!(ledger.posts_with_deliveries().unwrap(), ["p"]);
+}
+
+#[test]
+fn removing_a_subscriber_removes_their_rows() {
+    let (_dir, mut ledger) = ledger();
+    let a = ledger.add_subscriber("a@example.org", None).unwrap();
+    ledger.mark_pending("p", &[a.id]).unwrap();
+    ledger.remove_subscriber("a@example.org").unwrap();
+    assert!(ledger.unknown(None).unwrap().is_empty());
+    assert!(ledger.remove_subscriber("a@example.org").is_err());
+}
+
+#[test]
+fn a_ledger_from_a_newer_herald_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let err = Ledger::open(&path).err().unwrap().to_string();
+    assert!(err.contains("newer herald"), "{err}");
+}
