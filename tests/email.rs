@@ -4,6 +4,9 @@
 //! part; the ledger's promises (a re-run sends nothing, a crash is not
 //! repeated); STARTTLS with a self-signed certificate; the outbox; preview.
 
+mod support;
+use support::copy_dir;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -147,18 +150,6 @@ impl Site {
             .args(args)
             .env_remove("HERALD_SMTP_PASSWORD")
             .assert()
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 

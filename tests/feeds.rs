@@ -3,6 +3,9 @@
 //! (feed-rs for meaning, quick-xml for well-formedness) and compared with
 //! the posts herald itself loads.
 
+mod support;
+use support::copy_dir;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -97,18 +100,6 @@ impl TestSite {
                 (name, std::fs::read(e.path()).unwrap())
             })
             .collect()
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 
