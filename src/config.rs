@@ -74,6 +74,8 @@ pub struct PostsConfig {
     /// Extra Liquid variables, visible as `{{ NAME }}` and `{{ site.NAME }}`.
     #[serde(default)]
     pub vars: BTreeMap<String, toml::Value>,
+    /// A Jekyll blog's `_config.yml`: Liquid sees all of it as `site.*`.
+    pub jekyll_config: Option<PathBuf>,
 }
 
 impl Default for PostsConfig {
@@ -84,6 +86,7 @@ impl Default for PostsConfig {
             includes: default_includes(),
             excerpt_separator: default_excerpt_separator(),
             vars: BTreeMap::new(),
+            jekyll_config: None,
         }
     }
 }

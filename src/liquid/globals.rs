@@ -1,0 +1,281 @@
+//! What a post's Liquid can see: `site` (a Jekyll blog's whole
+//! `_config.yml` when `posts.jekyll_config` names it, plus herald's own site
+//! settings, `[posts.vars]` and `site.posts`), `page` (the front matter and
+//! the post's URL, date, slug...), `jekyll.environment`, and each
+//! `[posts.vars]` entry by its bare name (`{{ BASE_PATH }}`).
+//!
+//! `site` is built once per build and borrowed by every render; only a
+//! render that needs a missing `site.*` key defined clones it.
+
+use std::collections::HashMap;
+
+use liquid_core::model::{DisplayCow, KStringCow, State};
+use liquid_core::{Object, ObjectView, Value, ValueView};
+use serde_json::{Map, Value as Json};
+
+use crate::error::{Error, Result};
+use crate::post::Post;
+use crate::site::Site;
+
+/// The top-level names of one render.
+#[derive(Debug)]
+pub struct Globals<'a> {
+    pub site: &'a Value,
+    pub page: &'a Value,
+    pub jekyll: &'a Value,
+    pub vars: &'a [(String, Value)],
+    /// Variables found undefined in an earlier attempt, now nil.
+    pub extra: &'a [(String, Value)],
+}
+
+impl Globals<'_> {
+    fn entries(&self) -> impl Iterator<Item = (&str, &Value)> {
+        [
+            ("site", self.site),
+            ("page", self.page),
+            ("jekyll", self.jekyll),
+        ]
+        .into_iter()
+        .chain(self.vars.iter().map(|(k, v)| (k.as_str(), v)))
+        .chain(self.extra.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+}
+
+impl ValueView for Globals<'_> {
+    fn as_debug(&self) -> &dyn std::fmt::Debug {
+        self
+    }
+    fn render(&self) -> DisplayCow<'_> {
+        DisplayCow::Borrowed(&"")
+    }
+    fn source(&self) -> DisplayCow<'_> {
+        DisplayCow::Borrowed(&"")
+    }
+    fn type_name(&self) -> &'static str {
+        "object"
+    }
+    fn query_state(&self, state: State) -> bool {
+        matches!(state, State::Truthy)
+    }
+    fn to_kstr(&self) -> KStringCow<'_> {
+        KStringCow::from_static("")
+    }
+    fn to_value(&self) -> Value {
+        let mut object = Object::new();
+        for (key, value) in self.entries() {
+            object.insert(key.to_string().into(), value.clone());
+        }
+        Value::Object(object)
+    }
+    fn as_object(&self) -> Option<&dyn ObjectView> {
+        Some(self)
+    }
+}
+
+impl ObjectView for Globals<'_> {
+    fn as_value(&self) -> &dyn ValueView {
+        self
+    }
+    fn size(&self) -> i64 {
+        self.entries().count() as i64
+    }
+    fn keys<'k>(&'k self) -> Box<dyn Iterator<Item = KStringCow<'k>> + 'k> {
+        Box::new(self.entries().map(|(k, _)| KStringCow::from_ref(k)))
+    }
+    fn values<'k>(&'k self) -> Box<dyn Iterator<Item = &'k dyn ValueView> + 'k> {
+        Box::new(self.entries().map(|(_, v)| v as &dyn ValueView))
+    }
+    fn iter<'k>(&'k self) -> Box<dyn Iterator<Item = (KStringCow<'k>, &'k dyn ValueView)> + 'k> {
+        Box::new(
+            self.entries()
+                .map(|(k, v)| (KStringCow::from_ref(k), v as &dyn ValueView)),
+        )
+    }
+    fn contains_key(&self, index: &str) -> bool {
+        self.entries().any(|(k, _)| k == index)
+    }
+    fn get<'s>(&'s self, index: &str) -> Option<&'s dyn ValueView> {
+        self.entries()
+            .find(|(k, _)| *k == index)
+            .map(|(_, v)| v as &dyn ValueView)
+    }
+}
+
+/// The Jekyll `_config.yml` named by `posts.jekyll_config`, or an empty map.
+pub fn jekyll_config(site: &Site) -> Result<Map<String, Json>> {
+    let Some(relative) = &site.config.posts.jekyll_config else {
+        return Ok(Map::new());
+    };
+    let path = site.path(relative);
+    let shown = site.shown(&path);
+    let text = fs_err::read_to_string(&path)?;
+    let value: Json = serde_saphyr::from_str(&text).map_err(|e| {
+        let line = e.location().map(|l| l.line() as usize);
+        Error::config(
+            &shown,
+            line,
+            format!(
+                "not valid YAML: {}",
+                e.to_string().lines().next().unwrap_or("")
+            ),
+        )
+    })?;
+    match value {
+        Json::Object(map) => Ok(map),
+        Json::Null => Ok(Map::new()),
+        _ => Err(Error::config(
+            &shown,
+            Some(1),
+            "a Jekyll _config.yml is a map of settings",
+        )),
+    }
+}
+
+/// `collections.NAME.permalink` from the Jekyll config, for `{% link %}`.
+pub fn collection_permalinks(site: &Site) -> Result<HashMap<String, String>> {
+    let config = jekyll_config(site)?;
+    let mut permalinks = HashMap::new();
+    if let Some(Json::Object(collections)) = config.get("collections") {
+        for (name, settings) in collections {
+            if let Some(Json::String(permalink)) = settings.get("permalink") {
+                permalinks.insert(name.clone(), permalink.clone());
+            }
+        }
+    }
+    Ok(permalinks)
+}
+
+pub fn site(site: &Site) -> Result<Value> {
+    let mut map = jekyll_config(site)?;
+    let config = &site.config.site;
+    let url = url::Url::parse(&config.url).ok();
+    let origin = url
+        .as_ref()
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|| config.url.clone());
+    let base_path = url
+        .as_ref()
+        .map(|u| u.path().trim_end_matches('/').to_string())
+        .unwrap_or_default();
+    let defaults = [
+        ("title", Json::String(config.title.clone())),
+        ("description", Json::String(config.description.clone())),
+        ("url", Json::String(origin)),
+        ("baseurl", Json::String(base_path)),
+        ("lang", Json::String(config.language.clone())),
+        ("timezone", Json::String(config.timezone.name().to_string())),
+    ];
+    for (key, value) in defaults {
+        map.entry(key).or_insert(value);
+    }
+    for (key, value) in &site.config.posts.vars {
+        map.insert(key.clone(), toml_to_json(value));
+    }
+    let posts: Vec<Json> = site.posts.iter().map(post_summary).collect();
+    map.insert("posts".into(), Json::Array(posts));
+    to_liquid(&Json::Object(map))
+}
+
+fn post_summary(post: &Post) -> Json {
+    serde_json::json!({
+        "title": post.title,
+        "url": post.url,
+        "id": post.feed_id(),
+        "date": post.date.format("%Y-%m-%d %H:%M:%S %z").to_string(),
+        "slug": post.slug,
+        "tags": post.tags,
+        "categories": post.categories,
+    })
+}
+
+pub fn page(post: &Post) -> Value {
+    let mut map = post.front_matter.clone();
+    let name = post
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let fields = [
+        ("title", Json::String(post.title.clone())),
+        ("url", Json::String(post.url.clone())),
+        ("id", Json::String(post.feed_id().to_string())),
+        (
+            "date",
+            Json::String(post.date.format("%Y-%m-%d %H:%M:%S %z").to_string()),
+        ),
+        ("slug", Json::String(post.slug.clone())),
+        (
+            "path",
+            Json::String(post.path.to_string_lossy().into_owned()),
+        ),
+        ("name", Json::String(name)),
+        ("tags", Json::from(post.tags.clone())),
+        ("categories", Json::from(post.categories.clone())),
+    ];
+    for (key, value) in fields {
+        map.insert(key.into(), value);
+    }
+    to_liquid(&Json::Object(map)).unwrap_or(Value::Nil)
+}
+
+pub fn jekyll() -> Value {
+    let mut object = Object::new();
+    object.insert("environment".into(), Value::scalar("production"));
+    object.insert("version".into(), Value::scalar("4.3.0"));
+    Value::Object(object)
+}
+
+/// `[posts.vars]`, visible by their bare names.
+pub fn vars(site: &Site) -> Vec<(String, Value)> {
+    site.config
+        .posts
+        .vars
+        .iter()
+        .filter_map(|(key, value)| Some((key.clone(), to_liquid(&toml_to_json(value)).ok()?)))
+        .collect()
+}
+
+/// Defines `path` inside `value` as nil, making objects on the way.
+/// False where the path runs through something that is not an object.
+pub fn define(value: &mut Value, path: &[String]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut current = value;
+    for key in parents {
+        let Value::Object(object) = current else {
+            return false;
+        };
+        current = object
+            .entry(key.clone())
+            .or_insert_with(|| Value::Object(Object::new()));
+    }
+    match current {
+        Value::Object(object) => {
+            object.insert(last.clone().into(), Value::Nil);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn to_liquid(json: &Json) -> Result<Value> {
+    liquid_core::to_value(json).map_err(|e| Error::Message(format!("Liquid variables: {e}")))
+}
+
+fn toml_to_json(value: &toml::Value) -> Json {
+    match value {
+        toml::Value::String(s) => Json::String(s.clone()),
+        toml::Value::Integer(i) => Json::from(*i),
+        toml::Value::Float(f) => Json::from(*f),
+        toml::Value::Boolean(b) => Json::Bool(*b),
+        toml::Value::Datetime(d) => Json::String(d.to_string()),
+        toml::Value::Array(items) => Json::Array(items.iter().map(toml_to_json).collect()),
+        toml::Value::Table(table) => Json::Object(
+            table
+                .iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
+    }
+}

@@ -1,0 +1,441 @@
+//! Jekyll compatibility: a post's Liquid rendered before Markdown, with the
+//! `liquid` crate (Jekyll's include tag and array filters from liquid-lib,
+//! the rest of Jekyll's tags and filters in `tags` and `filters`).
+//!
+//! Jekyll is lenient where liquid-rust is strict, and real blogs depend on
+//! it: an unknown variable renders as nothing, and a plugin's tag or filter
+//! herald does not have must not stop the build. So an unknown tag becomes a
+//! silent tag, an unknown filter passes its input through, and an unknown
+//! variable is defined as nil and the post rendered again, each with a
+//! warning naming the file and line. A missing include is dropped with one
+//! warning per name for the whole build. Nothing of `{%` or `{{` reaches the
+//! output unless the post asked for it with `{% raw %}`.
+
+mod compat;
+mod filters;
+mod globals;
+mod tags;
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+
+use liquid_core::model::Value;
+use liquid_core::partials::{OnDemandCompiler, PartialSource};
+
+use crate::error::{Problem, Result};
+use crate::post::Post;
+use crate::site::Site;
+use globals::Globals;
+
+pub struct Engine {
+    parser: RwLock<liquid::Parser>,
+    /// Names of unknown tags and filters met so far, and so made lenient.
+    unknown_tags: Mutex<BTreeSet<&'static str>>,
+    unknown_filters: Mutex<BTreeSet<&'static str>>,
+    /// Names already warned about (unknown tags, filters, missing includes).
+    warned: Mutex<HashSet<String>>,
+    links: Arc<tags::Links>,
+    includes: Includes,
+    site: Value,
+    jekyll: Value,
+    vars: Vec<(String, Value)>,
+}
+
+pub struct Output {
+    pub text: String,
+    pub warnings: Vec<Problem>,
+}
+
+thread_local! {
+    /// Includes asked for but missing while rendering the current post.
+    static MISSING_INCLUDES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The include folder's files, read once. A missing name renders as
+/// nothing and is noted for a warning.
+#[derive(Debug, Clone, Default)]
+struct Includes {
+    files: Arc<HashMap<String, String>>,
+}
+
+impl PartialSource for Includes {
+    fn contains(&self, _name: &str) -> bool {
+        true
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.files.keys().map(String::as_str).collect()
+    }
+
+    fn try_get<'a>(&'a self, name: &str) -> Option<std::borrow::Cow<'a, str>> {
+        match self.files.get(name) {
+            Some(text) => Some(text.as_str().into()),
+            None => {
+                MISSING_INCLUDES.with(|missing| missing.borrow_mut().push(name.to_string()));
+                Some("".into())
+            }
+        }
+    }
+}
+
+/// How many times one post may be rendered again after defining a missing variable.
+const RETRIES: usize = 32;
+
+impl Engine {
+    pub fn new(site: &Site) -> Result<Engine> {
+        let config = &site.config;
+        let links = Arc::new(tags::Links {
+            site_url: config.site.url.clone(),
+            posts: site
+                .posts
+                .iter()
+                .filter_map(|p| Some((p.path.file_stem()?.to_str()?.to_string(), p.url.clone())))
+                .collect(),
+            collections: globals::collection_permalinks(site)?,
+        });
+        let includes = Includes {
+            files: Arc::new(read_includes(&site.path(&config.posts.includes))),
+        };
+        let engine = Engine {
+            parser: RwLock::new(build_parser(&links, &includes, &[], &[])?),
+            unknown_tags: Mutex::new(BTreeSet::new()),
+            unknown_filters: Mutex::new(BTreeSet::new()),
+            warned: Mutex::new(HashSet::new()),
+            site: globals::site(site)?,
+            jekyll: globals::jekyll(),
+            vars: globals::vars(site),
+            links,
+            includes,
+        };
+        Ok(engine)
+    }
+
+    /// Renders a post's Liquid; problems (syntax errors, unknown posts in
+    /// `post_url`) carry the file and line.
+    pub fn render(&self, post: &Post) -> Result<Output, Vec<Problem>> {
+        let mut warnings = Vec::new();
+        let template = self.parse(post, &mut warnings)?;
+        let mut page = globals::page(post);
+        let mut site: Option<Value> = None;
+        let mut extra: Vec<(String, Value)> = Vec::new();
+        MISSING_INCLUDES.with(|m| m.borrow_mut().clear());
+        for _ in 0..RETRIES {
+            let globals = Globals {
+                site: site.as_ref().unwrap_or(&self.site),
+                page: &page,
+                jekyll: &self.jekyll,
+                vars: &self.vars,
+                extra: &extra,
+            };
+            match template.render(&globals) {
+                Ok(text) => {
+                    self.warn_missing_includes(post, &mut warnings);
+                    return Ok(Output { text, warnings });
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    let Some(missing) = Missing::from_error(&message) else {
+                        return Err(vec![self.problem(post, &message, None)]);
+                    };
+                    let line = line_of(post, &missing.needle());
+                    warnings.push(Problem::new(
+                        &post.path,
+                        line,
+                        format!(
+                            "Liquid: `{}` is not defined; it renders as nothing",
+                            missing.path()
+                        ),
+                    ));
+                    let defined = match missing.root.as_str() {
+                        "site" => globals::define(
+                            site.get_or_insert_with(|| self.site.clone()),
+                            &missing.rest,
+                        ),
+                        "page" => globals::define(&mut page, &missing.rest),
+                        _ if missing.rest.is_empty() => {
+                            extra.push((missing.root.clone(), Value::Nil));
+                            true
+                        }
+                        _ => false,
+                    };
+                    if !defined {
+                        return Err(vec![self.problem(post, &message, line)]);
+                    }
+                }
+            }
+        }
+        Err(vec![Problem::file(
+            &post.path,
+            "Liquid: too many undefined variables",
+        )])
+    }
+
+    /// Parses a post, making each unknown tag or filter lenient on the way.
+    fn parse(
+        &self,
+        post: &Post,
+        warnings: &mut Vec<Problem>,
+    ) -> Result<liquid::Template, Vec<Problem>> {
+        loop {
+            let parsed = self
+                .read_parser()
+                .parse(&compat::quote_path_arguments(&post.body));
+            let e = match parsed {
+                Ok(template) => return Ok(template),
+                Err(e) => e.to_string(),
+            };
+            let line = error_line(post, &e);
+            if e.contains("Unknown tag") {
+                let Some(name) = context(&e, "requested") else {
+                    return Err(vec![self.problem(post, &e, line)]);
+                };
+                self.warn_once(
+                    &format!("tag {name}"),
+                    || {
+                        Problem::new(
+                            &post.path,
+                            line,
+                            format!(
+                                "Liquid: unknown tag `{{% {name} %}}` is left out (warned once)"
+                            ),
+                        )
+                    },
+                    warnings,
+                );
+                self.lenient(&self.unknown_tags, name)?;
+            } else if e.contains("Unknown filter") {
+                let Some(name) = context(&e, "requested filter") else {
+                    return Err(vec![self.problem(post, &e, line)]);
+                };
+                let line = line_of(post, name);
+                self.warn_once(&format!("filter {name}"), || {
+                    Problem::new(&post.path, line, format!("Liquid: unknown filter `{name}` passes its input through (warned once)"))
+                }, warnings);
+                self.lenient(&self.unknown_filters, name)?;
+            } else {
+                return Err(vec![self.problem(post, &e, line)]);
+            }
+        }
+    }
+
+    fn read_parser(&self) -> std::sync::RwLockReadGuard<'_, liquid::Parser> {
+        self.parser
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a name to a lenient set and rebuilds the parser with it.
+    fn lenient(&self, set: &Mutex<BTreeSet<&'static str>>, name: &str) -> Result<(), Vec<Problem>> {
+        {
+            let mut names = set.lock().unwrap_or_else(|p| p.into_inner());
+            if names.iter().any(|n| *n == name) {
+                // Another thread added it; the rebuilt parser is there or coming.
+                drop(names);
+                let _guard = self.parser.write();
+                return Ok(());
+            }
+            // The tag registry wants `&'static str`: one small leak per distinct unknown name.
+            names.insert(Box::leak(name.to_string().into_boxed_str()));
+        }
+        let tag_names: Vec<&'static str> = self
+            .unknown_tags
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        let filter_names: Vec<&'static str> = self
+            .unknown_filters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        let parser = build_parser(&self.links, &self.includes, &tag_names, &filter_names)
+            .map_err(|e| vec![Problem::file("Liquid", e.to_string())])?;
+        *self.parser.write().unwrap_or_else(|p| p.into_inner()) = parser;
+        Ok(())
+    }
+
+    fn warn_once(&self, key: &str, problem: impl FnOnce() -> Problem, warnings: &mut Vec<Problem>) {
+        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        if warned.insert(key.to_string()) {
+            warnings.push(problem());
+        }
+    }
+
+    fn warn_missing_includes(&self, post: &Post, warnings: &mut Vec<Problem>) {
+        let missing = MISSING_INCLUDES.with(|m| std::mem::take(&mut *m.borrow_mut()));
+        for name in missing {
+            let line = line_of(post, &name);
+            self.warn_once(&format!("include {name}"), || {
+                Problem::new(
+                    &post.path,
+                    line,
+                    format!("Liquid: `{{% include {name} %}}` is left out: no such file in the includes folder (warned once)"),
+                )
+            }, warnings);
+        }
+    }
+
+    fn problem(&self, post: &Post, message: &str, line: Option<usize>) -> Problem {
+        Problem::new(
+            &post.path,
+            line.or(Some(post.body_line)),
+            format!("Liquid: {}", summary(message)),
+        )
+    }
+}
+
+fn build_parser(
+    links: &Arc<tags::Links>,
+    includes: &Includes,
+    unknown_tags: &[&'static str],
+    unknown_filters: &[&'static str],
+) -> Result<liquid::Parser> {
+    let mut builder = liquid::ParserBuilder::with_stdlib()
+        .tag(liquid_lib::jekyll::IncludeTag)
+        .filter(liquid_lib::jekyll::Slugify)
+        .filter(liquid_lib::jekyll::Pop)
+        .filter(liquid_lib::jekyll::Push)
+        .filter(liquid_lib::jekyll::Shift)
+        .filter(liquid_lib::jekyll::Unshift)
+        .filter(liquid_lib::jekyll::ArrayToSentenceString)
+        .tag(tags::PostUrl(links.clone()))
+        .tag(tags::Link(links.clone()))
+        .tag(tags::Gist)
+        .block(tags::Highlight);
+    for filter in filters::jekyll(&links.site_url) {
+        builder = builder.filter(filter);
+    }
+    for name in unknown_tags {
+        builder = builder.tag(tags::Silent(name));
+    }
+    for name in unknown_filters {
+        builder = builder.filter(filters::pass_through(name));
+    }
+    builder
+        .partials(OnDemandCompiler::new(includes.clone()))
+        .build()
+        .map_err(|e| crate::error::Error::Message(format!("Liquid: {e}")))
+}
+
+/// Every file under the includes folder, by its path inside it.
+fn read_includes(dir: &Path) -> HashMap<String, String> {
+    let mut files = HashMap::new();
+    if !dir.is_dir() {
+        return files;
+    }
+    for entry in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+    {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(name) = entry.path().strip_prefix(dir) else {
+            continue;
+        };
+        if let Ok(text) = std::fs::read_to_string(entry.path()) {
+            files.insert(name.to_string_lossy().replace('\\', "/"), text);
+        }
+    }
+    files
+}
+
+/// An undefined variable, from liquid's error: `foo` or `site.a.b`.
+struct Missing {
+    root: String,
+    rest: Vec<String>,
+}
+
+impl Missing {
+    fn from_error(message: &str) -> Option<Missing> {
+        if message.contains("Unknown variable") {
+            let name = context(message, "requested variable")?;
+            return Some(Missing {
+                root: name.to_string(),
+                rest: Vec::new(),
+            });
+        }
+        if message.contains("Unknown index") {
+            let variable = context(message, "variable")?;
+            let index = context(message, "requested index")?;
+            let mut parts = variable.split('.').map(str::to_string);
+            let root = parts.next()?;
+            let mut rest: Vec<String> = parts.collect();
+            rest.push(index.to_string());
+            return Some(Missing { root, rest });
+        }
+        None
+    }
+
+    fn path(&self) -> String {
+        std::iter::once(self.root.as_str())
+            .chain(self.rest.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// What to look for in the post to find the line.
+    fn needle(&self) -> String {
+        self.rest
+            .last()
+            .cloned()
+            .unwrap_or_else(|| self.root.clone())
+    }
+}
+
+/// A value from liquid's error context (`    key=value`).
+fn context<'a>(message: &'a str, key: &str) -> Option<&'a str> {
+    message.lines().find_map(|line| {
+        line.trim_start()
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('='))
+    })
+}
+
+/// The file line of a parse error. Liquid parses a tag's arguments on
+/// their own, so the line pest reports may count from the tag; the text
+/// pest quotes (`12 | text`) is looked up in the post instead.
+fn error_line(post: &Post, message: &str) -> Option<usize> {
+    let quoted = message.lines().find_map(|line| {
+        let (number, text) = line.trim_start().split_once(" | ")?;
+        number.trim().parse::<usize>().ok()?;
+        Some(text.trim()).filter(|t| !t.is_empty())
+    });
+    quoted.and_then(|text| line_of(post, text)).or_else(|| {
+        message.lines().find_map(|line| {
+            let position = line.trim_start().strip_prefix("--> ")?;
+            let line: usize = position.split(':').next()?.trim().parse().ok()?;
+            Some(post.body_line + line.saturating_sub(1))
+        })
+    })
+}
+
+/// The first line of a post's body mentioning `needle`, as a file line.
+fn line_of(post: &Post, needle: &str) -> Option<usize> {
+    post.body
+        .lines()
+        .position(|line| line.contains(needle))
+        .map(|i| post.body_line + i)
+}
+
+/// Liquid's first message line, without its "liquid:" prefix.
+fn summary(message: &str) -> String {
+    let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or(message);
+    let first = first.strip_prefix("liquid:").unwrap_or(first).trim();
+    // pest errors put the real reason a few lines down, after `= `.
+    let reason = message
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("= "))
+        .map(str::trim);
+    match reason {
+        Some(reason) if first.starts_with("-->") || first.is_empty() => reason.to_string(),
+        Some(reason) => format!("{first}: {reason}"),
+        None => first.to_string(),
+    }
+}
