@@ -243,12 +243,19 @@ pub fn define(value: &mut Value, path: &[String]) -> bool {
     };
     let mut current = value;
     for key in parents {
+        // `a.b` where `a` is nil: in Jekyll that is nil too.
+        if current.is_nil() {
+            *current = Value::Object(Object::new());
+        }
         let Value::Object(object) = current else {
             return false;
         };
         current = object
             .entry(key.clone())
             .or_insert_with(|| Value::Object(Object::new()));
+    }
+    if current.is_nil() {
+        *current = Value::Object(Object::new());
     }
     match current {
         Value::Object(object) => {

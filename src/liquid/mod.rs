@@ -120,6 +120,7 @@ impl Engine {
         let mut page = globals::page(post);
         let mut site: Option<Value> = None;
         let mut extra: Vec<(String, Value)> = Vec::new();
+        let mut defined_paths: Vec<String> = Vec::new();
         MISSING_INCLUDES.with(|m| m.borrow_mut().clear());
         for _ in 0..RETRIES {
             let globals = Globals {
@@ -140,14 +141,22 @@ impl Engine {
                         return Err(vec![self.problem(post, &message, None)]);
                     };
                     let line = line_of(post, &missing.needle());
-                    warnings.push(Problem::new(
-                        &post.path,
-                        line,
-                        format!(
-                            "Liquid: `{}` is not defined; it renders as nothing",
-                            missing.path()
-                        ),
-                    ));
+                    // `a.b.c` after `a` was found missing is the same mistake.
+                    let path = missing.path();
+                    let repeated = defined_paths
+                        .iter()
+                        .any(|p: &String| path.starts_with(&format!("{p}.")));
+                    defined_paths.push(path);
+                    if !repeated {
+                        warnings.push(Problem::new(
+                            &post.path,
+                            line,
+                            format!(
+                                "Liquid: `{}` is not defined; it renders as nothing",
+                                missing.path()
+                            ),
+                        ));
+                    }
                     let defined = match missing.root.as_str() {
                         "site" => globals::define(
                             site.get_or_insert_with(|| self.site.clone()),
@@ -406,13 +415,18 @@ fn error_line(post: &Post, message: &str) -> Option<usize> {
         number.trim().parse::<usize>().ok()?;
         Some(text.trim()).filter(|t| !t.is_empty())
     });
-    quoted.and_then(|text| line_of(post, text)).or_else(|| {
-        message.lines().find_map(|line| {
-            let position = line.trim_start().strip_prefix("--> ")?;
-            let line: usize = position.split(':').next()?.trim().parse().ok()?;
-            Some(post.body_line + line.saturating_sub(1))
+    // A name in quotes in the message (`no post named "x"`) is the next best clue.
+    let named = message.split('"').nth(1).filter(|n| !n.is_empty());
+    quoted
+        .and_then(|text| line_of(post, text))
+        .or_else(|| named.and_then(|name| line_of(post, name)))
+        .or_else(|| {
+            message.lines().find_map(|line| {
+                let position = line.trim_start().strip_prefix("--> ")?;
+                let line: usize = position.split(':').next()?.trim().parse().ok()?;
+                Some(post.body_line + line.saturating_sub(1))
+            })
         })
-    })
 }
 
 /// The first line of a post's body mentioning `needle`, as a file line.
@@ -439,3 +453,6 @@ fn summary(message: &str) -> String {
         None => first.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;

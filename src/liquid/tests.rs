@@ -1,0 +1,229 @@
+use super::*;
+use crate::LoadOptions;
+
+/// A site in a temporary folder: config extras, posts, include files.
+fn site(
+    extra_config: &str,
+    posts: &[(&str, &str)],
+    includes: &[(&str, &str)],
+) -> (tempfile::TempDir, Site) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("config")).unwrap();
+    std::fs::write(
+        root.join("config/herald.toml"),
+        format!("[site]\ntitle = \"T\"\nurl = \"https://example.org/blog\"\n{extra_config}"),
+    )
+    .unwrap();
+    for (name, text) in posts {
+        let path = root.join("posts").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    for (name, text) in includes {
+        let path = root.join("_includes").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let site = Site::load(root, None, &LoadOptions::default()).unwrap();
+    (dir, site)
+}
+
+fn render_one(extra_config: &str, body: &str) -> Result<Output, Vec<Problem>> {
+    let text = format!("---\ntitle: Post\nfoo: bar\n---\n{body}");
+    let (_dir, site) = site(extra_config, &[("2024-01-01-post.md", &text)], &[]);
+    let engine = Engine::new(&site).unwrap();
+    engine.render(&site.posts[0])
+}
+
+fn text(body: &str) -> String {
+    render_one("", body).unwrap().text
+}
+
+#[test]
+fn highlight_becomes_an_escaped_code_block_with_the_language() {
+    let out = text("{% highlight ruby linenos %}\nputs \"<hi>\" if a && b\n{% endhighlight %}\n");
+    assert!(
+        out.contains("<pre><code class=\"language-ruby\">puts &quot;&lt;hi&gt;&quot; if a &amp;&amp; b</code></pre>"),
+        "{out}"
+    );
+}
+
+#[test]
+fn raw_keeps_liquid_literal() {
+    assert_eq!(
+        text("{% raw %}{{ page.title }}{% endraw %}"),
+        "{{ page.title }}"
+    );
+}
+
+#[test]
+fn page_site_and_config_variables_are_visible() {
+    let out = render_one(
+        "[posts.vars]\nBASE_PATH = \"https://example.org/base\"\n",
+        "{{ page.title }} {{ page.foo }} {{ site.title }} {{ site.baseurl }} {{ BASE_PATH }} {{ site.BASE_PATH }} {{ jekyll.environment }}",
+    )
+    .unwrap();
+    assert_eq!(
+        out.text,
+        "Post bar T /blog https://example.org/base https://example.org/base production"
+    );
+}
+
+#[test]
+fn assign_for_capture_if_and_comment_work() {
+    let out = text(
+        "{% assign xs = \"a|b\" | split: \"|\" %}{% for x in xs %}[{{ x }}]{% endfor %}\
+         {% capture c %}cap{% endcapture %}{{ c }}{% if c == \"cap\" %}!{% endif %}{% comment %}gone{% endcomment %}",
+    );
+    assert_eq!(out, "[a][b]cap!");
+}
+
+#[test]
+fn url_filters_follow_the_site_url() {
+    assert_eq!(
+        text("{{ \"/docs/\" | relative_url }} {{ \"/docs/\" | absolute_url }}"),
+        "/blog/docs/ https://example.org/blog/docs/"
+    );
+}
+
+#[test]
+fn an_unknown_variable_renders_as_nothing_with_a_warning_on_its_line() {
+    let out = render_one(
+        "",
+        "line one\n{{ site.nope.deeper }}{{ nothing }}|{{ page.missing }}|\n",
+    )
+    .unwrap();
+    assert_eq!(out.text, "line one\n||\n");
+    assert_eq!(out.warnings.len(), 3, "{:?}", out.warnings);
+    assert!(
+        out.warnings.iter().all(|w| w.line == Some(6)),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[test]
+fn an_unknown_tag_is_left_out_and_warned_once() {
+    let posts = [
+        (
+            "2024-01-01-a.md",
+            "---\ntitle: A\n---\n{% youtube abc %}\nA\n",
+        ),
+        (
+            "2024-01-02-b.md",
+            "---\ntitle: B\n---\n{% youtube def %}\nB\n",
+        ),
+    ];
+    let (_dir, site) = site("", &posts, &[]);
+    let engine = Engine::new(&site).unwrap();
+    let outs: Vec<Output> = site
+        .posts
+        .iter()
+        .map(|p| engine.render(p).unwrap())
+        .collect();
+    assert!(outs.iter().all(|o| !o.text.contains("{%")));
+    let warnings: Vec<_> = outs.iter().flat_map(|o| &o.warnings).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].message.contains("youtube"));
+    assert_eq!(warnings[0].line, Some(4));
+}
+
+#[test]
+fn includes_render_from_the_folder_and_missing_ones_warn_once_per_name() {
+    let posts = [
+        (
+            "2024-01-01-a.md",
+            "---\ntitle: A\n---\n{% include note.html text=\"hi\" %}{% include gone.html %}\n",
+        ),
+        (
+            "2024-01-02-b.md",
+            "---\ntitle: B\n---\n{% include gone.html %}{% include my-logo@2x.svg %}\n",
+        ),
+    ];
+    let includes = [
+        (
+            "note.html",
+            "<aside>{{ include.text }} {{ site.JB.BASE_PATH }}</aside>",
+        ),
+        // Jekyll-Bootstrap keeps its settings nested in _config.yml.
+        ("../_config.yml", "JB:\n  BASE_PATH: /jb\n"),
+    ];
+    let (_dir, site) = site(
+        "[posts]\njekyll_config = \"_config.yml\"\n",
+        &posts,
+        &includes,
+    );
+    let engine = Engine::new(&site).unwrap();
+    let a = engine.render(site.find_post("a").unwrap()).unwrap();
+    let b = engine.render(site.find_post("b").unwrap()).unwrap();
+    assert_eq!(a.text, "<aside>hi /jb</aside>\n");
+    let warnings: Vec<String> = a
+        .warnings
+        .iter()
+        .chain(&b.warnings)
+        .map(|w| w.message.clone())
+        .collect();
+    assert_eq!(
+        warnings.iter().filter(|w| w.contains("gone.html")).count(),
+        1,
+        "{warnings:?}"
+    );
+    assert_eq!(
+        warnings
+            .iter()
+            .filter(|w| w.contains("my-logo@2x.svg"))
+            .count(),
+        1,
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn post_url_and_link_give_post_urls_and_unknown_posts_are_errors_with_a_line() {
+    let posts = [
+        ("2024-01-01-first.md", "---\ntitle: First\n---\nhi\n"),
+        (
+            "2024-01-02-second.md",
+            "---\ntitle: Second\n---\n[a]({% post_url 2024-01-01-first %}) [b]({% link _posts/2024-01-01-first.md %})\n",
+        ),
+        (
+            "2024-01-03-third.md",
+            "---\ntitle: Third\n---\nok\n\n{% post_url 1999-01-01-missing %}\n",
+        ),
+    ];
+    let (_dir, site) = site("", &posts, &[]);
+    let engine = Engine::new(&site).unwrap();
+    let second = engine.render(site.find_post("second").unwrap()).unwrap();
+    assert_eq!(
+        second.text,
+        "[a](https://example.org/blog/2024/01/01/first/) [b](https://example.org/blog/2024/01/01/first/)\n"
+    );
+    let problems = engine
+        .render(site.find_post("third").unwrap())
+        .err()
+        .unwrap();
+    assert_eq!(problems[0].line, Some(6), "{problems:?}");
+    assert!(
+        problems[0].message.contains("1999-01-01-missing"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn gists_become_links() {
+    assert_eq!(
+        text("{% gist parkr/931c1c8d465a04042403 %}"),
+        "<a href=\"https://gist.github.com/parkr/931c1c8d465a04042403\">https://gist.github.com/parkr/931c1c8d465a04042403</a>"
+    );
+}
+
+#[test]
+fn a_syntax_error_is_a_problem_with_file_and_line() {
+    let problems = render_one("", "fine\n\n{% if %}\n").err().unwrap();
+    assert_eq!(
+        problems[0].path,
+        std::path::Path::new("posts/2024-01-01-post.md")
+    );
+    assert!(problems[0].line.is_some(), "{problems:?}");
+}
