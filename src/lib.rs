@@ -14,6 +14,7 @@ pub mod email;
 pub mod error;
 pub mod feed;
 pub mod html;
+pub mod jekyll;
 pub mod ledger;
 pub mod liquid;
 pub mod markdown;

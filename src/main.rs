@@ -11,7 +11,7 @@ use herald::config::{self, Config};
 use herald::deliver;
 use herald::email::{self, preview};
 use herald::ledger::Ledger;
-use herald::{Error, LoadOptions, Problem, Site, build, scaffold, status, subscribers};
+use herald::{Error, LoadOptions, Problem, Site, build, jekyll, scaffold, status, subscribers};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,8 +37,12 @@ fn run(cli: &Cli) -> Result<(), Error> {
     match &cli.command {
         Command::Init(args) => {
             let dir = args.dir.as_ref().map_or(root.clone(), |d| root.join(d));
-            if args.from_jekyll.is_some() {
-                return Err(Error::Message("init --from-jekyll is not built yet".into()));
+            if let Some(blog) = &args.from_jekyll {
+                let imported = jekyll::init(&dir, blog, args.force)?;
+                warn(cli, &imported.warnings);
+                say(&format!("created {}", imported.config.display()));
+                say("next: check site.url in it, then run `herald build`");
+                return Ok(());
             }
             let written = scaffold::init(&dir, args.force, Utc::now())?;
             for path in written {

@@ -164,8 +164,9 @@ impl Post {
         if !reader.problems.is_empty() {
             return Read::Broken(reader.problems);
         }
+        // Jekyll reads a permalink's date tokens in the site's time zone.
         let parts = permalink::Parts {
-            date,
+            date: date.with_timezone(&tz).fixed_offset(),
             file_slug: &file_slug,
             slug: front_slug.as_deref(),
             categories: &categories,

@@ -91,7 +91,9 @@ fn categories_path(categories: &[String]) -> String {
     seen.join("/")
 }
 
-/// Collapses the `//` left by empty tokens and makes sure the path starts with `/`.
+/// Collapses the `//` left by empty tokens, makes sure the path starts with
+/// `/`, and percent-encodes what a URL path cannot hold (spaces, non-ASCII)
+/// as Jekyll does.
 fn clean(path: &str) -> String {
     let mut out = String::with_capacity(path.len() + 1);
     out.push('/');
@@ -99,9 +101,17 @@ fn clean(path: &str) -> String {
         if ch == '/' && out.ends_with('/') {
             continue;
         }
-        out.push(ch);
+        let allowed = ch.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/%".contains(ch);
+        if allowed {
+            out.push(ch);
+        } else {
+            let mut buf = [0u8; 4];
+            for byte in ch.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
     }
-    out.replace(' ', "%20")
+    out
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -116,7 +126,8 @@ pub enum Mode {
 pub fn slugify(text: &str, mode: Mode) -> String {
     let keep = |c: char| match mode {
         Mode::Default => c.is_alphanumeric(),
-        Mode::Pretty => c.is_alphanumeric() || "._~!$&'()+,;=@".contains(c),
+        // Jekyll's posts keep `_` in `:title` too (checked against Jekyll 4.3).
+        Mode::Pretty => c.is_alphanumeric() || "._~!$&'()+,;=@".contains(c) || c == '_',
     };
     let mut out = String::with_capacity(text.len());
     let mut dash = false;
