@@ -131,6 +131,18 @@ pub struct FeedsConfig {
     pub rss_file: String,
     #[serde(default = "default_json_file")]
     pub json_file: String,
+    /// Entry ids: the permalink, or the id jekyll-feed gave (so readers
+    /// do not see every post again after a move from Jekyll).
+    #[serde(default)]
+    pub ids: FeedIds,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedIds {
+    #[default]
+    Permalink,
+    Jekyll,
 }
 
 impl Default for FeedsConfig {
@@ -145,6 +157,7 @@ impl Default for FeedsConfig {
             atom_file: default_atom_file(),
             rss_file: default_rss_file(),
             json_file: default_json_file(),
+            ids: FeedIds::Permalink,
         }
     }
 }

@@ -180,6 +180,8 @@ fn herald_toml(
         .map(|p| p.trim_start_matches('/').to_string())
         .unwrap_or_else(|| "feed.xml".into());
     out.push_str(&format!("atom_file = {}\n", quoted(&atom)));
+    // Entry ids as jekyll-feed wrote them: readers keep their read state.
+    out.push_str("ids = \"jekyll\"\n");
     let limit = feed
         .and_then(|f| f.get("posts_limit"))
         .and_then(Value::as_u64)
@@ -347,6 +349,7 @@ mod tests {
         assert_eq!(config.feeds.content, crate::config::FeedContent::Excerpt);
         assert!(config.feeds.categories && !config.feeds.tags);
         assert_eq!(config.feeds.atom_file, "feed.xml");
+        assert_eq!(config.feeds.ids, crate::config::FeedIds::Jekyll);
         assert_eq!(config.posts.dir, PathBuf::from("blog/_posts"));
         assert_eq!(
             config.posts.jekyll_config,

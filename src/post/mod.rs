@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, FixedOffset, NaiveTime};
 use serde_json::{Map, Value};
 
-use crate::config::Config;
+use crate::config::{Config, FeedIds};
 use crate::error::Problem;
 use front_matter::Split;
 
@@ -172,8 +172,13 @@ impl Post {
             categories: &categories,
         };
         let pattern = own_permalink.as_deref().unwrap_or(&config.site.permalink);
-        let url = absolute(&config.site.url, &permalink::expand(pattern, &parts));
+        let url_path = permalink::expand(pattern, &parts);
+        let url = absolute(&config.site.url, &url_path);
         let slug = front_slug.unwrap_or_else(|| file_slug.clone());
+        let id = id.or_else(|| {
+            (config.feeds.ids == FeedIds::Jekyll)
+                .then(|| jekyll_id(&config.site.url, &url_path, &slug))
+        });
         Read::Post(Box::new(Post {
             path: path.to_path_buf(),
             file_slug,
@@ -204,6 +209,14 @@ pub fn absolute(site_url: &str, path: &str) -> String {
     }
     let path = path.trim_start_matches('/');
     format!("{}/{}", site_url.trim_end_matches('/'), path)
+}
+
+/// The id jekyll-feed gives a post: Jekyll's `post.id` (the URL's folder
+/// and the slug, no trailing slash), made absolute.
+fn jekyll_id(site_url: &str, path: &str, slug: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    let folder = trimmed.rsplit_once('/').map_or("", |(folder, _)| folder);
+    absolute(site_url, &format!("{folder}/{slug}"))
 }
 
 /// `[python, Python]` is one tag: the first spelling stays.
@@ -475,6 +488,26 @@ mod tests {
             "---\ntitle: x\nauthors: [Ada, Bob]\n---\n",
         );
         assert_eq!(p.authors.len(), 2);
+    }
+
+    #[test]
+    fn jekyll_style_ids_match_jekyll_feed() {
+        assert_eq!(
+            jekyll_id(
+                "https://jekyllrb.com",
+                "/news/2025/01/29/jekyll-4-4-1-released/",
+                "jekyll-4-4-1-released"
+            ),
+            "https://jekyllrb.com/news/2025/01/29/jekyll-4-4-1-released"
+        );
+        assert_eq!(
+            jekyll_id(
+                "https://e.org/blog",
+                "/2015/07/23/some-title.html",
+                "some-title"
+            ),
+            "https://e.org/blog/2015/07/23/some-title"
+        );
     }
 
     #[test]
