@@ -110,6 +110,13 @@ impl Post {
         };
         let tz = config.site.timezone;
         let date = match reader.string("date") {
+            // YAML reads an unquoted date-time without an offset as UTC, and
+            // Jekyll follows it; a Jekyll blog's URLs depend on that.
+            Some(text)
+                if config.posts.jekyll_config.is_some() && reader.is_bare_yaml_time("date") =>
+            {
+                reader.date(&text, chrono_tz::UTC, "date")
+            }
             Some(text) => reader.date(&text, tz, "date"),
             None => None,
         };
@@ -273,6 +280,31 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+
+    /// True for `date: 2016-02-29 23:30:00` in YAML: unquoted, with a time
+    /// and no offset (YAML's timestamp type, which means UTC).
+    fn is_bare_yaml_time(&self, key: &str) -> bool {
+        if self.split.format != front_matter::Format::Yaml {
+            return false;
+        }
+        let line = front_matter::key_line(self.split, key);
+        let Some(raw) = self
+            .split
+            .front
+            .lines()
+            .nth(line.saturating_sub(self.split.front_line))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, value)| value.trim())
+        else {
+            return false;
+        };
+        let time = raw
+            .get(10..)
+            .unwrap_or("")
+            .trim_start_matches(['T', 't', ' ']);
+        let has_offset = time.ends_with(['Z', 'z']) || time.contains(['+', '-']);
+        !raw.starts_with(['"', '\'']) && raw.len() > 10 && !has_offset
     }
 
     fn date(&mut self, text: &str, tz: chrono_tz::Tz, key: &str) -> Option<DateTime<FixedOffset>> {

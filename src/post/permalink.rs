@@ -144,7 +144,8 @@ pub fn slugify(text: &str, mode: Mode) -> String {
     }
     match mode {
         Mode::Default => out.to_lowercase(),
-        Mode::Pretty => out,
+        // Jekyll drops dots at the ends too (`dots...md` is `/dots/`).
+        Mode::Pretty => out.trim_matches('.').to_string(),
     }
 }
 

@@ -1,0 +1,263 @@
+//! An existing Jekyll blog, unchanged: `herald init --from-jekyll` then
+//! `herald build` as the real binary, with URLs compared to what real
+//! Jekyll 4.3.1 produced for the same posts (the expected files were made
+//! with Jekyll; see tests/fixtures/jekyll-blog/make-expected.sh), and every
+//! output searched for leaked Liquid.
+
+mod support;
+use support::copy_dir;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use herald::{LoadOptions, Site};
+use predicates::prelude::*;
+
+fn herald(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("herald")
+        .unwrap()
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .assert()
+}
+
+/// A temporary root with a copy of `blog` under `blog/`, adopted with
+/// `init --from-jekyll`.
+fn adopt(blog: &Path) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    copy_dir(blog, &root.path().join("blog"));
+    let blog = root.path().join("blog");
+    herald(
+        root.path(),
+        &["init", "--from-jekyll", blog.to_str().unwrap()],
+    )
+    .success()
+    .stdout(predicate::str::contains("config/herald.toml"));
+    root
+}
+
+fn set_config(root: &Path, key: &str, value: &str) {
+    let path = root.join("config/herald.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let prefix = format!("{key} = ");
+    let text: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.starts_with(&prefix) {
+                format!("{prefix}{value}")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&path, text.join("\n") + "\n").unwrap();
+}
+
+/// `# permalink: STYLE` sections of `source-path url` lines.
+fn expected_sections(path: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut sections: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut current = String::new();
+    for line in std::fs::read_to_string(path).unwrap().lines() {
+        if let Some(style) = line.strip_prefix("# permalink: ") {
+            current = style.to_string();
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let (source, url) = line.rsplit_once(' ').unwrap();
+            sections
+                .entry(current.clone())
+                .or_default()
+                .insert(source.to_string(), url.to_string());
+        }
+    }
+    sections
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+#[test]
+fn post_urls_equal_jekylls_for_every_permalink_style() {
+    let blog = fixtures().join("jekyll-blog");
+    let root = adopt(&blog);
+    let sections = expected_sections(&blog.join("expected-urls.txt"));
+    assert!(sections.len() >= 6, "{:?}", sections.keys());
+    for (style, expected) in sections {
+        set_config(root.path(), "permalink", &format!("{style:?}"));
+        let site = Site::load(root.path(), None, &LoadOptions::default()).unwrap();
+        let got: BTreeMap<String, String> = site
+            .posts
+            .iter()
+            .map(|p| {
+                let source = p.path.strip_prefix("blog").unwrap().display().to_string();
+                (source, p.url.clone())
+            })
+            .collect();
+        let want: BTreeMap<String, String> = expected
+            .iter()
+            .map(|(source, url)| (source.clone(), format!("https://example.org/blog{url}")))
+            .collect();
+        assert_eq!(got, want, "permalink style {style}");
+    }
+}
+
+#[test]
+fn the_jekyll_news_corpus_builds_with_jekylls_links_and_no_leaked_liquid() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/jekyll-docs");
+    if !corpus.is_dir() {
+        eprintln!("skipped: {} not found", corpus.display());
+        return;
+    }
+    let root = adopt(&corpus);
+    set_config(root.path(), "limit", "0");
+    herald(root.path(), &["build"]).success();
+
+    let expected: BTreeSet<String> =
+        std::fs::read_to_string(fixtures().join("jekyll-news-urls.txt"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|l| format!("https://jekyllrb.com{}", l.rsplit_once(' ').unwrap().1))
+            .collect();
+    assert_eq!(expected.len(), 102);
+    // jekyll-feed's address, so subscribers keep their feed.
+    let atom = std::fs::read(root.path().join("public/feed.xml")).unwrap();
+    let feed = feed_rs::parser::parse(atom.as_slice()).unwrap();
+    let links: BTreeSet<String> = feed
+        .entries
+        .iter()
+        .map(|e| e.links[0].href.clone())
+        .collect();
+    assert_eq!(links, expected);
+    // Entry ids as jekyll-feed wrote them: no trailing slash.
+    assert!(
+        feed.entries
+            .iter()
+            .all(|e| !e.id.ends_with('/') && e.id.starts_with("https://jekyllrb.com/news/"))
+    );
+
+    for entry in walkdir::WalkDir::new(root.path().join("public")) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            assert_no_liquid_outside_code(&entry.path().display().to_string(), &text);
+        }
+    }
+}
+
+/// No `{%` or `{{` in feed content except inside `<pre>` or `<code>`
+/// (where Jekyll's own posts show Liquid on purpose, with `{% raw %}`).
+fn assert_no_liquid_outside_code(name: &str, xml: &str) {
+    // The feeds escape their HTML; look at it unescaped.
+    let text = xml
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("\\u003c", "<")
+        .replace("\\u003e", ">");
+    let mut outside = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find(['<']) {
+        outside.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let closing = ["pre", "code"].iter().find_map(|tag| {
+            let open = format!("<{tag}");
+            let next = rest.as_bytes().get(open.len()).copied();
+            (rest.starts_with(&open) && matches!(next, Some(b'>' | b' ')))
+                .then(|| format!("</{tag}>"))
+        });
+        match closing.and_then(|close| rest.find(&close).map(|end| end + close.len())) {
+            Some(end) => rest = &rest[end..],
+            None => {
+                outside.push('<');
+                rest = &rest[1..];
+            }
+        }
+    }
+    outside.push_str(rest);
+    for marker in ["{%", "{{"] {
+        if let Some(at) = outside.find(marker) {
+            let context = &outside[at.saturating_sub(80)..(at + 80).min(outside.len())];
+            panic!("{name}: Liquid leaked: ...{context}...");
+        }
+    }
+}
+
+#[test]
+fn drafts_unpublished_and_undated_files_stay_out_as_in_jekyll() {
+    let root = adopt(&fixtures().join("jekyll-blog"));
+    let site = Site::load(root.path(), None, &LoadOptions::default()).unwrap();
+    let names: Vec<String> = site
+        .posts
+        .iter()
+        .map(|p| p.path.display().to_string())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("unpublished") || n.contains("undated")),
+        "{names:?}"
+    );
+    assert!(
+        site.warnings
+            .iter()
+            .any(|w| w.path.ends_with("undated-notes.md"))
+    );
+}
+
+#[test]
+fn init_from_jekyll_refuses_to_overwrite_and_names_a_missing_config() {
+    let root = adopt(&fixtures().join("jekyll-blog"));
+    let blog = root.path().join("blog");
+    herald(
+        root.path(),
+        &["init", "--from-jekyll", blog.to_str().unwrap()],
+    )
+    .code(1)
+    .stderr(predicate::str::contains("--force"));
+    let empty = tempfile::tempdir().unwrap();
+    herald(
+        empty.path(),
+        &["init", "--from-jekyll", empty.path().to_str().unwrap()],
+    )
+    .code(1)
+    .stderr(predicate::str::contains("no _config.yml"));
+}
+
+#[test]
+fn liquid_in_a_jekyll_post_renders_into_the_feed() {
+    let root = adopt(&fixtures().join("jekyll-blog"));
+    let post = "---\ntitle: Liquid\n---\n\
+        Docs at {{ site.JB.BASE_PATH }}/docs and [the first]({% post_url 2015-07-23-some-title %}).\n\n\
+        {% highlight ruby %}\nputs \"{{ page.title }}\"\n{% endhighlight %}\n\n\
+        {% raw %}`{{ not rendered }}`{% endraw %} {% seo %}\n";
+    std::fs::write(root.path().join("blog/_posts/2022-02-02-liquid.md"), post).unwrap();
+    set_config(root.path(), "limit", "0");
+    herald(root.path(), &["build"])
+        .success()
+        .stderr(predicate::str::contains(
+            "2022-02-02-liquid.md:10: Liquid: unknown tag `{% seo %}`",
+        ));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.path().join("public/feed.json")).unwrap(),
+    )
+    .unwrap();
+    let item = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == "Liquid")
+        .unwrap();
+    let html = item["content_html"].as_str().unwrap();
+    assert!(html.contains("Docs at /blog/docs"), "{html}");
+    assert!(
+        html.contains("href=\"https://example.org/blog/2015/07/23/some-title.html\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("<pre><code class=\"language-ruby\">puts &quot;Liquid&quot;</code></pre>"),
+        "{html}"
+    );
+    assert!(html.contains("<code>{{ not rendered }}</code>"), "{html}");
+    assert_no_liquid_outside_code("feed.json", html);
+}
