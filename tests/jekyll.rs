@@ -203,6 +203,15 @@ fn drafts_unpublished_and_undated_files_stay_out_as_in_jekyll() {
             .iter()
             .any(|w| w.path.ends_with("undated-notes.md"))
     );
+    // Even with a date in its front matter, a file without the date prefix is not a Jekyll post.
+    std::fs::write(
+        root.path().join("blog/_posts/about.md"),
+        "---\ntitle: About\ndate: 2020-01-01\n---\nhi\n",
+    )
+    .unwrap();
+    let site = Site::load(root.path(), None, &LoadOptions::default()).unwrap();
+    assert!(!site.posts.iter().any(|p| p.title == "About"));
+    assert!(site.warnings.iter().any(|w| w.path.ends_with("about.md")));
 }
 
 #[test]

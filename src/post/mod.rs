@@ -87,6 +87,13 @@ impl Post {
             .and_then(|s| s.to_str())
             .unwrap_or_default();
         let file_date = date::from_file_stem(stem);
+        // Jekyll only takes `_posts` files named YYYY-MM-DD-title as posts.
+        if file_date.is_none() && config.posts.jekyll_config.is_some() {
+            return Read::Skipped(Problem::file(
+                path,
+                "not a post: Jekyll posts are named YYYY-MM-DD-title.md",
+            ));
+        }
         let split = match front_matter::split(text) {
             Ok(split) => split,
             Err(e) if file_date.is_none() => {
