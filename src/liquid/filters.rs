@@ -9,17 +9,28 @@ use std::sync::Arc;
 use liquid_core::parser::{FilterArguments, ParameterReflection};
 use liquid_core::{Filter, FilterReflection, ParseFilter, Result, Runtime, Value, ValueView};
 
-/// A filter from string to string, with no arguments of its own.
+type Apply = dyn Fn(&dyn ValueView) -> String + Send + Sync;
+
+/// A filter with no arguments of its own, from a value to a string.
 #[derive(Clone)]
 pub struct Simple {
     pub name: &'static str,
-    pub apply: Arc<dyn Fn(&str) -> String + Send + Sync>,
+    pub apply: Arc<Apply>,
 }
 
 impl Simple {
+    /// A filter of the value's text.
     pub fn new(
         name: &'static str,
         apply: impl Fn(&str) -> String + Send + Sync + 'static,
+    ) -> Simple {
+        Simple::of_value(name, move |value| apply(&value.to_kstr()))
+    }
+
+    /// A filter of the whole value (arrays, objects).
+    pub fn of_value(
+        name: &'static str,
+        apply: impl Fn(&dyn ValueView) -> String + Send + Sync + 'static,
     ) -> Simple {
         Simple {
             name,
@@ -69,52 +80,7 @@ impl fmt::Display for SimpleFilter {
 
 impl Filter for SimpleFilter {
     fn evaluate(&self, input: &dyn ValueView, _runtime: &dyn Runtime) -> Result<Value> {
-        Ok(Value::scalar((self.0.apply)(&input.to_kstr())))
-    }
-}
-
-/// `jsonify`: the value as JSON, whatever its shape.
-#[derive(Clone, Copy)]
-pub struct Jsonify;
-
-impl FilterReflection for Jsonify {
-    fn name(&self) -> &str {
-        "jsonify"
-    }
-    fn description(&self) -> &str {
-        ""
-    }
-    fn positional_parameters(&self) -> &'static [ParameterReflection] {
-        &[]
-    }
-    fn keyword_parameters(&self) -> &'static [ParameterReflection] {
-        &[]
-    }
-}
-
-impl ParseFilter for Jsonify {
-    fn parse(&self, _arguments: FilterArguments<'_>) -> Result<Box<dyn Filter>> {
-        Ok(Box::new(JsonifyFilter))
-    }
-
-    fn reflection(&self) -> &dyn FilterReflection {
-        self
-    }
-}
-
-#[derive(Debug)]
-struct JsonifyFilter;
-
-impl fmt::Display for JsonifyFilter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("jsonify")
-    }
-}
-
-impl Filter for JsonifyFilter {
-    fn evaluate(&self, input: &dyn ValueView, _runtime: &dyn Runtime) -> Result<Value> {
-        let json = serde_json::to_string(&input.to_value()).unwrap_or_else(|_| "null".into());
-        Ok(Value::scalar(json))
+        Ok(Value::scalar((self.0.apply)(input)))
     }
 }
 
@@ -151,7 +117,9 @@ pub fn jekyll(site_url: &str) -> Vec<Box<dyn ParseFilter>> {
         })),
         Box::new(Simple::new("date_to_string", |s| date(s, "%d %b %Y"))),
         Box::new(Simple::new("date_to_long_string", |s| date(s, "%d %B %Y"))),
-        Box::new(Jsonify),
+        Box::new(Simple::of_value("jsonify", |value| {
+            serde_json::to_string(&value.to_value()).unwrap_or_else(|_| "null".into())
+        })),
     ]
 }
 

@@ -80,6 +80,14 @@ fn assign_for_capture_if_and_comment_work() {
 }
 
 #[test]
+fn jsonify_and_xml_escape_work_on_whole_values() {
+    assert_eq!(
+        text("{{ page.tags | jsonify }} {{ \"<a & b>\" | xml_escape }}"),
+        "[] &lt;a &amp; b&gt;"
+    );
+}
+
+#[test]
 fn url_filters_follow_the_site_url() {
     assert_eq!(
         text("{{ \"/docs/\" | relative_url }} {{ \"/docs/\" | absolute_url }}"),
