@@ -22,6 +22,8 @@ pub struct Report {
     pub feeds: usize,
     pub files: usize,
     pub changed: usize,
+    /// Feeds of tags and categories no post has any more.
+    pub removed: usize,
     pub out_dir: PathBuf,
     pub written: bool,
     pub warnings: Vec<Problem>,
@@ -38,7 +40,11 @@ impl fmt::Display for Report {
                 self.files,
                 self.out_dir.display(),
                 self.changed
-            )
+            )?;
+            if self.removed > 0 {
+                write!(f, "; {} stale feed files removed", self.removed)?;
+            }
+            Ok(())
         } else {
             write!(
                 f,
@@ -130,11 +136,21 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
         .collect();
 
     let mut changed = 0;
+    let mut removed = 0;
     if options.write {
         for (path, bytes) in &files {
             if feed::write::atomic(path, bytes)? {
                 changed += 1;
             }
+        }
+        let written: BTreeSet<&PathBuf> = files.iter().map(|(path, _)| path).collect();
+        let names = [
+            &config.feeds.atom_file,
+            &config.feeds.rss_file,
+            &config.feeds.json_file,
+        ];
+        for group in ["tags", "categories"] {
+            removed += feed::write::remove_stale(&out_dir.join(group), &names, &written)?;
         }
     }
     Ok(Report {
@@ -143,6 +159,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
         feeds: channels.len(),
         files: files.len(),
         changed,
+        removed,
         out_dir: site.shown(&out_dir),
         written: options.write,
         warnings,

@@ -311,6 +311,27 @@ fn tags_that_differ_only_by_case_make_one_feed() {
 }
 
 #[test]
+fn the_feeds_of_a_tag_no_post_has_any_more_are_removed() {
+    let site = TestSite::new().with_config(CONFIG).file(
+        "posts/2024-01-01-a.md",
+        &post("A", "tags: [old, kept]\n", "a\n"),
+    );
+    site.herald(&["build"]).success();
+    assert!(site.path("public/tags/old/atom.xml").exists());
+    std::fs::write(site.path("public/tags/kept/notes.txt"), "mine").unwrap();
+    let site = site.file("posts/2024-01-01-a.md", &post("A", "tags: [kept]\n", "a\n"));
+    site.herald(&["build"])
+        .success()
+        .stdout(predicate::str::contains("3 stale feed files removed"));
+    assert!(!site.path("public/tags/old").exists());
+    assert!(site.path("public/tags/kept/atom.xml").exists());
+    assert!(
+        site.path("public/tags/kept/notes.txt").exists(),
+        "other files are left alone"
+    );
+}
+
+#[test]
 fn limit_and_excerpt_mode_shape_the_feeds() {
     let config = format!(
         "{CONFIG}[feeds]\nlimit = 1\ncontent = \"excerpt\"\nformats = [\"rss\", \"atom\"]\n"

@@ -36,6 +36,36 @@ pub fn atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
     Ok(true)
 }
 
+/// Removes feed files under `group` (`public/tags`) that this build did not
+/// write: the feeds of a tag no post has any more. Only files with the
+/// feeds' own names are touched, and a folder only when that leaves it empty.
+pub fn remove_stale(
+    group: &Path,
+    names: &[&String],
+    written: &std::collections::BTreeSet<&std::path::PathBuf>,
+) -> Result<usize> {
+    let Ok(folders) = fs_err::read_dir(group) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for folder in folders.flatten() {
+        let folder = folder.path();
+        if !folder.is_dir() {
+            continue;
+        }
+        for name in names {
+            let file = folder.join(name.as_str());
+            if file.is_file() && !written.contains(&file) {
+                fs_err::remove_file(&file)?;
+                removed += 1;
+            }
+        }
+        // Fails, harmlessly, when something else is still in there.
+        let _ = std::fs::remove_dir(&folder);
+    }
+    Ok(removed)
+}
+
 fn with_path(error: std::io::Error, path: &Path) -> std::io::Error {
     std::io::Error::new(error.kind(), format!("{}: {error}", path.display()))
 }
