@@ -122,8 +122,14 @@ pub enum SubscribersCommand {
         #[arg(long)]
         name: Option<String>,
     },
-    /// Remove a subscriber (their delivery history is kept).
-    Remove { email: String },
+    /// Unsubscribe an address: never mailed again, delivery history kept, and
+    /// a later import cannot bring it back.
+    Remove {
+        email: String,
+        /// Delete the address and its delivery history instead (a reader asked to be forgotten).
+        #[arg(long)]
+        forget: bool,
+    },
     /// List subscribers.
     List {
         /// Only those with this status (active, unsubscribed, bounced).

@@ -10,7 +10,7 @@ use herald::cli::{Cli, Command, SubscribersCommand};
 use herald::config::{self, Config};
 use herald::deliver;
 use herald::email::{self, preview};
-use herald::ledger::Ledger;
+use herald::ledger::{Ledger, SubscriberStatus};
 use herald::{Error, LoadOptions, Problem, Site, build, jekyll, scaffold, status, subscribers};
 
 fn main() -> ExitCode {
@@ -148,16 +148,24 @@ fn subscribers_command(cli: &Cli, root: &Path, command: &SubscribersCommand) -> 
     let mut ledger = Ledger::open(&root.join(&config.email.state))?;
     match command {
         SubscribersCommand::Add { email, name } => {
-            let email = subscribers::add(&ledger, email, name.as_deref())?;
+            let added = subscribers::add(&ledger, email, name.as_deref())?;
             if !cli.quiet {
-                println!("added {email}");
+                println!("{added}");
             }
         }
-        SubscribersCommand::Remove { email } => {
+        SubscribersCommand::Remove { email, forget } => {
             let email = subscribers::normalise(email).map_err(Error::Usage)?;
-            ledger.remove_subscriber(&email)?;
+            let said = if *forget {
+                ledger.forget_subscriber(&email)?;
+                format!("forgot {email} and its delivery history")
+            } else {
+                match ledger.remove_subscriber(&email)? {
+                    SubscriberStatus::Unsubscribed => format!("{email} was already unsubscribed"),
+                    was => format!("unsubscribed {email} (was {was})"),
+                }
+            };
             if !cli.quiet {
-                println!("removed {email}");
+                println!("{said}");
             }
         }
         SubscribersCommand::List { status } => {

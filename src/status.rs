@@ -13,6 +13,8 @@ pub struct Report {
     pub subscribers: Vec<(SubscriberStatus, u64)>,
     /// Mailable posts never mailed.
     pub unmailed: usize,
+    /// A send holds the ledger now: its pending rows are in flight, not unknown.
+    pub sending: bool,
 }
 
 pub fn report(site: &Site, ledger: &Ledger) -> Result<Report> {
@@ -31,6 +33,7 @@ pub fn report(site: &Site, ledger: &Ledger) -> Result<Report> {
         posts,
         subscribers: ledger.subscriber_counts()?,
         unmailed,
+        sending: ledger.send_running()?,
     })
 }
 
@@ -62,11 +65,16 @@ impl fmt::Display for Report {
             writeln!(f, "{} post(s) never mailed", self.unmailed)?;
         }
         let unknown = self.unknown();
-        if unknown > 0 {
+        if unknown > 0 && self.sending {
             write!(
                 f,
-                "{unknown} deliveries were left pending by an interrupted send: the server may have them. \
-                 They are not sent again unless you run `herald send --resend-unknown`."
+                "a send is running now: {unknown} deliveries are in flight (pending until the server answers)"
+            )?;
+        } else if unknown > 0 {
+            write!(
+                f,
+                "{unknown} deliveries left pending by an interrupted send: the server may or may not have taken them. \
+                 They are not sent again unless you run `herald send --resend-unknown` (which may reach some readers twice)."
             )?;
         }
         Ok(())

@@ -41,18 +41,62 @@ pub fn normalise(address: &str) -> std::result::Result<String, String> {
     Ok(lower)
 }
 
-/// Adds one subscriber from the command line.
-pub fn add(ledger: &Ledger, email: &str, name: Option<&str>) -> Result<String> {
+/// What `subscribers add` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// A new address.
+    New(String),
+    /// An address on the list as unsubscribed or bounced, active again: it
+    /// gets posts mailed from now on, not those it missed.
+    Again(String, SubscriberStatus),
+}
+
+impl fmt::Display for Added {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Added::New(email) => write!(f, "added {email}"),
+            Added::Again(email, was) => {
+                write!(f, "{email} was {was}; active again from the next post on")
+            }
+        }
+    }
+}
+
+/// Adds one subscriber from the command line. Someone already active is
+/// refused; someone unsubscribed or bounced is made active again, since
+/// naming an address on the command line is a deliberate act (an import is
+/// not: it never revives anyone).
+pub fn add(ledger: &Ledger, email: &str, name: Option<&str>) -> Result<Added> {
     let email = normalise(email).map_err(Error::Usage)?;
-    ledger.add_subscriber(&email, name)?;
-    Ok(email)
+    match ledger.subscriber(&email)? {
+        Some(existing) if existing.status == SubscriberStatus::Active => {
+            Err(Error::Usage(format!("{email} is already subscribed")))
+        }
+        Some(existing) => {
+            ledger.set_status(&email, SubscriberStatus::Active)?;
+            Ok(Added::Again(email, existing.status))
+        }
+        None => {
+            ledger.add_subscriber(&email, name)?;
+            Ok(Added::New(email))
+        }
+    }
 }
 
 /// What an import did.
 #[derive(Debug, Default)]
 pub struct ImportReport {
+    /// Added, by the status the export gave them.
     pub added: usize,
+    pub added_unsubscribed: usize,
+    pub added_bounced: usize,
+    /// Already on the list and left as they were.
     pub duplicates: usize,
+    /// Active here, but the export says they left or bounced: now so here too.
+    pub stopped: usize,
+    /// Never confirmed their subscription (double opt-in): not imported.
+    pub unconfirmed: usize,
+    /// Rows with no usable address or an unknown status.
     pub invalid: usize,
     /// One per row that was passed over, with its line.
     pub problems: Vec<Problem>,
@@ -60,11 +104,65 @@ pub struct ImportReport {
 
 impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} added", self.added)?;
+        let inactive: Vec<String> = [
+            (self.added_unsubscribed, "unsubscribed"),
+            (self.added_bounced, "bounced"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if !inactive.is_empty() {
+            write!(f, " ({}, never mailed)", inactive.join(", "))?;
+        }
         write!(
             f,
-            "{} added, {} already subscribed, {} invalid",
-            self.added, self.duplicates, self.invalid
-        )
+            ", {} already subscribed, {} invalid",
+            self.duplicates, self.invalid
+        )?;
+        if self.stopped > 0 {
+            write!(
+                f,
+                ", {} marked unsubscribed or bounced as the export says",
+                self.stopped
+            )?;
+        }
+        if self.unconfirmed > 0 {
+            write!(f, ", {} never confirmed (left out)", self.unconfirmed)?;
+        }
+        Ok(())
+    }
+}
+
+/// What an export says about one row's person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Listed {
+    Is(SubscriberStatus),
+    /// Signed up but never confirmed: mailing them would be mailing someone
+    /// who did not opt in.
+    Unconfirmed,
+    Unknown(String),
+}
+
+/// Status words of the exports herald knows, compared without case, with
+/// spaces and dashes read as underscores. Mailchimp's API statuses,
+/// Buttondown's subscriber types, and the plain words a hand-made list uses.
+fn listed(word: &str) -> Listed {
+    let word = word.trim().to_lowercase().replace([' ', '-'], "_");
+    match word.as_str() {
+        "" | "active" | "subscribed" | "subscriber" | "confirmed" | "regular" | "premium"
+        | "paid" | "free" | "comp" | "gifted" | "trialed" | "trialing" | "churning"
+        | "past_due" | "unpaid" => Listed::Is(SubscriberStatus::Active),
+        "unsubscribed" | "unsubscribe" | "removed" | "deleted" | "archived" | "inactive"
+        | "disabled" | "paused" | "spammy" | "complained" | "spam" | "blocked" | "blocklisted" => {
+            Listed::Is(SubscriberStatus::Unsubscribed)
+        }
+        "bounced" | "bounce" | "cleaned" | "undeliverable" | "hard_bounce" => {
+            Listed::Is(SubscriberStatus::Bounced)
+        }
+        "unactivated" | "unconfirmed" | "pending" | "transactional" => Listed::Unconfirmed,
+        _ => Listed::Unknown(word),
     }
 }
 
@@ -77,13 +175,17 @@ struct Columns {
     status: Option<usize>,
     /// Substack: `email_disabled` true means they turned mail off.
     disabled: Option<usize>,
+    /// Set for a whole file whose kind says it: Mailchimp exports each
+    /// status to its own file, with no status column, but the unsubscribed
+    /// one has `UNSUB_TIME` and the cleaned (bounced) one `CLEAN_TIME`.
+    file_status: Option<SubscriberStatus>,
 }
 
 impl Columns {
     fn find(headers: &csv::StringRecord) -> Option<Columns> {
         let names: Vec<String> = headers
             .iter()
-            .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase())
             .collect();
         let find = |wanted: &[&str]| names.iter().position(|n| wanted.contains(&n.as_str()));
         let email = find(&[
@@ -94,12 +196,20 @@ impl Columns {
             "email_address",
             "emailaddress",
             "subscriber email",
+            "mail",
         ])
         .or_else(|| {
             names
                 .iter()
                 .position(|n| n.contains("email") && !n.contains("disabled"))
         })?;
+        let file_status = if find(&["clean_time", "clean_campaign_id"]).is_some() {
+            Some(SubscriberStatus::Bounced)
+        } else if find(&["unsub_time", "unsub_campaign_id", "unsubscribed_at"]).is_some() {
+            Some(SubscriberStatus::Unsubscribed)
+        } else {
+            None
+        };
         Some(Columns {
             email,
             name: find(&["name", "full name", "full_name", "display name"]),
@@ -111,9 +221,24 @@ impl Columns {
                 "subscriber type",
                 "type",
                 "member_status",
+                "subscription status",
             ]),
             disabled: find(&["email_disabled"]),
+            file_status,
         })
+    }
+
+    /// A file of bare addresses, one per line, without a header row.
+    fn bare() -> Columns {
+        Columns {
+            email: 0,
+            name: None,
+            first: None,
+            last: None,
+            status: None,
+            disabled: None,
+            file_status: None,
+        }
     }
 
     fn name(&self, record: &csv::StringRecord) -> Option<String> {
@@ -130,42 +255,55 @@ impl Columns {
         }
     }
 
-    fn status(&self, record: &csv::StringRecord) -> SubscriberStatus {
+    fn listed(&self, record: &csv::StringRecord) -> Listed {
+        if let Some(status) = self.file_status {
+            return Listed::Is(status);
+        }
+        let word = self.status.and_then(|i| record.get(i)).unwrap_or_default();
+        let listed = listed(word);
         let disabled = self
             .disabled
             .and_then(|i| record.get(i))
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        let status = self
-            .status
-            .and_then(|i| record.get(i))
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if status.contains("bounce") || status.contains("clean") || status.contains("undeliverable")
-        {
-            SubscriberStatus::Bounced
-        } else if disabled || status.contains("unsub") || status.contains("removed") {
-            SubscriberStatus::Unsubscribed
-        } else {
-            SubscriberStatus::Active
+        match listed {
+            Listed::Is(SubscriberStatus::Active) if disabled => {
+                Listed::Is(SubscriberStatus::Unsubscribed)
+            }
+            other => other,
         }
     }
 }
 
-/// Imports a CSV export. Bad rows are reported with their line and passed
-/// over; the good ones are added in one transaction.
+/// Imports a CSV export (`shown` is the path as the user wrote it, for
+/// messages). Bad rows are reported with their line and passed over; the
+/// rest go in one transaction, so an import is all there or not at all.
+/// People the export says left or bounced are kept as such (never mailed,
+/// and never revived by a later import); one active here whom the export
+/// says left is marked so: an unsubscribe always wins.
 pub fn import_csv(ledger: &mut Ledger, path: &Path, shown: &Path) -> Result<ImportReport> {
-    let file = fs_err::File::open(path)?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-    let headers = reader
-        .headers()
-        .map_err(|e| Error::Usage(format!("{}: not a CSV file: {e}", shown.display())))?
-        .clone();
-    let columns = Columns::find(&headers).ok_or_else(|| {
-        Error::Usage(format!(
-            "{}:1: no email column; the header row needs a column named like \"email\" or \"Email Address\"",
-            shown.display()
-        ))
-    })?;
+    let not_csv = |e: csv::Error| Error::Usage(format!("{}: not a CSV file: {e}", shown.display()));
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(fs_err::File::open(path)?);
+    let headers = reader.headers().map_err(not_csv)?.clone();
+    let columns = match Columns::find(&headers) {
+        Some(columns) => columns,
+        // No header row, only addresses: read the first line as a record too.
+        None if headers.len() == 1 && normalise(&headers[0]).is_ok() => {
+            reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .has_headers(false)
+                .from_reader(fs_err::File::open(path)?);
+            Columns::bare()
+        }
+        None => {
+            return Err(Error::Usage(format!(
+                "{}:1: no email column; the header row needs a column named like \"email\" or \"Email Address\" \
+                 (or give a file of bare addresses, one per line)",
+                shown.display()
+            )));
+        }
+    };
     ledger.in_transaction(|ledger| {
         let mut report = ImportReport::default();
         for record in reader.records() {
@@ -181,25 +319,68 @@ pub fn import_csv(ledger: &mut Ledger, path: &Path, shown: &Path) -> Result<Impo
                 }
             };
             let line = record.position().map(|p| p.line() as usize);
-            let raw = record.get(columns.email).unwrap_or_default();
-            let email = match normalise(raw) {
-                Ok(email) => email,
-                Err(why) => {
-                    report.invalid += 1;
-                    report.problems.push(Problem::new(shown, line, why));
-                    continue;
-                }
-            };
-            if ledger.subscriber(&email)?.is_some() {
-                report.duplicates += 1;
+            if record.iter().all(|field| field.trim().is_empty()) {
                 continue;
             }
-            let name = columns.name(&record);
-            ledger.insert_subscriber(&email, name.as_deref(), columns.status(&record))?;
-            report.added += 1;
+            // The outer error (the database's) ends the import, rolled back;
+            // the inner one is this row's problem, reported and passed over.
+            if let Err(why) = import_row(ledger, &columns, &record, &mut report)? {
+                report.problems.push(Problem::new(shown, line, why));
+            }
         }
         Ok(report)
     })
+}
+
+/// One row into the ledger: the inner Err is the row's problem, for the report.
+fn import_row(
+    ledger: &Ledger,
+    columns: &Columns,
+    record: &csv::StringRecord,
+    report: &mut ImportReport,
+) -> Result<std::result::Result<(), String>> {
+    let raw = record.get(columns.email).unwrap_or_default();
+    let email = match normalise(raw) {
+        Ok(email) => email,
+        Err(why) => {
+            report.invalid += 1;
+            return Ok(Err(why));
+        }
+    };
+    let status = match columns.listed(record) {
+        Listed::Is(status) => status,
+        Listed::Unconfirmed => {
+            report.unconfirmed += 1;
+            return Ok(Ok(()));
+        }
+        Listed::Unknown(word) => {
+            report.invalid += 1;
+            return Ok(Err(format!(
+                "{email}: status {word:?} is not one herald knows (active, unsubscribed, bounced, \
+                 or an export's own word for them); left out"
+            )));
+        }
+    };
+    match ledger.subscriber(&email)? {
+        Some(existing)
+            if existing.status == SubscriberStatus::Active
+                && status != SubscriberStatus::Active =>
+        {
+            ledger.set_status(&email, status)?;
+            report.stopped += 1;
+        }
+        Some(_) => report.duplicates += 1,
+        None => {
+            ledger.insert_subscriber(&email, columns.name(record).as_deref(), status)?;
+            report.added += 1;
+            match status {
+                SubscriberStatus::Active => {}
+                SubscriberStatus::Unsubscribed => report.added_unsubscribed += 1,
+                SubscriberStatus::Bounced => report.added_bounced += 1,
+            }
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// Writes every subscriber as CSV: email, name, status, created.

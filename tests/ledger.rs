@@ -68,11 +68,35 @@ fn subscribers_are_added_normalised_listed_and_removed() {
     assert!(list.starts_with("ada@example.org\tAda\tactive\t"), "{list}");
     assert_eq!(list.lines().count(), 1);
     site.herald(&["subscribers", "remove", "ada@EXAMPLE.org"])
-        .success();
-    assert_eq!(site.stdout(&["subscribers", "list"]), "");
+        .success()
+        .stdout("unsubscribed ada@example.org (was active)\n");
+    // Removed is unsubscribed: still listed (history kept), never mailed.
+    let list = site.stdout(&["subscribers", "list"]);
+    assert!(
+        list.starts_with("ada@example.org\tAda\tunsubscribed\t"),
+        "{list}"
+    );
+    assert_eq!(
+        site.stdout(&["subscribers", "list", "--status", "active"]),
+        ""
+    );
     site.herald(&["subscribers", "remove", "ada@example.org"])
+        .success()
+        .stdout("ada@example.org was already unsubscribed\n");
+    site.herald(&["subscribers", "remove", "nobody@example.org"])
         .code(1)
-        .stderr(predicate::str::contains("not a subscriber"));
+        .stderr(predicate::str::contains(
+            "nobody@example.org is not a subscriber",
+        ));
+    // Adding them again by hand is deliberate: they are active again.
+    site.herald(&["subscribers", "add", "ada@example.org"])
+        .success()
+        .stdout("ada@example.org was unsubscribed; active again from the next post on\n");
+    // --forget deletes the address and its history.
+    site.herald(&["subscribers", "remove", "--forget", "ada@example.org"])
+        .success()
+        .stdout("forgot ada@example.org and its delivery history\n");
+    assert_eq!(site.stdout(&["subscribers", "list"]), "");
 }
 
 #[test]
@@ -146,7 +170,7 @@ fn an_export_imports_into_another_site_unchanged() {
     second
         .herald(&["subscribers", "import", &exported])
         .success()
-        .stdout("2 added, 0 already subscribed, 0 invalid\n");
+        .stdout("2 added (1 unsubscribed, never mailed), 0 already subscribed, 0 invalid\n");
     let names = |site: &TestSite| -> Vec<String> {
         site.stdout(&["subscribers", "list"])
             .lines()

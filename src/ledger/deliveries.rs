@@ -13,7 +13,8 @@ impl Ledger {
     /// Active subscribers in this post's audience with no delivery row for
     /// it, in id order after `after_id`: a page at a time, so memory stays
     /// flat however long the list. The audience is everyone subscribed when
-    /// the post's mailing started (everyone, before it starts).
+    /// the post's mailing started (everyone, before it starts): someone who
+    /// subscribes, or comes back, later gets the next post, not this one.
     pub fn undelivered(
         &self,
         post_id: &str,
@@ -25,7 +26,7 @@ impl Ledger {
             .prepare_cached(
                 "SELECT s.id, s.email, s.name, s.status, s.token, s.created FROM subscribers s
                  WHERE s.status = 'active' AND s.id > ?2
-                   AND s.created <= COALESCE((SELECT started FROM mailings WHERE post = ?1), s.created)
+                   AND s.active_since <= COALESCE((SELECT started FROM mailings WHERE post = ?1), s.active_since)
                    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.post = ?1 AND d.subscriber = s.id)
                  ORDER BY s.id LIMIT ?3",
             )
@@ -44,6 +45,7 @@ impl Ledger {
     /// any of them is handed to the server. Starts the post's mailing (and
     /// so fixes its audience) the first time.
     pub fn mark_pending(&mut self, post_id: &str, subscriber_ids: &[i64]) -> Result<()> {
+        self.claim()?;
         let now = now();
         self.batch(|tx| {
             tx.execute(
@@ -63,6 +65,7 @@ impl Ledger {
     /// Records many outcomes in one transaction. Only pending rows change:
     /// an outcome never overwrites one already settled.
     pub fn record(&mut self, outcomes: &[Outcome]) -> Result<()> {
+        self.claim()?;
         let now = now();
         self.batch(|tx| {
             let mut update = tx.prepare_cached(
@@ -90,6 +93,7 @@ impl Ledger {
     /// Deletes rows still pending that never reached the server, so the
     /// next run sends them.
     pub fn release(&mut self, post_id: &str, subscriber_ids: &[i64]) -> Result<()> {
+        self.claim()?;
         self.batch(|tx| {
             let mut delete = tx.prepare_cached(
                 "DELETE FROM deliveries WHERE post = ?1 AND subscriber = ?2 AND state = 'pending'",
@@ -136,6 +140,7 @@ impl Ledger {
 
     /// `--resend-unknown`: forgets this post's unknown rows so they are sent again.
     pub fn reset_unknown(&mut self, post_id: &str) -> Result<usize> {
+        self.claim()?;
         self.conn
             .execute(
                 "DELETE FROM deliveries WHERE post = ?1 AND state = 'pending'",
@@ -147,6 +152,7 @@ impl Ledger {
     /// `--mark-sent`: records the post as delivered to every active
     /// subscriber without mailing; returns the rows added.
     pub fn mark_post_sent(&mut self, post_id: &str) -> Result<usize> {
+        self.claim()?;
         let now = now();
         let mut rows = 0;
         self.batch(|tx| {
@@ -156,7 +162,9 @@ impl Ledger {
             )?;
             rows = tx.execute(
                 "INSERT OR IGNORE INTO deliveries (post, subscriber, state, detail, updated)
-                 SELECT ?1, id, 'sent', 'marked sent without mailing', ?2 FROM subscribers WHERE status = 'active'",
+                 SELECT ?1, id, 'sent', 'marked sent without mailing', ?2 FROM subscribers
+                 WHERE status = 'active'
+                   AND active_since <= (SELECT started FROM mailings WHERE post = ?1)",
                 params![post_id, now],
             )?;
             Ok(())

@@ -23,7 +23,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Error, Result};
 
@@ -32,33 +32,40 @@ mod subscribers;
 #[cfg(test)]
 mod tests;
 
-const SCHEMA_VERSION: i64 = 1;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS subscribers (
-    id      INTEGER PRIMARY KEY,
-    email   TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    name    TEXT,
-    status  TEXT NOT NULL CHECK (status IN ('active', 'unsubscribed', 'bounced')),
-    token   TEXT NOT NULL UNIQUE,
-    created TEXT NOT NULL,
-    updated TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS mailings (
-    post    TEXT PRIMARY KEY,
-    started TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS deliveries (
-    post       TEXT NOT NULL,
-    subscriber INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
-    state      TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
-    detail     TEXT,
-    message_id TEXT,
-    updated    TEXT NOT NULL,
-    PRIMARY KEY (post, subscriber)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_by_subscriber ON deliveries (subscriber);
-";
+/// The schema, one step per version: step `i` takes `user_version` from `i`
+/// to `i + 1`. A fresh file runs them all; an older one runs what it lacks.
+/// Steps are only ever appended, never edited.
+const MIGRATIONS: &[&str] = &[
+    // 1: subscribers, mailings (when each post's mailing started), deliveries.
+    "CREATE TABLE subscribers (
+        id      INTEGER PRIMARY KEY,
+        email   TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name    TEXT,
+        status  TEXT NOT NULL CHECK (status IN ('active', 'unsubscribed', 'bounced')),
+        token   TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL
+    );
+    CREATE TABLE mailings (
+        post    TEXT PRIMARY KEY,
+        started TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE deliveries (
+        post       TEXT NOT NULL,
+        subscriber INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        state      TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+        detail     TEXT,
+        message_id TEXT,
+        updated    TEXT NOT NULL,
+        PRIMARY KEY (post, subscriber)
+    ) WITHOUT ROWID;
+    CREATE INDEX deliveries_by_subscriber ON deliveries (subscriber);",
+    // 2: when the subscriber last became active. A post's audience is who was
+    // active when its mailing started; keyed on `created`, someone who
+    // unsubscribed and came back would be owed every post mailed meanwhile.
+    "ALTER TABLE subscribers ADD COLUMN active_since TEXT NOT NULL DEFAULT '';
+    UPDATE subscribers SET active_since = created;",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SubscriberStatus {
@@ -141,6 +148,9 @@ pub struct PostStatus {
 pub struct Ledger {
     conn: Connection,
     path: PathBuf,
+    /// The send lock, once this ledger has changed delivery state: held until
+    /// the ledger is dropped (or the process dies; the OS lets go then).
+    sending: Option<fs_err::File>,
 }
 
 /// Now, as stored: fixed-width RFC 3339 so text order is time order.
@@ -176,9 +186,10 @@ impl Ledger {
             fs_err::create_dir_all(parent)?;
         }
         let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
-        let ledger = Ledger {
+        let mut ledger = Ledger {
             conn,
             path: path.to_path_buf(),
+            sending: None,
         };
         ledger
             .conn
@@ -194,25 +205,88 @@ impl Ledger {
         Ok(ledger)
     }
 
-    fn migrate(&self) -> Result<()> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.error(e))?;
-        if version > SCHEMA_VERSION {
-            return Err(Error::Message(format!(
-                "{}: written by a newer herald (schema {version}); upgrade herald",
+    /// Brings the file's schema up to date. Each step runs in its own write
+    /// transaction and re-reads the version inside it, so two herald
+    /// processes opening a fresh file at once do not both create the tables,
+    /// and a crash mid-upgrade leaves the last whole version.
+    fn migrate(&mut self) -> Result<()> {
+        let latest = MIGRATIONS.len() as i64;
+        loop {
+            let path = self.path.clone();
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| db_error(&path, e))?;
+            let version: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| db_error(&path, e))?;
+            if version > latest {
+                return Err(Error::Message(format!(
+                    "{}: written by a newer herald (schema {version}, this one knows {latest}); upgrade herald",
+                    path.display()
+                )));
+            }
+            let Some(step) = usize::try_from(version)
+                .ok()
+                .and_then(|v| MIGRATIONS.get(v))
+            else {
+                return Ok(());
+            };
+            tx.execute_batch(step)
+                .and_then(|()| tx.pragma_update(None, "user_version", version + 1))
+                .and_then(|()| tx.commit())
+                .map_err(|e| db_error(&path, e))?;
+        }
+    }
+
+    /// Takes the send lock before this ledger first changes delivery state,
+    /// and keeps it. Two sends on one ledger could otherwise offer the same
+    /// subscriber to both, or `--resend-unknown` in one could clear rows the
+    /// other is still delivering: that is how a reader gets a post twice.
+    fn claim(&mut self) -> Result<()> {
+        if self.sending.is_some() {
+            return Ok(());
+        }
+        let lock = lock_path(&self.path);
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock)?;
+        match file.file().try_lock() {
+            Ok(()) => {
+                self.sending = Some(file);
+                Ok(())
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Message(format!(
+                "{}: another `herald send` is using this ledger; run again when it has finished",
                 self.path.display()
-            )));
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(Error::Message(format!("{}: {e}", lock.display())))
+            }
         }
-        if version < SCHEMA_VERSION {
-            self.conn
-                .execute_batch(&format!(
-                    "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-                ))
-                .map_err(|e| self.error(e))?;
+    }
+
+    /// Whether a send holds the ledger now (another process, or this very
+    /// ledger): then pending rows are in flight, not unknown.
+    pub fn send_running(&self) -> Result<bool> {
+        if self.sending.is_some() {
+            return Ok(true);
         }
-        Ok(())
+        let lock = lock_path(&self.path);
+        let file = match std::fs::File::open(&lock) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::Message(format!("{}: {e}", lock.display()))),
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(false),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(Error::Message(format!("{}: {e}", lock.display())))
+            }
+        }
     }
 
     fn error(&self, e: rusqlite::Error) -> Error {
@@ -256,6 +330,14 @@ impl Ledger {
 /// SQLite counts are signed; a count is never negative.
 fn count(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<u64> {
     Ok(u64::try_from(row.get::<_, i64>(index)?).unwrap_or(0))
+}
+
+/// The send lock sits beside the database (`herald.db.lock`), not on it:
+/// SQLite's own locks on the database file must not be disturbed.
+fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    db.with_file_name(name)
 }
 
 fn db_error(path: &Path, e: rusqlite::Error) -> Error {

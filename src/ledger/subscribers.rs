@@ -9,27 +9,34 @@ use super::{
 use crate::error::{Error, Result};
 
 impl Ledger {
-    /// Adds a subscriber; the address must already be normalised
-    /// (`subscribers::normalise`). A duplicate is refused.
+    /// Adds an active subscriber; the address must already be normalised
+    /// (`subscribers::normalise`). An address already on the list, whatever
+    /// its status, is refused.
     pub fn add_subscriber(&self, email: &str, name: Option<&str>) -> Result<Subscriber> {
         self.insert_subscriber(email, name, SubscriberStatus::Active)
     }
 
+    /// Adds a subscriber with a status (imports carry unsubscribed and
+    /// bounced addresses too, so they are never mailed).
     pub fn insert_subscriber(
         &self,
         email: &str,
         name: Option<&str>,
         status: SubscriberStatus,
     ) -> Result<Subscriber> {
-        if self.subscriber(email)?.is_some() {
-            return Err(Error::Usage(format!("{email} is already subscribed")));
+        if let Some(existing) = self.subscriber(email)? {
+            return Err(Error::Usage(match existing.status {
+                SubscriberStatus::Active => format!("{email} is already subscribed"),
+                other => format!("{email} is already on the list ({other})"),
+            }));
         }
         let now = now();
         let token = new_token()?;
         let name = name.map(str::trim).filter(|n| !n.is_empty());
         self.conn
             .execute(
-                "INSERT INTO subscribers (email, name, status, token, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                "INSERT INTO subscribers (email, name, status, token, created, updated, active_since)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)",
                 params![email, name, status.as_str(), token, now],
             )
             .map_err(|e| self.error(e))?;
@@ -55,10 +62,18 @@ impl Ledger {
             .map_err(|e| self.error(e))
     }
 
-    /// Deletes a subscriber and their delivery rows: their personal data goes.
-    /// The post's audience was fixed when it was mailed, so removing someone
-    /// never makes anyone else get a post again.
-    pub fn remove_subscriber(&self, email: &str) -> Result<()> {
+    /// Unsubscribes an address. Their delivery rows stay, so `status` still
+    /// counts what went out, and the address stays on the list as
+    /// unsubscribed, so re-importing an old export cannot bring them back.
+    /// Returns the status they had.
+    pub fn remove_subscriber(&self, email: &str) -> Result<SubscriberStatus> {
+        self.set_status(email, SubscriberStatus::Unsubscribed)
+    }
+
+    /// Deletes an address and its delivery rows: for a reader who asks to be
+    /// forgotten. Posts already mailed keep their audience (`mailings`), so
+    /// nobody else is owed anything because of it.
+    pub fn forget_subscriber(&self, email: &str) -> Result<()> {
         let removed = self
             .conn
             .execute("DELETE FROM subscribers WHERE email = ?1", params![email])
@@ -69,18 +84,26 @@ impl Ledger {
         Ok(())
     }
 
-    pub fn set_status(&self, email: &str, status: SubscriberStatus) -> Result<()> {
-        let changed = self
-            .conn
+    /// Changes a subscriber's status and returns the one it replaced. Becoming
+    /// active again starts their audience afresh: they get posts mailed from
+    /// now on, not those that went out while they were away.
+    pub fn set_status(&self, email: &str, status: SubscriberStatus) -> Result<SubscriberStatus> {
+        let Some(before) = self.subscriber(email)? else {
+            return Err(Error::Usage(format!("{email} is not a subscriber")));
+        };
+        if before.status == status {
+            return Ok(status);
+        }
+        let now = now();
+        self.conn
             .execute(
-                "UPDATE subscribers SET status = ?2, updated = ?3 WHERE email = ?1",
-                params![email, status.as_str(), now()],
+                "UPDATE subscribers SET status = ?2, updated = ?3,
+                    active_since = CASE WHEN ?2 = 'active' THEN ?3 ELSE active_since END
+                 WHERE id = ?1",
+                params![before.id, status.as_str(), now],
             )
             .map_err(|e| self.error(e))?;
-        if changed == 0 {
-            return Err(Error::Usage(format!("{email} is not a subscriber")));
-        }
-        Ok(())
+        Ok(before.status)
     }
 
     /// Every subscriber (or those with `status`), oldest first.

@@ -122,13 +122,85 @@ fn mark_sent_covers_every_active_subscriber_once() {
 }
 
 #[test]
-fn removing_a_subscriber_removes_their_rows() {
+fn removing_a_subscriber_keeps_their_rows_and_forgetting_deletes_them() {
     let (_dir, mut ledger) = ledger();
     let a = ledger.add_subscriber("a@example.org", None).unwrap();
     ledger.mark_pending("p", &[a.id]).unwrap();
-    ledger.remove_subscriber("a@example.org").unwrap();
+    assert_eq!(
+        ledger.remove_subscriber("a@example.org").unwrap(),
+        SubscriberStatus::Active
+    );
+    assert_eq!(ledger.unknown(None).unwrap().len(), 1, "history is kept");
+    assert!(ledger.undelivered("q", 0, 10).unwrap().is_empty());
+    ledger.forget_subscriber("a@example.org").unwrap();
     assert!(ledger.unknown(None).unwrap().is_empty());
-    assert!(ledger.remove_subscriber("a@example.org").is_err());
+    assert!(ledger.subscribers(None).unwrap().is_empty());
+    assert!(ledger.forget_subscriber("a@example.org").is_err());
+}
+
+#[test]
+fn someone_who_comes_back_gets_posts_from_then_on_not_those_they_missed() {
+    let (_dir, mut ledger) = ledger();
+    let a = ledger.add_subscriber("a@example.org", None).unwrap();
+    let b = ledger.add_subscriber("b@example.org", None).unwrap();
+    ledger.remove_subscriber("b@example.org").unwrap();
+    ledger.mark_pending("while-away", &[a.id]).unwrap();
+    ledger.record(&[sent("while-away", a.id)]).unwrap();
+    std::thread::sleep(Duration::from_millis(2));
+    assert_eq!(
+        ledger
+            .set_status("b@example.org", SubscriberStatus::Active)
+            .unwrap(),
+        SubscriberStatus::Unsubscribed
+    );
+    assert!(ledger.undelivered("while-away", 0, 10).unwrap().is_empty());
+    let next: Vec<i64> = ledger
+        .undelivered("next", 0, 10)
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(next, [a.id, b.id]);
+}
+
+#[test]
+fn a_second_ledger_cannot_change_deliveries_while_one_is_sending() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("herald.db");
+    let mut sending = Ledger::open(&path).unwrap();
+    let a = sending.add_subscriber("a@example.org", None).unwrap();
+    sending.mark_pending("p", &[a.id]).unwrap();
+    let mut other = Ledger::open(&path).unwrap();
+    assert!(other.send_running().unwrap());
+    let err = other.reset_unknown("p").unwrap_err().to_string();
+    assert!(err.contains("another `herald send`"), "{err}");
+    assert_eq!(other.unknown(None).unwrap().len(), 1, "nothing was reset");
+    drop(sending);
+    assert!(!other.send_running().unwrap());
+    assert_eq!(other.reset_unknown("p").unwrap(), 1);
+}
+
+#[test]
+fn a_version_1_ledger_is_upgraded_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO subscribers (email, status, token, created, updated)
+             VALUES ('old@example.org', 'active', 't', '2020-01-01T00:00:00.000000Z', '2020-01-01T00:00:00.000000Z');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let ledger = Ledger::open(&path).unwrap();
+    let version: i64 = ledger
+        .conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, MIGRATIONS.len() as i64);
+    assert_eq!(ledger.undelivered("p", 0, 10).unwrap().len(), 1);
 }
 
 #[test]
