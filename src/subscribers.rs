@@ -282,9 +282,12 @@ impl Columns {
 /// says left is marked so: an unsubscribe always wins.
 pub fn import_csv(ledger: &mut Ledger, path: &Path, shown: &Path) -> Result<ImportReport> {
     let not_csv = |e: csv::Error| Error::Usage(format!("{}: not a CSV file: {e}", shown.display()));
+    // Read whole: a 100,000-row export is a few megabytes, and line numbers
+    // come from the bytes (see `Lines`).
+    let bytes = fs_err::read(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_reader(fs_err::File::open(path)?);
+        .from_reader(bytes.as_slice());
     let headers = reader.headers().map_err(not_csv)?.clone();
     let columns = match Columns::find(&headers) {
         Some(columns) => columns,
@@ -293,7 +296,7 @@ pub fn import_csv(ledger: &mut Ledger, path: &Path, shown: &Path) -> Result<Impo
             reader = csv::ReaderBuilder::new()
                 .flexible(true)
                 .has_headers(false)
-                .from_reader(fs_err::File::open(path)?);
+                .from_reader(bytes.as_slice());
             Columns::bare()
         }
         None => {
@@ -304,13 +307,14 @@ pub fn import_csv(ledger: &mut Ledger, path: &Path, shown: &Path) -> Result<Impo
             )));
         }
     };
+    let mut lines = Lines::new(&bytes);
     ledger.in_transaction(|ledger| {
         let mut report = ImportReport::default();
         for record in reader.records() {
             let record = match record {
                 Ok(record) => record,
                 Err(e) => {
-                    let line = e.position().map(|p| p.line() as usize);
+                    let line = e.position().map(|p| lines.at(p.byte()));
                     report.invalid += 1;
                     report
                         .problems
@@ -318,18 +322,57 @@ pub fn import_csv(ledger: &mut Ledger, path: &Path, shown: &Path) -> Result<Impo
                     continue;
                 }
             };
-            let line = record.position().map(|p| p.line() as usize);
             if record.iter().all(|field| field.trim().is_empty()) {
                 continue;
             }
             // The outer error (the database's) ends the import, rolled back;
             // the inner one is this row's problem, reported and passed over.
             if let Err(why) = import_row(ledger, &columns, &record, &mut report)? {
+                let line = record.position().map(|p| lines.at(p.byte()));
                 report.problems.push(Problem::new(shown, line, why));
             }
         }
         Ok(report)
     })
+}
+
+/// Line numbers from byte offsets. The csv crate's own line count runs one
+/// behind after every CRLF-terminated record (a record's position there is
+/// the `\n` of the previous line ending), and Mailchimp and Excel write CRLF.
+/// Offsets only grow, so counting resumes where it stopped: linear overall.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    counted_to: usize,
+    line: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Lines {
+            bytes,
+            counted_to: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of the first character at or after `byte` that is not a line ending.
+    fn at(&mut self, byte: u64) -> usize {
+        let byte = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        let start = self.bytes[byte..]
+            .iter()
+            .position(|b| !matches!(b, b'\r' | b'\n'))
+            .map_or(self.bytes.len(), |i| byte + i);
+        if start > self.counted_to {
+            self.line += self.bytes[self.counted_to..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.counted_to = start;
+        }
+        self.line
+    }
 }
 
 /// One row into the ledger: the inner Err is the row's problem, for the report.
@@ -440,5 +483,37 @@ mod tests {
                 .contains("spaces")
         );
         assert!(normalise("ada@example.org\r\nBcc: x@y.org").is_err());
+    }
+
+    #[test]
+    fn lines_are_counted_the_same_with_crlf_lf_and_quoted_line_breaks() {
+        for text in [
+            "email,note\r\na@x.org,\"two\r\nlines\"\r\nb@x.org,\r\n\r\nc@x.org,\r\n",
+            "email,note\na@x.org,\"two\nlines\"\nb@x.org,\n\nc@x.org,\n",
+        ] {
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            let mut lines = Lines::new(text.as_bytes());
+            let found: Vec<usize> = reader
+                .records()
+                .map(|r| lines.at(r.unwrap().position().unwrap().byte()))
+                .collect();
+            assert_eq!(found, [2, 4, 6], "{text:?}");
+        }
+    }
+
+    #[test]
+    fn export_status_words_map_to_herald_statuses_and_unknown_words_are_not_guessed() {
+        assert_eq!(listed(""), Listed::Is(SubscriberStatus::Active));
+        assert_eq!(listed("Premium"), Listed::Is(SubscriberStatus::Active));
+        assert_eq!(listed("past-due"), Listed::Is(SubscriberStatus::Active));
+        assert_eq!(
+            listed("Unsubscribed"),
+            Listed::Is(SubscriberStatus::Unsubscribed)
+        );
+        assert_eq!(listed("spammy"), Listed::Is(SubscriberStatus::Unsubscribed));
+        assert_eq!(listed("cleaned"), Listed::Is(SubscriberStatus::Bounced));
+        assert_eq!(listed("unactivated"), Listed::Unconfirmed);
+        assert_eq!(listed("pending"), Listed::Unconfirmed);
+        assert_eq!(listed("vip"), Listed::Unknown("vip".into()));
     }
 }

@@ -243,3 +243,152 @@ fn a_subscriber_added_after_a_post_went_out_does_not_get_that_post() {
     assert_eq!(outbox.len(), 1, "{outbox:?}");
     assert!(outbox[0].contains("early@example.org"));
 }
+
+#[test]
+fn mailchimp_unsubscribed_and_cleaned_exports_are_never_mailed_and_their_unsubscribes_win() {
+    let site = TestSite::new();
+    site.herald(&["subscribers", "import", &fixture("mailchimp.csv")])
+        .success();
+    // Mailchimp writes each status to its own file, with no status column.
+    site.herald(&[
+        "subscribers",
+        "import",
+        &fixture("mailchimp-unsubscribed.csv"),
+    ])
+    .success()
+    .stdout(
+        "1 added (1 unsubscribed, never mailed), 0 already subscribed, 0 invalid, \
+             1 marked unsubscribed or bounced as the export says\n",
+    );
+    site.herald(&["subscribers", "import", &fixture("mailchimp-cleaned.csv")])
+        .success()
+        .stdout(
+            "0 added, 0 already subscribed, 0 invalid, 1 marked unsubscribed or bounced as the export says\n",
+        );
+    let list = site.stdout(&["subscribers", "list"]);
+    assert!(
+        list.contains("ada@example.org\tAda Lovelace\tunsubscribed"),
+        "{list}"
+    );
+    assert!(
+        list.contains("charles@example.org\tCharles Babbage\tunsubscribed"),
+        "{list}"
+    );
+    assert!(
+        list.contains("grace@example.org\tGrace Hopper\tbounced"),
+        "{list}"
+    );
+    // Re-importing the old subscribed export revives nobody.
+    site.herald(&["subscribers", "import", &fixture("mailchimp.csv")])
+        .success()
+        .stdout("0 added, 3 already subscribed, 1 invalid\n");
+    assert_eq!(
+        site.stdout(&["subscribers", "list", "--status", "active"]),
+        ""
+    );
+    site.herald(&["subscribers", "add", "new@example.org"])
+        .success();
+    site.herald(&["send"]).success();
+    let outbox: Vec<String> = std::fs::read_dir(site.path("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    assert!(outbox[0].contains("new@example.org"), "{outbox:?}");
+}
+
+#[test]
+fn a_buttondown_export_keeps_types_leaves_out_the_unconfirmed_and_reports_unknown_types_by_line() {
+    let site = TestSite::new();
+    site.herald(&["subscribers", "import", &fixture("buttondown-types.csv")])
+        .success()
+        .stdout(
+            "4 added (1 unsubscribed, 1 bounced, never mailed), 0 already subscribed, 1 invalid, \
+             1 never confirmed (left out)\n",
+        )
+        .stderr(predicate::str::contains(
+            "buttondown-types.csv:7: odd@example.net: status \"mystery\" is not one herald knows",
+        ));
+    let list = site.stdout(&["subscribers", "list"]);
+    let statuses: Vec<String> = list
+        .lines()
+        .map(|l| {
+            let fields: Vec<&str> = l.split('\t').collect();
+            format!("{} {}", fields[0], fields[2])
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "alan@example.net active",
+            "emmy@example.net active",
+            "spam@example.net unsubscribed",
+            "gone@example.net bounced",
+        ]
+    );
+}
+
+#[test]
+fn a_plain_list_of_addresses_without_a_header_is_imported() {
+    let site = TestSite::new();
+    site.herald(&["subscribers", "import", &fixture("plain-list.csv")])
+        .success()
+        .stdout("3 added, 0 already subscribed, 1 invalid\n")
+        .stderr(predicate::str::contains(
+            "plain-list.csv:5: \"not an address\" is not an email address",
+        ));
+    let emails: Vec<String> = site
+        .stdout(&["subscribers", "list"])
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        emails,
+        ["ada@example.org", "bob@example.org", "carol@example.org"]
+    );
+}
+
+#[test]
+fn a_send_holding_the_ledger_is_reported_as_in_flight_and_keeps_a_second_send_out() {
+    let site = TestSite::new();
+    site.herald(&["subscribers", "add", "a@example.org"])
+        .success();
+    site.herald(&["subscribers", "add", "b@example.org"])
+        .success();
+    let post_id = {
+        let loaded =
+            herald::Site::load(site.dir.path(), None, &herald::LoadOptions::default()).unwrap();
+        loaded.posts[0].feed_id().to_string()
+    };
+    // This test process plays a send in progress: one row pending, lock held.
+    let mut sending = site.ledger();
+    let a = sending.undelivered(&post_id, 0, 1).unwrap()[0].id;
+    sending.mark_pending(&post_id, &[a]).unwrap();
+    site.herald(&["status"])
+        .success()
+        .stdout(predicate::str::contains(
+            "a send is running now: 1 deliveries are in flight",
+        ))
+        .stdout(predicate::str::contains("--resend-unknown").not());
+    site.herald(&["send", "--resend-unknown"])
+        .code(1)
+        .stderr(predicate::str::contains(
+            "another `herald send` is using this ledger",
+        ));
+    assert!(
+        !site.path("outbox").exists()
+            || std::fs::read_dir(site.path("outbox")).unwrap().count() == 0
+    );
+    assert_eq!(
+        sending.unknown(None).unwrap().len(),
+        1,
+        "the in-flight row was not reset"
+    );
+    drop(sending);
+    // The "send" ended without recording: now that row is unknown.
+    site.herald(&["status"])
+        .success()
+        .stdout(predicate::str::contains(
+            "1 deliveries left pending by an interrupted send",
+        ));
+}

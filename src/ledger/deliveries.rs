@@ -4,8 +4,7 @@
 use rusqlite::params;
 
 use super::{
-    Ledger, Outcome, PostStatus, State, Subscriber, SubscriberStatus, count, now,
-    subscriber_from_row,
+    Ledger, Outcome, PostStatus, State, Subscriber, count, now, subscriber_at, subscriber_from_row,
 };
 use crate::error::Result;
 
@@ -119,19 +118,7 @@ impl Ledger {
             .map_err(|e| self.error(e))?;
         let rows = statement
             .query_map(params![post_id], |row| {
-                let post: String = row.get(0)?;
-                let status: String = row.get(4)?;
-                Ok((
-                    post,
-                    Subscriber {
-                        id: row.get(1)?,
-                        email: row.get(2)?,
-                        name: row.get(3)?,
-                        status: status.parse().unwrap_or(SubscriberStatus::Active),
-                        token: row.get(5)?,
-                        created: row.get(6)?,
-                    },
-                ))
+                Ok((row.get(0)?, subscriber_at(row, 1)?))
             })
             .map_err(|e| self.error(e))?;
         rows.collect::<rusqlite::Result<_>>()

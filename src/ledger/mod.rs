@@ -165,16 +165,25 @@ fn new_token() -> Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn subscriber_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {
-    let status: String = row.get(3)?;
+/// A subscriber from the columns `SUBSCRIBER_COLUMNS`, starting at `at`.
+fn subscriber_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Subscriber> {
+    let status: String = row.get(at + 3)?;
+    // Never guess "active" for a value the schema's CHECK should have kept out.
+    let status = status.parse().map_err(|e: Error| {
+        rusqlite::Error::FromSqlConversionFailure(at + 3, rusqlite::types::Type::Text, e.into())
+    })?;
     Ok(Subscriber {
-        id: row.get(0)?,
-        email: row.get(1)?,
-        name: row.get(2)?,
-        status: status.parse().unwrap_or(SubscriberStatus::Active),
-        token: row.get(4)?,
-        created: row.get(5)?,
+        id: row.get(at)?,
+        email: row.get(at + 1)?,
+        name: row.get(at + 2)?,
+        status,
+        token: row.get(at + 4)?,
+        created: row.get(at + 5)?,
     })
+}
+
+fn subscriber_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {
+    subscriber_at(row, 0)
 }
 
 const SUBSCRIBER_COLUMNS: &str = "id, email, name, status, token, created";

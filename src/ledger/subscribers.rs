@@ -33,12 +33,13 @@ impl Ledger {
         let now = now();
         let token = new_token()?;
         let name = name.map(str::trim).filter(|n| !n.is_empty());
+        // Cached statements: an import runs these once per row.
         self.conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO subscribers (email, name, status, token, created, updated, active_since)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)",
-                params![email, name, status.as_str(), token, now],
             )
+            .and_then(|mut insert| insert.execute(params![email, name, status.as_str(), token, now]))
             .map_err(|e| self.error(e))?;
         Ok(Subscriber {
             id: self.conn.last_insert_rowid(),
@@ -53,12 +54,14 @@ impl Ledger {
     /// The subscriber with this address (compared without case).
     pub fn subscriber(&self, email: &str) -> Result<Option<Subscriber>> {
         self.conn
-            .query_row(
-                &format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email = ?1"),
-                params![email],
-                subscriber_from_row,
-            )
-            .optional()
+            .prepare_cached(&format!(
+                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email = ?1"
+            ))
+            .and_then(|mut select| {
+                select
+                    .query_row(params![email], subscriber_from_row)
+                    .optional()
+            })
             .map_err(|e| self.error(e))
     }
 
