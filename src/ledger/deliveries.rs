@@ -1,7 +1,7 @@
 //! The deliveries and mailings tables: what is owed, pending, sent or
 //! failed, per post and subscriber.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::{
     Ledger, Outcome, PostStatus, State, Subscriber, count, now, subscriber_at, subscriber_from_row,
@@ -20,6 +20,9 @@ impl Ledger {
         after_id: i64,
         limit: usize,
     ) -> Result<Vec<Subscriber>> {
+        if self.complete(post_id)? {
+            return Ok(Vec::new());
+        }
         let mut statement = self
             .conn
             .prepare_cached(
@@ -36,7 +39,30 @@ impl Ledger {
                 subscriber_from_row,
             )
             .map_err(|e| self.error(e))?;
-        rows.collect::<rusqlite::Result<_>>()
+        let page: Vec<Subscriber> = rows
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.error(e))?;
+        if page.is_empty() && after_id == 0 {
+            self.conn
+                .execute(
+                    "UPDATE mailings SET complete = 1 WHERE post = ?1",
+                    params![post_id],
+                )
+                .map_err(|e| self.error(e))?;
+        }
+        Ok(page)
+    }
+
+    /// Whether this post's mailing is known to owe nobody (see schema step 3).
+    pub(super) fn complete(&self, post_id: &str) -> Result<bool> {
+        self.conn
+            .prepare_cached("SELECT complete FROM mailings WHERE post = ?1")
+            .and_then(|mut select| {
+                select
+                    .query_row(params![post_id], |r| r.get::<_, bool>(0))
+                    .optional()
+            })
+            .map(|complete| complete.unwrap_or(false))
             .map_err(|e| self.error(e))
     }
 
@@ -97,8 +123,15 @@ impl Ledger {
             let mut delete = tx.prepare_cached(
                 "DELETE FROM deliveries WHERE post = ?1 AND subscriber = ?2 AND state = 'pending'",
             )?;
+            let mut released = 0;
             for id in subscriber_ids {
-                delete.execute(params![post_id, id])?;
+                released += delete.execute(params![post_id, id])?;
+            }
+            if released > 0 {
+                tx.execute(
+                    "UPDATE mailings SET complete = 0 WHERE post = ?1",
+                    params![post_id],
+                )?;
             }
             Ok(())
         })
@@ -128,12 +161,19 @@ impl Ledger {
     /// `--resend-unknown`: forgets this post's unknown rows so they are sent again.
     pub fn reset_unknown(&mut self, post_id: &str) -> Result<usize> {
         self.claim()?;
-        self.conn
-            .execute(
+        let mut reset = 0;
+        self.batch(|tx| {
+            reset = tx.execute(
                 "DELETE FROM deliveries WHERE post = ?1 AND state = 'pending'",
                 params![post_id],
-            )
-            .map_err(|e| self.error(e))
+            )?;
+            tx.execute(
+                "UPDATE mailings SET complete = 0 WHERE post = ?1",
+                params![post_id],
+            )?;
+            Ok(())
+        })?;
+        Ok(reset)
     }
 
     /// `--mark-sent`: records the post as delivered to every active
@@ -153,6 +193,10 @@ impl Ledger {
                  WHERE status = 'active'
                    AND active_since <= (SELECT started FROM mailings WHERE post = ?1)",
                 params![post_id, now],
+            )?;
+            tx.execute(
+                "UPDATE mailings SET complete = 1 WHERE post = ?1",
+                params![post_id],
             )?;
             Ok(())
         })?;

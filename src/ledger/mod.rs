@@ -65,6 +65,12 @@ const MIGRATIONS: &[&str] = &[
     // unsubscribed and came back would be owed every post mailed meanwhile.
     "ALTER TABLE subscribers ADD COLUMN active_since TEXT NOT NULL DEFAULT '';
     UPDATE subscribers SET active_since = created;",
+    // 3: a mailing nobody is owed any more. A started mailing's audience only
+    // shrinks (newcomers and returners come after `started`), so once a full
+    // scan finds everyone has a row, only deleting rows (`release`,
+    // `reset_unknown`) can change that. Spares `send` a scan of the whole
+    // list for every post of an archive on every run.
+    "ALTER TABLE mailings ADD COLUMN complete INTEGER NOT NULL DEFAULT 0;",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -214,3 +214,17 @@ fn a_ledger_from_a_newer_herald_is_refused() {
     let err = Ledger::open(&path).err().unwrap().to_string();
     assert!(err.contains("newer herald"), "{err}");
 }
+
+#[test]
+fn a_mailing_found_complete_opens_again_when_a_row_is_released() {
+    let (_dir, mut ledger) = ledger();
+    let a = ledger.add_subscriber("a@example.org", None).unwrap();
+    ledger.mark_pending("p", &[a.id]).unwrap();
+    // A full scan finds nobody owed: the mailing is marked complete.
+    assert!(ledger.undelivered("p", 0, 10).unwrap().is_empty());
+    assert!(ledger.complete("p").unwrap());
+    // The server never got it (connection refused): the row goes, and is owed again.
+    ledger.release("p", &[a.id]).unwrap();
+    assert!(!ledger.complete("p").unwrap());
+    assert_eq!(ledger.undelivered("p", 0, 10).unwrap().len(), 1);
+}
