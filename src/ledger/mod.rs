@@ -10,12 +10,27 @@
 //! the user asks (`reset_unknown`). A row that never reached the server is
 //! `release`d (deleted) so the next run sends it.
 //!
-//! A post's audience is fixed when its mailing starts: someone who
-//! subscribes afterwards gets the next post, not the archive.
+//! A post's audience is fixed when its mailing starts: who was active then
+//! (`active_since`). Someone who subscribes, or comes back, afterwards gets
+//! the next post, not that one or the archive.
+//!
+//! A send takes a lock file beside the database before it first changes
+//! delivery state, and holds it until the `Ledger` is dropped: two sends on
+//! one ledger, or `--resend-unknown` while another send is in flight, would
+//! otherwise deliver someone twice.
 //!
 //! Writes use WAL with `synchronous = FULL`: a committed `pending` row must
-//! survive a power cut, or the guarantee is gone. Batching the outcome
-//! commits keeps that cost small (see benches in the issue notes).
+//! survive a power cut, or the guarantee is gone (`NORMAL` in WAL mode may
+//! lose the last commits on power loss, and a lost `pending` row for a mail
+//! already handed over is a double send later). Batching keeps the cost
+//! small: `cargo bench --bench ledger` measured 0.53 ms per commit of 200
+//! rows with FULL against 0.30 ms with NORMAL, about 1 µs per delivery.
+//!
+//! Names differ from the first sketch of this API in two places: the
+//! outcome of a delivery is `State` (`Sent`/`Failed`; `pending` is a row
+//! state only, never an outcome), and `release` exists for rows that never
+//! reached the server. `remove_subscriber` unsubscribes and keeps history;
+//! `forget_subscriber` deletes.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
