@@ -270,3 +270,64 @@ fn liquid_in_a_jekyll_post_renders_into_the_feed() {
     assert!(html.contains("<code>{{ not rendered }}</code>"), "{html}");
     assert_no_liquid_outside_code("feed.json", html);
 }
+
+/// `<case NAME>text</case>` pieces, by name.
+fn cases(text: &str) -> BTreeMap<String, String> {
+    let mut cases = BTreeMap::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("<case ") {
+        rest = &rest[start + "<case ".len()..];
+        let Some((name, after)) = rest.split_once('>') else {
+            break;
+        };
+        let Some((body, after)) = after.split_once("</case>") else {
+            break;
+        };
+        cases.insert(name.to_string(), body.to_string());
+        rest = after;
+    }
+    cases
+}
+
+#[test]
+fn liquid_renders_each_case_as_jekyll_does() {
+    let fixture = fixtures().join("jekyll-liquid");
+    let root = adopt(&fixture);
+    // Jekyll renders an .html post's Liquid and nothing else; herald reads
+    // Markdown posts, so the same text goes in as .md and only Liquid runs.
+    let posts = root.path().join("blog/_posts");
+    std::fs::rename(
+        posts.join("2020-01-02-cases.html"),
+        posts.join("2020-01-02-cases.md"),
+    )
+    .unwrap();
+    let site = Site::load(root.path(), None, &LoadOptions::default()).unwrap();
+    let engine = herald::liquid::Engine::new(&site).unwrap();
+    let post = site
+        .posts
+        .iter()
+        .find(|p| p.path.ends_with("2020-01-02-cases.md"))
+        .unwrap();
+    let output = engine.render(post).unwrap_or_else(|e| panic!("{e:?}"));
+    let got = cases(&output.text);
+    let mut want = cases(&std::fs::read_to_string(fixture.join("expected.html")).unwrap());
+    // herald's `post_url` and `link` give the absolute URL (a feed reader
+    // needs it anyway); Jekyll 4 gives the path with the baseurl.
+    for tag in ["post-url-tag", "link-tag"] {
+        if let Some(path) = want.get_mut(tag) {
+            *path = format!("https://example.org{path}");
+        }
+    }
+    assert!(want.len() >= 50, "{}", want.len());
+    let wrong: Vec<String> = want
+        .iter()
+        .filter(|(name, text)| got.get(*name) != Some(text))
+        .map(|(name, text)| format!("{name}: jekyll {text:?}, herald {:?}", got.get(name)))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} cases differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}

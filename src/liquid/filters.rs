@@ -108,15 +108,12 @@ pub fn jekyll(site_url: &str) -> Vec<Box<dyn ParseFilter>> {
             s.split_whitespace().count().to_string()
         })),
         Box::new(Simple::new("markdownify", crate::markdown::to_html)),
-        Box::new(Simple::new("smartify", str::to_string)),
         Box::new(Simple::new("date_to_xmlschema", |s| {
             date(s, "%Y-%m-%dT%H:%M:%S%:z")
         })),
         Box::new(Simple::new("date_to_rfc822", |s| {
             date(s, "%a, %d %b %Y %H:%M:%S %z")
         })),
-        Box::new(Simple::new("date_to_string", |s| date(s, "%d %b %Y"))),
-        Box::new(Simple::new("date_to_long_string", |s| date(s, "%d %B %Y"))),
         Box::new(Simple::of_value("jsonify", |value| {
             serde_json::to_string(&value.to_value()).unwrap_or_else(|_| "null".into())
         })),

@@ -171,15 +171,30 @@ pub fn site(site: &Site) -> Result<Value> {
     for (key, value) in &site.config.posts.vars {
         map.insert(key.clone(), toml_to_json(value));
     }
-    let posts: Vec<Json> = site.posts.iter().map(post_summary).collect();
+    let posts: Vec<Json> = site
+        .posts
+        .iter()
+        .map(|p| post_summary(p, &config.url))
+        .collect();
     map.insert("posts".into(), Json::Array(posts));
     to_liquid(&Json::Object(map))
 }
 
-fn post_summary(post: &Post) -> Json {
+/// A post's URL as Jekyll's `url`: the path under the site's url and
+/// baseurl, so `{{ site.baseurl }}{{ post.url }}` and `{{ post.url |
+/// absolute_url }}` give the full address as they do in Jekyll.
+fn jekyll_url<'a>(post: &'a Post, site_url: &str) -> &'a str {
+    post.url
+        .strip_prefix(site_url.trim_end_matches('/'))
+        .filter(|rest| rest.starts_with('/'))
+        .unwrap_or(&post.url)
+}
+
+fn post_summary(post: &Post, site_url: &str) -> Json {
     serde_json::json!({
         "title": post.title,
-        "url": post.url,
+        "url": jekyll_url(post, site_url),
+        "collection": "posts",
         "id": post.feed_id(),
         "date": post.date.format("%Y-%m-%d %H:%M:%S %z").to_string(),
         "slug": post.slug,
@@ -188,7 +203,7 @@ fn post_summary(post: &Post) -> Json {
     })
 }
 
-pub fn page(post: &Post) -> Value {
+pub fn page(post: &Post, site_url: &str) -> Value {
     let mut map = post.front_matter.clone();
     let name = post
         .path
@@ -197,7 +212,8 @@ pub fn page(post: &Post) -> Value {
         .unwrap_or_default();
     let fields = [
         ("title", Json::String(post.title.clone())),
-        ("url", Json::String(post.url.clone())),
+        ("url", Json::String(jekyll_url(post, site_url).to_string())),
+        ("collection", Json::String("posts".into())),
         ("id", Json::String(post.feed_id().to_string())),
         (
             "date",

@@ -11,6 +11,7 @@
 //! warning per name for the whole build. Nothing of `{%` or `{{` reaches the
 //! output unless the post asked for it with `{% raw %}`.
 
+mod arrays;
 mod compat;
 mod filters;
 mod globals;
@@ -117,7 +118,7 @@ impl Engine {
     pub fn render(&self, post: &Post) -> Result<Output, Vec<Problem>> {
         let mut warnings = Vec::new();
         let template = self.parse(post, &mut warnings)?;
-        let mut page = globals::page(post);
+        let mut page = globals::page(post, &self.links.site_url);
         let mut site: Option<Value> = None;
         let mut extra: Vec<(String, Value)> = Vec::new();
         let mut defined_paths: Vec<String> = Vec::new();
@@ -316,7 +317,10 @@ fn build_parser(
         .tag(tags::Link(links.clone()))
         .tag(tags::Gist)
         .block(tags::Highlight);
-    for filter in filters::jekyll(&links.site_url) {
+    for filter in filters::jekyll(&links.site_url)
+        .into_iter()
+        .chain(arrays::filters())
+    {
         builder = builder.filter(filter);
     }
     for name in unknown_tags {

@@ -235,3 +235,17 @@ fn a_syntax_error_is_a_problem_with_file_and_line() {
     );
     assert!(problems[0].line.is_some(), "{problems:?}");
 }
+
+#[test]
+fn jekylls_array_filters_select_find_and_group() {
+    let body = "---\ntitle: Post\nthings:\n  - {name: b, kind: x}\n  - {name: a, kind: z}\n  - {name: c, kind: x}\n---\n\
+        {{ page.things | where_exp: \"t\", \"t.kind == 'x'\" | map: \"name\" | join: \",\" }}|\
+        {% assign found = page.things | find: \"kind\", \"z\" %}{{ found.name }}|\
+        {% assign found = page.things | find_exp: \"t\", \"t.name == 'c'\" %}{{ found.kind }}|\
+        {% assign groups = page.things | group_by: \"kind\" %}{% for g in groups %}{{ g.name }}={{ g.size }};{% endfor %}|\
+        {% assign groups = page.things | group_by_exp: \"t\", \"t.name | upcase\" %}{{ groups | map: \"name\" | join: \"\" }}|\
+        {{ \"42px\" | to_integer | plus: 1 }}";
+    let (_dir, site) = site("", &[("2024-01-01-post.md", body)], &[]);
+    let out = Engine::new(&site).unwrap().render(&site.posts[0]).unwrap();
+    assert_eq!(out.text, "b,c|a|x|x=2;z=1;|BAC|43", "{:?}", out.warnings);
+}
