@@ -121,6 +121,14 @@ fn the_jekyll_news_corpus_builds_with_jekylls_links_and_no_leaked_liquid() {
             .map(|l| format!("https://jekyllrb.com{}", l.rsplit_once(' ').unwrap().1))
             .collect();
     assert_eq!(expected.len(), 102);
+    // The same URLs worked out from the posts themselves, as Jekyll's docs
+    // describe it: the front matter date (else the file name's) seen in the
+    // site's time zone, and the file name's title.
+    let from_posts: BTreeSet<String> = std::fs::read_dir(corpus.join("_posts"))
+        .unwrap()
+        .map(|entry| news_url(&entry.unwrap().path(), chrono_tz::America::Los_Angeles))
+        .collect();
+    assert_eq!(from_posts, expected);
     // jekyll-feed's address, so subscribers keep their feed.
     let atom = std::fs::read(root.path().join("public/feed.xml")).unwrap();
     let feed = feed_rs::parser::parse(atom.as_slice()).unwrap();
@@ -130,6 +138,16 @@ fn the_jekyll_news_corpus_builds_with_jekylls_links_and_no_leaked_liquid() {
         .map(|e| e.links[0].href.clone())
         .collect();
     assert_eq!(links, expected);
+    for other in ["rss.xml", "feed.json"] {
+        let bytes = std::fs::read(root.path().join("public").join(other)).unwrap();
+        let feed = feed_rs::parser::parse(bytes.as_slice()).unwrap();
+        let links: BTreeSet<String> = feed
+            .entries
+            .iter()
+            .map(|e| e.links[0].href.clone())
+            .collect();
+        assert_eq!(links, expected, "{other}");
+    }
     // Entry ids as jekyll-feed wrote them: no trailing slash.
     assert!(
         feed.entries
@@ -144,6 +162,41 @@ fn the_jekyll_news_corpus_builds_with_jekylls_links_and_no_leaked_liquid() {
             assert_no_liquid_outside_code(&entry.path().display().to_string(), &text);
         }
     }
+}
+
+/// `https://jekyllrb.com/news/:year/:month/:day/:title/` for one post file.
+fn news_url(path: &Path, zone: chrono_tz::Tz) -> String {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+    let name = path.file_stem().unwrap().to_str().unwrap();
+    let (day, title) = name.split_at(10);
+    let front_date = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("date:")
+                .map(|d| d.trim().trim_matches('"').to_string())
+        });
+    let local = match front_date {
+        Some(text) => {
+            // "2016-07-26 11:00:00 -0700"; one post repeats its year before the offset.
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let time = format!("{} {} {}", words[0], words[1], words[words.len() - 1]);
+            chrono::DateTime::parse_from_str(&time, "%Y-%m-%d %H:%M:%S %z")
+                .unwrap()
+                .with_timezone(&zone)
+                .date_naive()
+        }
+        None => {
+            let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+            let midnight: NaiveDateTime = date.and_hms_opt(0, 0, 0).unwrap();
+            zone.from_local_datetime(&midnight).unwrap().date_naive()
+        }
+    };
+    format!(
+        "https://jekyllrb.com/news/{}/{}/",
+        local.format("%Y/%m/%d"),
+        &title[1..]
+    )
 }
 
 /// No `{%` or `{{` in feed content except inside `<pre>` or `<code>`
