@@ -363,15 +363,8 @@ fn liquid_renders_each_case_as_jekyll_does() {
         .unwrap();
     let output = engine.render(post).unwrap_or_else(|e| panic!("{e:?}"));
     let got = cases(&output.text);
-    let mut want = cases(&std::fs::read_to_string(fixture.join("expected.html")).unwrap());
-    // herald's `post_url` and `link` give the absolute URL (a feed reader
-    // needs it anyway); Jekyll 4 gives the path with the baseurl.
-    for tag in ["post-url-tag", "link-tag"] {
-        if let Some(path) = want.get_mut(tag) {
-            *path = format!("https://example.org{path}");
-        }
-    }
-    assert!(want.len() >= 50, "{}", want.len());
+    let want = cases(&std::fs::read_to_string(fixture.join("expected.html")).unwrap());
+    assert!(want.len() >= 58, "{}", want.len());
     let wrong: Vec<String> = want
         .iter()
         .filter(|(name, text)| got.get(*name) != Some(text))

@@ -14,6 +14,7 @@ pub fn quote_path_arguments(body: &str) -> Cow<'_, str> {
     if !body.contains("{%") {
         return Cow::Borrowed(body);
     }
+    let body = &*without_baseurl_before_links(body);
     let mut out = String::with_capacity(body.len() + 16);
     let mut rest = body;
     while let Some(start) = rest.find("{%") {
@@ -34,14 +35,15 @@ pub fn quote_path_arguments(body: &str) -> Cow<'_, str> {
                 rest = &rest[skipped..];
             }
             _ if PATH_TAGS.contains(&name) && needs_quotes(args) => {
-                let args = args.trim();
-                let (path, params) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+                let (path, params) = split_path(args.trim());
+                let quote = if path.contains('"') { '\'' } else { '"' };
                 let open = &tag[..tag.find(name).unwrap_or(2) + name.len()];
                 let close = if tag.ends_with("-%}") { " -%}" } else { " %}" };
                 out.push_str(open);
-                out.push_str(" \"");
+                out.push(' ');
+                out.push(quote);
                 out.push_str(path);
-                out.push('"');
+                out.push(quote);
                 if !params.is_empty() {
                     out.push(' ');
                     out.push_str(params.trim());
@@ -55,15 +57,70 @@ pub fn quote_path_arguments(body: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A bare path: not already quoted, not a variable or a `{{ }}` expression.
+/// `{{ site.baseurl }}{% post_url x %}` is how Jekyll 3 (GitHub Pages)
+/// wants it written; Jekyll 4's tags include the baseurl themselves. Both
+/// mean the post, so the baseurl output right before `post_url` or `link`
+/// is dropped and the tag's own path (baseurl included) stands.
+fn without_baseurl_before_links(body: &str) -> Cow<'_, str> {
+    if !body.contains("baseurl") {
+        return Cow::Borrowed(body);
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        let output = &rest[start..start + len + 2];
+        let inner = output[2..output.len() - 2].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        let after = &rest[start + output.len()..];
+        let before_link = ["post_url", "link"].iter().any(|tag| {
+            after
+                .strip_prefix("{%")
+                .map(|t| t.trim_start_matches(|c: char| c == '-' || c.is_whitespace()))
+                .and_then(|t| t.strip_prefix(tag))
+                .is_some_and(|t| t.starts_with(char::is_whitespace))
+        });
+        out.push_str(&rest[..start]);
+        if !(inner == "site.baseurl" && before_link) {
+            out.push_str(output);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// A bare path (not already quoted, not a variable), or a name built with
+/// `{{ }}` (`{{ page.kind }}.html`), which the tag renders.
 fn needs_quotes(args: &str) -> bool {
     let first = args.split_whitespace().next().unwrap_or("");
     !first.is_empty()
         && !first.starts_with(['"', '\''])
-        && !first.contains("{{")
-        && first
-            .chars()
-            .any(|c| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        && (first.contains("{{")
+            || first
+                .chars()
+                .any(|c| !(c.is_alphanumeric() || c == '_' || c == '.')))
+}
+
+/// The path argument and the parameters after it. A `{{ ... }}` in the
+/// path may hold spaces.
+fn split_path(args: &str) -> (&str, &str) {
+    let mut end = 0;
+    loop {
+        let rest = &args[end..];
+        let space = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        match rest.find("{{") {
+            Some(open) if open < space => match rest[open..].find("}}") {
+                Some(close) => end += open + close + 2,
+                None => return (args, ""),
+            },
+            _ => {
+                end += space;
+                return (&args[..end], args[end..].trim());
+            }
+        }
+    }
 }
 
 /// Bytes of `text` up to the end of the first `{% end... %}` tag, or all of it.
@@ -104,6 +161,26 @@ mod tests {
     }
 
     #[test]
+    fn names_built_with_output_tags_are_quoted_whole() {
+        assert_eq!(
+            quote_path_arguments("{% include {{ page.kind }}.html a=1 %}"),
+            "{% include \"{{ page.kind }}.html\" a=1 %}"
+        );
+        assert_eq!(
+            quote_path_arguments("{% include {{ \"x\" | append: \".html\" }} %}"),
+            "{% include '{{ \"x\" | append: \".html\" }}' %}"
+        );
+    }
+
+    #[test]
+    fn the_baseurl_before_post_url_and_link_is_left_to_the_tag() {
+        assert_eq!(
+            quote_path_arguments("[a]({{ site.baseurl }}{% post_url 2020-01-02-x %}) {{site.baseurl}}{%- link a.md -%} {{ site.baseurl }}/x {{ site.baseurl }}{% linkx %}"),
+            "[a]({% post_url \"2020-01-02-x\" %}) {%- link a.md -%} {{ site.baseurl }}/x {{ site.baseurl }}{% linkx %}"
+        );
+    }
+
+    #[test]
     fn raw_and_comment_text_is_untouched() {
         let text = "{% raw %}{% link _x/y.md %}{{ a }}{% endraw %} {% comment %}{% link a/b %}{% endcomment %}";
         assert_eq!(quote_path_arguments(text), text);
@@ -114,7 +191,6 @@ mod tests {
         for text in [
             "{% include \"a-b.html\" %}",
             "{% include footer.html %}",
-            "{% link {{ page.x }} %}",
             "{% if a-b %}",
         ] {
             assert_eq!(quote_path_arguments(text), text);

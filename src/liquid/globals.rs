@@ -164,6 +164,9 @@ pub fn site(site: &Site) -> Result<Value> {
         ("baseurl", Json::String(base_path)),
         ("lang", Json::String(config.language.clone())),
         ("timezone", Json::String(config.timezone.name().to_string())),
+        // GitHub Pages builds in safe mode, and Jekyll-Bootstrap's
+        // `JB/setup` sets `BASE_PATH` only then.
+        ("safe", Json::Bool(true)),
     ];
     for (key, value) in defaults {
         map.entry(key).or_insert(value);

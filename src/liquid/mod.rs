@@ -139,7 +139,8 @@ impl Engine {
                 Err(e) => {
                     let message = e.to_string();
                     let Some(missing) = Missing::from_error(&message) else {
-                        return Err(vec![self.problem(post, &message, None)]);
+                        let line = error_line(post, &message);
+                        return Err(vec![self.problem(post, &message, line)]);
                     };
                     let line = line_of(post, &missing.needle());
                     // `a.b.c` after `a` was found missing is the same mistake.
@@ -168,7 +169,11 @@ impl Engine {
                             extra.push((missing.root.clone(), Value::Nil));
                             true
                         }
-                        _ => false,
+                        // `include.x` outside an include, or below a name found missing before.
+                        root => match extra.iter_mut().find(|(name, _)| name == root) {
+                            Some((_, value)) => globals::define(value, &missing.rest),
+                            None => false,
+                        },
                     };
                     if !defined {
                         return Err(vec![self.problem(post, &message, line)]);
@@ -306,7 +311,7 @@ fn build_parser(
     unknown_filters: &[&'static str],
 ) -> Result<liquid::Parser> {
     let mut builder = liquid::ParserBuilder::with_stdlib()
-        .tag(liquid_lib::jekyll::IncludeTag)
+        .tag(tags::Include)
         .filter(liquid_lib::jekyll::Slugify)
         .filter(liquid_lib::jekyll::Pop)
         .filter(liquid_lib::jekyll::Push)
@@ -352,6 +357,8 @@ fn read_includes(dir: &Path) -> HashMap<String, String> {
             continue;
         };
         if let Ok(text) = std::fs::read_to_string(entry.path()) {
+            // Includes hold Jekyll's bare paths too (`{% include custom/setup %}`).
+            let text = compat::quote_path_arguments(&text).into_owned();
             files.insert(name.to_string_lossy().replace('\\', "/"), text);
         }
     }

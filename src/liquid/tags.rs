@@ -1,15 +1,18 @@
-//! Jekyll's tags on the liquid crate: `highlight`, `link`, `post_url`,
-//! `gist`, and a silent tag standing in for plugin tags herald does not
-//! know (`{% seo %}`, `{% youtube %}`), which are warned about instead.
+//! Jekyll's tags on the liquid crate: `include`, `highlight`, `link`,
+//! `post_url`, `gist`, and a silent tag standing in for plugin tags herald
+//! does not know (`{% seo %}`, `{% youtube %}`), which are warned about
+//! instead.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
 use liquid_core::error::ResultLiquidExt;
+use liquid_core::model::{KString, Object, Value};
+use liquid_core::runtime::StackFrame;
 use liquid_core::{
-    BlockReflection, Error, Language, ParseBlock, ParseTag, Renderable, Result, Runtime, TagBlock,
-    TagReflection, TagTokenIter, Template,
+    BlockReflection, Error, Expression, Language, ParseBlock, ParseTag, Renderable, Result,
+    Runtime, TagBlock, TagReflection, TagTokenIter, Template,
 };
 
 use crate::html::escape;
@@ -69,6 +72,27 @@ impl Links {
             relative.trim_start_matches('/')
         ))
     }
+
+    /// A URL of this site as Jekyll 4's `post_url` and `link` give it: the
+    /// path, baseurl included (`/blog/2020/01/02/x/`). Links are made
+    /// absolute after Markdown, like every other link of the post.
+    fn path<'u>(&self, url: &'u str) -> &'u str {
+        let origin_end = url
+            .find("://")
+            .and_then(|scheme| url[scheme + 3..].find('/').map(|p| scheme + 3 + p));
+        match origin_end {
+            Some(end) if url.starts_with(self.origin()) => &url[end..],
+            _ => url,
+        }
+    }
+
+    fn origin(&self) -> &str {
+        let host_start = self.site_url.find("://").map_or(0, |i| i + 3);
+        match self.site_url[host_start..].find('/') {
+            Some(path) => &self.site_url[..host_start + path],
+            None => &self.site_url,
+        }
+    }
 }
 
 /// All remaining argument text of a tag, string quotes removed (`compat`
@@ -105,8 +129,8 @@ macro_rules! tag_reflection {
     };
 }
 
-/// `{% post_url 2010-07-03-name %}`: the post's URL; an unknown post is an
-/// error, as in Jekyll.
+/// `{% post_url 2010-07-03-name %}`: the post's path, as in Jekyll 4; an
+/// unknown post is an error, as in Jekyll.
 #[derive(Debug, Clone)]
 pub struct PostUrl(pub Arc<Links>);
 tag_reflection!(PostUrl, "post_url");
@@ -119,7 +143,7 @@ impl ParseTag for PostUrl {
     ) -> Result<Box<dyn Renderable>> {
         let name = rest(arguments);
         match self.0.post(&name) {
-            Some(url) => Ok(Box::new(Text(url.clone()))),
+            Some(url) => Ok(Box::new(Text(self.0.path(url).to_string()))),
             None => Err(Error::with_msg(format!(
                 "post_url: no post named {name:?} (give the file name without extension, e.g. 2010-07-03-name)"
             ))),
@@ -144,7 +168,7 @@ impl ParseTag for Link {
     ) -> Result<Box<dyn Renderable>> {
         let path = rest(arguments);
         match self.0.link(&path) {
-            Some(url) => Ok(Box::new(Text(url))),
+            Some(url) => Ok(Box::new(Text(self.0.path(&url).to_string()))),
             None => Err(Error::with_msg(format!("link: no post at {path:?}"))),
         }
     }
@@ -181,6 +205,128 @@ impl ParseTag for Gist {
 
     fn reflection(&self) -> &dyn TagReflection {
         self
+    }
+}
+
+/// How deep includes may nest. Jekyll stops at Liquid's nesting limit;
+/// herald stops earlier, well before a thread's stack would run out, and a
+/// file that includes itself ends here with an error instead of a crash.
+pub const MAX_INCLUDE_DEPTH: usize = 24;
+
+/// Jekyll's `{% include NAME key=value ... %}`: NAME is a path under the
+/// includes folder, sub-folders too (`JB/setup`), and may hold `{{ }}`
+/// (`{% include {{ page.kind }}.html %}`). The parameters are
+/// `include.key`; everything else is the page's own scope, so an include's
+/// `assign` is visible to the page after it, as in Jekyll.
+#[derive(Debug, Clone, Copy)]
+pub struct Include;
+tag_reflection!(Include, "include");
+
+impl ParseTag for Include {
+    fn parse(
+        &self,
+        mut arguments: TagTokenIter<'_>,
+        options: &Language,
+    ) -> Result<Box<dyn Renderable>> {
+        let first = arguments.expect_next("a file name to include")?;
+        let written = first.as_str().trim_matches(['"', '\'']).to_string();
+        let name = if written.contains("{{") {
+            IncludeName::Template(Template::new(liquid_core::parser::parse(
+                &written, options,
+            )?))
+        } else {
+            IncludeName::Fixed(written.clone())
+        };
+        let mut params = Vec::new();
+        while let Ok(key) = arguments.expect_next("") {
+            let key = key.expect_identifier().into_result()?.to_string();
+            arguments
+                .expect_next("`=` expected after a parameter name")?
+                .expect_str("=")
+                .into_result_custom_msg("an include parameter is written key=value")?;
+            let value = arguments
+                .expect_next("a value after `=`")?
+                .expect_value()
+                .into_result()?;
+            params.push((KString::from(key), value));
+        }
+        arguments.expect_nothing()?;
+        Ok(Box::new(IncludeFile {
+            written,
+            name,
+            params,
+        }))
+    }
+
+    fn reflection(&self) -> &dyn TagReflection {
+        self
+    }
+}
+
+#[derive(Debug)]
+enum IncludeName {
+    Fixed(String),
+    Template(Template),
+}
+
+#[derive(Debug)]
+struct IncludeFile {
+    written: String,
+    name: IncludeName,
+    params: Vec<(KString, Expression)>,
+}
+
+/// The includes being rendered, outermost first, for the depth limit.
+#[derive(Debug, Default)]
+struct IncludeStack(Vec<String>);
+
+impl IncludeFile {
+    fn name(&self, runtime: &dyn Runtime) -> Result<String> {
+        match &self.name {
+            IncludeName::Fixed(name) => Ok(name.clone()),
+            IncludeName::Template(template) => Ok(template.render(runtime)?.trim().to_string()),
+        }
+    }
+}
+
+impl Renderable for IncludeFile {
+    fn render_to(&self, writer: &mut dyn Write, runtime: &dyn Runtime) -> Result<()> {
+        let name = self.name(runtime)?;
+        {
+            let mut stack = runtime.registers().get_mut::<IncludeStack>();
+            if stack.0.len() >= MAX_INCLUDE_DEPTH {
+                let chain = stack.0.join(" -> ");
+                return Err(Error::with_msg(format!(
+                    "include \"{}\" nests deeper than {MAX_INCLUDE_DEPTH} includes ({chain} -> {name}); does a file include itself?",
+                    self.written
+                )));
+            }
+            stack.0.push(name.clone());
+        }
+        let rendered = self.render_partial(&name, writer, runtime);
+        runtime.registers().get_mut::<IncludeStack>().0.pop();
+        rendered
+    }
+}
+
+impl IncludeFile {
+    fn render_partial(&self, name: &str, writer: &mut dyn Write, runtime: &dyn Runtime) -> Result<()> {
+        let mut params = Object::new();
+        for (key, value) in &self.params {
+            params.insert(key.clone(), value.evaluate(runtime)?.into_owned());
+        }
+        let mut frame = Object::new();
+        if !self.params.is_empty() {
+            frame.insert("include".into(), Value::Object(params));
+        }
+        let scope = StackFrame::new(runtime, &frame);
+        let partial = scope
+            .partials()
+            .get(name)
+            .trace_with(|| format!("{{% include {name} %}}").into())?;
+        partial
+            .render_to(writer, &scope)
+            .trace_with(|| format!("{{% include {name} %}}").into())
     }
 }
 
@@ -330,5 +476,15 @@ mod tests {
             "https://jekyllrb.com/blog/"
         );
         assert!(links.link("_posts/nope.md").is_none());
+    }
+
+    #[test]
+    fn tags_give_paths_under_the_site_origin() {
+        let links = Links {
+            site_url: "https://e.org/blog".into(),
+            ..Links::default()
+        };
+        assert_eq!(links.path("https://e.org/blog/2020/x/"), "/blog/2020/x/");
+        assert_eq!(links.path("https://other.org/x/"), "https://other.org/x/");
     }
 }

@@ -205,7 +205,7 @@ fn post_url_and_link_give_post_urls_and_unknown_posts_are_errors_with_a_line() {
     let second = engine.render(site.find_post("second").unwrap()).unwrap();
     assert_eq!(
         second.text,
-        "[a](https://example.org/blog/2024/01/01/first/) [b](https://example.org/blog/2024/01/01/first/)\n"
+        "[a](/blog/2024/01/01/first/) [b](/blog/2024/01/01/first/)\n"
     );
     let problems = engine
         .render(site.find_post("third").unwrap())
@@ -248,4 +248,58 @@ fn jekylls_array_filters_select_find_and_group() {
     let (_dir, site) = site("", &[("2024-01-01-post.md", body)], &[]);
     let out = Engine::new(&site).unwrap().render(&site.posts[0]).unwrap();
     assert_eq!(out.text, "b,c|a|x|x=2;z=1;|BAC|43", "{:?}", out.warnings);
+}
+
+/// Renders post `a` of a site with these includes and a Jekyll config.
+fn with_includes(body: &str, includes: &[(&str, &str)]) -> Result<Output, Vec<Problem>> {
+    let text = format!("---\ntitle: A\nkind: note\n---\n{body}");
+    let mut files = includes.to_vec();
+    files.push(("../_config.yml", "JB:\n  BASE_PATH: /jb\n"));
+    let (_dir, site) = site(
+        "[posts]\njekyll_config = \"_config.yml\"\n",
+        &[("2024-01-01-a.md", &text)],
+        &files,
+    );
+    Engine::new(&site).unwrap().render(&site.posts[0])
+}
+
+#[test]
+fn jekyll_bootstraps_setup_include_assigns_for_the_page() {
+    // As in Jekyll-Bootstrap: a sub-folder, a bare nested include, and
+    // assigns the page relies on after the include (GitHub Pages is `safe`).
+    let setup = "{% capture jbcache %}{% if site.JB.setup.provider == \"custom\" %}{% include custom/setup %}\
+        {% else %}{% if site.safe and site.JB.BASE_PATH and site.JB.BASE_PATH != '' %}\
+        {% assign BASE_PATH = site.JB.BASE_PATH %}{% else %}{% assign BASE_PATH = nil %}{% endif %}\
+        {% endif %}{% endcapture %}{% assign jbcache = nil %}";
+    let out = with_includes(
+        "{% include JB/setup %}[x]({{ BASE_PATH }}/x.html)",
+        &[("JB/setup", setup), ("custom/setup", "")],
+    )
+    .unwrap();
+    assert_eq!(out.text, "[x](/jb/x.html)");
+}
+
+#[test]
+fn include_names_may_be_built_with_output_tags_and_take_parameters() {
+    let out = with_includes(
+        "{% include {{ page.kind }}.html %}|{% include sub/x.html a=page.title b=\"two words\" %}",
+        &[
+            ("note.html", "N"),
+            ("sub/x.html", "{{ include.a }}-{{ include.b }}{% include sub/y.html c=include.a %}"),
+            ("sub/y.html", "({{ include.c }})"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(out.text, "N|A-two words(A)");
+}
+
+#[test]
+fn an_include_that_includes_itself_is_an_error_with_a_line() {
+    let problems = match with_includes("\n\n{% include loop.html %}\n", &[("loop.html", "x{% include loop.html %}")]) {
+        Ok(out) => panic!("rendered: {}", out.text.len()),
+        Err(problems) => problems,
+    };
+    assert_eq!(problems[0].line, Some(7), "{problems:?}");
+    assert!(problems[0].message.contains("loop.html"), "{problems:?}");
+    assert!(problems[0].message.contains("deeper"), "{problems:?}");
 }
