@@ -72,7 +72,8 @@ fn without_baseurl_before_links(body: &str) -> Cow<'_, str> {
             break;
         };
         let output = &rest[start..start + len + 2];
-        let inner = output[2..output.len() - 2].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        let inner =
+            output[2..output.len() - 2].trim_matches(|c: char| c == '-' || c.is_whitespace());
         let after = &rest[start + output.len()..];
         let before_link = ["post_url", "link"].iter().any(|tag| {
             after
@@ -175,7 +176,9 @@ mod tests {
     #[test]
     fn the_baseurl_before_post_url_and_link_is_left_to_the_tag() {
         assert_eq!(
-            quote_path_arguments("[a]({{ site.baseurl }}{% post_url 2020-01-02-x %}) {{site.baseurl}}{%- link a.md -%} {{ site.baseurl }}/x {{ site.baseurl }}{% linkx %}"),
+            quote_path_arguments(
+                "[a]({{ site.baseurl }}{% post_url 2020-01-02-x %}) {{site.baseurl}}{%- link a.md -%} {{ site.baseurl }}/x {{ site.baseurl }}{% linkx %}"
+            ),
             "[a]({% post_url \"2020-01-02-x\" %}) {%- link a.md -%} {{ site.baseurl }}/x {{ site.baseurl }}{% linkx %}"
         );
     }

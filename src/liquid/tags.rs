@@ -310,7 +310,12 @@ impl Renderable for IncludeFile {
 }
 
 impl IncludeFile {
-    fn render_partial(&self, name: &str, writer: &mut dyn Write, runtime: &dyn Runtime) -> Result<()> {
+    fn render_partial(
+        &self,
+        name: &str,
+        writer: &mut dyn Write,
+        runtime: &dyn Runtime,
+    ) -> Result<()> {
         let mut params = Object::new();
         for (key, value) in &self.params {
             params.insert(key.clone(), value.evaluate(runtime)?.into_owned());

@@ -285,7 +285,10 @@ fn include_names_may_be_built_with_output_tags_and_take_parameters() {
         "{% include {{ page.kind }}.html %}|{% include sub/x.html a=page.title b=\"two words\" %}",
         &[
             ("note.html", "N"),
-            ("sub/x.html", "{{ include.a }}-{{ include.b }}{% include sub/y.html c=include.a %}"),
+            (
+                "sub/x.html",
+                "{{ include.a }}-{{ include.b }}{% include sub/y.html c=include.a %}",
+            ),
             ("sub/y.html", "({{ include.c }})"),
         ],
     )
@@ -295,7 +298,10 @@ fn include_names_may_be_built_with_output_tags_and_take_parameters() {
 
 #[test]
 fn an_include_that_includes_itself_is_an_error_with_a_line() {
-    let problems = match with_includes("\n\n{% include loop.html %}\n", &[("loop.html", "x{% include loop.html %}")]) {
+    let problems = match with_includes(
+        "\n\n{% include loop.html %}\n",
+        &[("loop.html", "x{% include loop.html %}")],
+    ) {
         Ok(out) => panic!("rendered: {}", out.text.len()),
         Err(problems) => problems,
     };
