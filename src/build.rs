@@ -75,6 +75,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     } else {
         (0..site.posts.len()).collect()
     };
+    let out_dir = site.path(&config.feeds.dir);
     let renderer = Renderer::new(site)?;
     let rendered: Vec<(usize, Result<crate::content::Rendered, Vec<Problem>>)> = needed
         .into_par_iter()
@@ -104,13 +105,37 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
         warnings.append(&mut problems);
     }
 
+    // A feed with no entry has no date to give (Atom requires one): the site
+    // feed is refused, and a tag's feed whose posts all broke is left as it was.
+    let has_entries =
+        |channel: &feed::Channel<'_>| channel.posts.iter().any(|&i| contents[i].is_some());
+    if options.write && !channels.first().is_some_and(has_entries) {
+        return Err(Error::Posts {
+            problems: Problems(vec![Problem::file(
+                site.shown(&site.path(&config.posts.dir)),
+                "no post to publish, so no feed is written (an empty feed would have no date)",
+            )]),
+            warnings,
+        });
+    }
+    let kept: Vec<PathBuf> = channels
+        .iter()
+        .filter(|c| !has_entries(c))
+        .flat_map(|c| {
+            config
+                .feeds
+                .formats
+                .iter()
+                .map(|&format| out_dir.join(&c.dir).join(feed::file_name(config, format)))
+        })
+        .collect();
     let dates = feed::entry_dates(&site.posts);
-    let out_dir = site.path(&config.feeds.dir);
     let mut formats = config.feeds.formats.clone();
     formats.sort();
     formats.dedup();
     let files: Vec<(PathBuf, Vec<u8>)> = channels
         .par_iter()
+        .filter(|channel| has_entries(channel))
         .flat_map_iter(|channel| {
             let entries: Vec<Entry<'_>> = channel
                 .posts
@@ -143,7 +168,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
                 changed += 1;
             }
         }
-        let written: BTreeSet<&PathBuf> = files.iter().map(|(path, _)| path).collect();
+        let written: BTreeSet<&PathBuf> = files.iter().map(|(path, _)| path).chain(&kept).collect();
         let names = [
             &config.feeds.atom_file,
             &config.feeds.rss_file,

@@ -412,6 +412,26 @@ fn every_broken_post_is_reported_at_once_and_nothing_is_written() {
 }
 
 #[test]
+fn an_empty_feed_is_refused_never_dated_1970() {
+    let site = TestSite::new().with_config(CONFIG).file(
+        "posts/2024-01-02-bad.md",
+        "---\ntitle: Bad\n---\n{% if %}\n",
+    );
+    let config = site.path("config/herald.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("[site]", "[posts]\nliquid = true\n\n[site]"),
+    )
+    .unwrap();
+    site.herald(&["build", "--keep-going"])
+        .code(1)
+        .stderr(predicate::str::contains("2024-01-02-bad.md:4"))
+        .stderr(predicate::str::contains("no post to publish"));
+    assert!(!site.path("public").exists());
+}
+
+#[test]
 fn configuration_mistakes_name_the_key_the_file_and_the_line() {
     let site = TestSite::new().with_config(&format!("{CONFIG}[feeds]\nlimmit = 3\n"));
     site.herald(&["build"])

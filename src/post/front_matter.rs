@@ -29,6 +29,19 @@ pub struct FrontMatterError {
     pub message: String,
 }
 
+impl<'a> Split<'a> {
+    /// A file that is all body, as Jekyll reads a post without front matter.
+    pub fn body_only(text: &'a str) -> Split<'a> {
+        Split {
+            front: "",
+            format: Format::Yaml,
+            front_line: 1,
+            body: text.strip_prefix('\u{feff}').unwrap_or(text),
+            body_line: 1,
+        }
+    }
+}
+
 pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first_line_end = text.find('\n').map_or(text.len(), |i| i + 1);

@@ -94,8 +94,11 @@ impl Post {
                 "not a post: Jekyll posts are named YYYY-MM-DD-title.md",
             ));
         }
+        let jekyll = config.posts.jekyll_config.is_some();
         let split = match front_matter::split(text) {
             Ok(split) => split,
+            // Jekyll publishes a dated `_posts` file without front matter.
+            Err(_) if jekyll && file_date.is_some() => front_matter::Split::body_only(text),
             Err(e) if file_date.is_none() => {
                 return Read::Skipped(Problem::at(
                     path,
@@ -141,7 +144,11 @@ impl Post {
             // A `date` that failed to parse is already a problem.
             (None, _) => chrono::DateTime::UNIX_EPOCH.fixed_offset(),
         };
-        let title = reader.string("title").unwrap_or_default();
+        let mut title = reader.string("title").unwrap_or_default();
+        if title.trim().is_empty() && jekyll {
+            // Jekyll's default title: the file name's slug, titleized.
+            title = titleize(file_date.map_or(stem, |(_, slug)| slug));
+        }
         if title.trim().is_empty() {
             let line = front_matter::key_line(&split, "title");
             reader.problems.push(Problem::at(
@@ -157,7 +164,8 @@ impl Post {
         let file_slug = file_date.map(|(_, slug)| slug).unwrap_or(stem).to_string();
         let front_slug = reader.string("slug");
         let mut categories = reader.words("categories");
-        for category in reader.words("category") {
+        // Jekyll splits a `categories` string on spaces, never `category`.
+        for category in reader.single_or_list("category") {
             if !categories.contains(&category) {
                 categories.push(category);
             }
@@ -240,6 +248,24 @@ fn dedupe_without_case(words: Vec<String>) -> Vec<String> {
         .into_iter()
         .filter(|w| seen.insert(w.to_lowercase()))
         .collect()
+}
+
+/// Jekyll's `titleize_slug`: `my-first-post` is "My First Post" (Ruby's
+/// `capitalize`, so the rest of each word is lower case).
+fn titleize(slug: &str) -> String {
+    slug.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first
+                    .to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<String>>()
+        .join(" ")
 }
 
 /// Titles are plain text on one line.
@@ -333,6 +359,18 @@ impl Reader<'_> {
             words.extend(self.words_in(taxonomies.get(key), key));
         }
         words
+    }
+
+    /// `category: Nominal Logic` is one category; a list is taken as it is.
+    fn single_or_list(&mut self, key: &str) -> Vec<String> {
+        match self.fields.get(key) {
+            Some(Value::String(s)) if !s.trim().is_empty() => vec![s.trim().to_string()],
+            Some(Value::String(_)) => Vec::new(),
+            other => {
+                let other = other.cloned();
+                self.words_in(other.as_ref(), key)
+            }
+        }
     }
 
     fn words_in(&mut self, value: Option<&Value>, key: &str) -> Vec<String> {
@@ -466,6 +504,38 @@ mod tests {
             post("2022-07-19-x.md", "---\ntitle: x\ntags: a B\n---\n").tags,
             ["a", "B"]
         );
+    }
+
+    #[test]
+    fn a_singular_category_is_never_split_as_in_jekyll() {
+        let p = post(
+            "2022-07-19-x.md",
+            "---\ntitle: x\ncategory: Nominal Logic\ncategories: a b\npermalink: /:categories/:title/\n---\n",
+        );
+        assert_eq!(p.categories, ["a", "b", "Nominal Logic"]);
+        assert_eq!(p.url, "https://example.org/blog/a/b/nominal%20logic/x/");
+    }
+
+    #[test]
+    fn a_jekyll_post_without_front_matter_is_titled_from_its_file_name() {
+        let config = Config::parse(
+            "[site]\ntitle = \"T\"\nurl = \"https://e.org\"\n[posts]\njekyll_config = \"_config.yml\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let Read::Post(p) = Post::read(
+            Path::new("_posts/2020-01-05-no-front-MATTER.md"),
+            "hello *world*\n",
+            &config,
+        ) else {
+            panic!("not a post");
+        };
+        assert_eq!(p.title, "No Front Matter");
+        assert_eq!(p.body, "hello *world*\n");
+        assert!(matches!(
+            read("2020-01-05-x.md", "hello\n"),
+            Read::Broken(_)
+        ));
     }
 
     #[test]
