@@ -2,17 +2,20 @@
 //! reach one (in parallel, once each), write every feed atomically.
 //!
 //! Nothing is written until everything has rendered, so a broken post never
-//! leaves a half-updated set of feeds behind.
+//! leaves a half-updated set of feeds behind. `check` goes further than a
+//! build: every post, and the email templates too, every problem at once.
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::content::{Content, Renderer};
+use crate::content::{Content, Rendered, Renderer};
+use crate::email::Templates;
 use crate::error::{Error, Problem, Problems, Result};
 use crate::feed::{self, Entry};
+use crate::post::{Post, Read};
 use crate::site::Site;
 
 #[derive(Debug, Default)]
@@ -77,23 +80,11 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     };
     let out_dir = site.path(&config.feeds.dir);
     let renderer = Renderer::new(site)?;
-    let rendered: Vec<(usize, Result<crate::content::Rendered, Vec<Problem>>)> = needed
-        .into_par_iter()
-        .map(|i| (i, renderer.render(&site.posts[i])))
-        .collect();
-
-    let mut warnings = Vec::new();
-    let mut problems = Vec::new();
-    let mut contents: Vec<Option<Content>> = vec![None; site.posts.len()];
-    for (index, result) in rendered {
-        match result {
-            Ok(out) => {
-                warnings.extend(out.warnings);
-                contents[index] = Some(out.content);
-            }
-            Err(mut list) => problems.append(&mut list),
-        }
-    }
+    let Renders {
+        contents,
+        mut warnings,
+        mut problems,
+    } = render(site, &renderer, needed);
     let rendered = contents.iter().filter(|c| c.is_some()).count();
     if !problems.is_empty() {
         if !options.keep_going {
@@ -189,4 +180,117 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
         written: options.write,
         warnings,
     })
+}
+
+/// `herald check`: every post rendered and the email templates tried, with
+/// every problem found (front matter, Liquid, templates) reported together.
+/// `site` must be loaded with `keep_going`, so that posts whose front matter
+/// is broken wait in `site.problems` instead of hiding the rest.
+pub fn check(site: &Site) -> Result<Report> {
+    let renderer = Renderer::new(site)?;
+    let Renders {
+        contents,
+        warnings,
+        problems: render_problems,
+    } = render(site, &renderer, (0..site.posts.len()).collect());
+    let mut problems = site.problems.clone();
+    problems.extend(render_problems);
+    problems.extend(check_email(site, &renderer, &contents));
+    if !problems.is_empty() {
+        return Err(Error::Posts {
+            problems: Problems(problems),
+            warnings,
+        });
+    }
+    Ok(Report {
+        posts: site.posts.len(),
+        rendered: contents.iter().filter(|c| c.is_some()).count(),
+        feeds: feed::plan(&site.config, &site.posts).len(),
+        out_dir: site.shown(&site.path(&site.config.feeds.dir)),
+        warnings,
+        ..Report::default()
+    })
+}
+
+/// The posts' content by index (`None`: not rendered, or broken), the
+/// warnings, and the problems of the broken ones.
+struct Renders {
+    contents: Vec<Option<Content>>,
+    warnings: Vec<Problem>,
+    problems: Vec<Problem>,
+}
+
+fn render(site: &Site, renderer: &Renderer<'_>, needed: BTreeSet<usize>) -> Renders {
+    let rendered: Vec<(usize, Result<Rendered, Vec<Problem>>)> = needed
+        .into_par_iter()
+        .map(|i| (i, renderer.render(&site.posts[i])))
+        .collect();
+    let mut renders = Renders {
+        contents: vec![None; site.posts.len()],
+        warnings: Vec::new(),
+        problems: Vec::new(),
+    };
+    for (index, result) in rendered {
+        match result {
+            Ok(out) => {
+                renders.warnings.extend(out.warnings);
+                renders.contents[index] = Some(out.content);
+            }
+            Err(mut list) => renders.problems.append(&mut list),
+        }
+    }
+    renders
+}
+
+/// The email templates rendered as `preview` would, for the newest post
+/// that may be mailed (or a sample post when no post rendered), so a broken
+/// `templates/email.html` shows up here and not at the first send.
+fn check_email(
+    site: &Site,
+    renderer: &Renderer<'_>,
+    contents: &[Option<Content>],
+) -> Option<Problem> {
+    let templates = match Templates::load(site) {
+        Ok(templates) => templates,
+        Err(e) => return Some(email_problem(site, e)),
+    };
+    let newest = site
+        .posts
+        .iter()
+        .zip(contents)
+        .find_map(|(post, content)| content.as_ref().filter(|_| post.email).map(|c| (post, c)));
+    let outcome = match newest {
+        Some((post, content)) => templates.render(site, post, content),
+        None => {
+            let post = sample_post(site)?;
+            let content = renderer.render(&post).ok()?.content;
+            templates.render(site, &post, &content)
+        }
+    };
+    outcome.err().map(|e| email_problem(site, e))
+}
+
+fn email_problem(site: &Site, e: Error) -> Problem {
+    match e {
+        Error::Config(problem) => problem,
+        other => Problem::file(
+            site.shown(&site.path(&site.config.email.templates)),
+            other.to_string(),
+        ),
+    }
+}
+
+/// A post with every field a template may use, for a site with none yet.
+fn sample_post(site: &Site) -> Option<Post> {
+    const SAMPLE: &str = "---\ntitle: A sample post\ntags: [sample]\n\
+        author: { name: Sample Author, email: author@example.org }\n---\n\
+        A first paragraph with a [link](https://example.org/).\n\n<!--more-->\n\nMore text.\n";
+    match Post::read(
+        Path::new("posts/2000-01-01-sample.md"),
+        SAMPLE,
+        &site.config,
+    ) {
+        Read::Post(post) => Some(*post),
+        Read::Skipped(_) | Read::Broken(_) => None,
+    }
 }

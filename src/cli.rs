@@ -1,24 +1,51 @@
 //! The command line, as clap derive types. Kept in the library so that
-//! `herald completions` and the tests see the same definition as the binary.
+//! `herald completions`, `herald man` and the tests see the same definition
+//! as the binary.
+//!
+//! Every argument has help text (a test walks them all), flags that make no
+//! sense together conflict, and closed sets of values are enums, so a typo
+//! is a usage error (exit status 2) before anything is read.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::EXIT_STATUS_HELP;
+use crate::ledger::SubscriberStatus;
+
+const EXAMPLES: &str = "\
+Examples:
+  herald init                      a new site in this folder
+  herald new \"Hello, world\" --tags rust,feeds
+  herald check                     every problem at once, nothing written
+  herald build                     feeds into public/
+  herald send --dry-run            who would get which post
+  herald -C ~/blog send            run against another site
+  herald subscribers list | head -1";
 
 /// Feeds and newsletters from a folder of dated Markdown posts.
+///
+/// herald finds its configuration, config/herald.toml, in the current folder
+/// or the nearest parent that has one (as cargo and git do), unless -C or
+/// --config says where.
 #[derive(Debug, Parser)]
-#[command(name = "herald", version, about, long_about = None)]
+#[command(
+    name = "herald",
+    version,
+    about,
+    after_help = format!("{EXAMPLES}\n\n{EXIT_STATUS_HELP}"),
+)]
 pub struct Cli {
-    /// Run as if started in DIR (the site root).
+    /// Run as if started in DIR (the site root; no search in parent folders).
     #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
     pub directory: Option<PathBuf>,
 
-    /// The configuration file [default: config/herald.toml under the site root].
+    /// The configuration file, relative to the site root [default: config/herald.toml].
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Print only errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
     /// Print more about what is done.
@@ -32,16 +59,33 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new site skeleton (config, a first post, templates, .gitignore).
+    #[command(after_help = "\
+Examples:
+  herald init                      here
+  herald init my-blog              in ./my-blog
+  herald init --from-jekyll .      adopt the Jekyll blog in this folder")]
     Init(InitArgs),
-    /// Create posts/YYYY-MM-DD-title.md with front matter, dated today.
+    /// Create posts/YYYY-MM-DD-title.md with front matter, dated now.
+    #[command(after_help = "\
+Examples:
+  herald new \"Release notes for 1.2\"
+  herald new \"Work in progress\" --draft --tags rust,\"open source\"")]
     New(NewArgs),
     /// Write the Atom, RSS and JSON feeds into the feeds folder (public/).
     Build(BuildArgs),
-    /// Read every post and report every problem, writing nothing.
-    Check(BuildArgs),
+    /// Read and render every post and the email templates; report every
+    /// problem at once and write nothing.
+    Check,
     /// Write a post's email as .html, .txt and .eml to look at before sending.
     Preview(PreviewArgs),
     /// Email new posts to every active subscriber, once each.
+    #[command(after_help = "\
+Examples:
+  herald send --dry-run                     who would get which post
+  herald send --to me@example.org           a test copy of the newest post
+  herald send                               mail the new post
+  herald send --post 2024-01-05-hello       mail that post (if never mailed)
+  herald send --mark-sent                   adopt an archive: record all as sent")]
     Send(SendArgs),
     /// Show, per post, how many emails were sent, are pending or failed.
     Status,
@@ -49,7 +93,21 @@ pub enum Command {
     #[command(subcommand)]
     Subscribers(SubscribersCommand),
     /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  herald completions bash > ~/.local/share/bash-completion/completions/herald
+  herald completions zsh > ~/.zfunc/_herald
+  herald completions fish > ~/.config/fish/completions/herald.fish")]
     Completions(CompletionsArgs),
+    /// Print herald's man page (roff), or write one page per command into DIR.
+    #[command(
+        hide = true,
+        after_help = "\
+Examples:
+  herald man | man -l -
+  herald man --out /usr/local/share/man/man1"
+    )]
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -66,14 +124,23 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
-    /// The post's title.
+    /// The post's title (the file name's slug is made from it).
     pub title: String,
-    /// Tags for the post.
-    #[arg(long, short, value_delimiter = ',')]
+    /// Tags for the post, comma-separated: --tags rust,feeds.
+    #[arg(long, short, value_delimiter = ',', value_parser = tag, value_name = "TAGS")]
     pub tags: Vec<String>,
     /// Mark the post as a draft (left out of feeds and email).
     #[arg(long)]
     pub draft: bool,
+}
+
+/// A tag from `--tags a, b`: spaces around it are not part of it.
+fn tag(text: &str) -> Result<String, String> {
+    let tag = text.trim();
+    if tag.is_empty() {
+        return Err("a tag cannot be empty (write --tags a,b)".into());
+    }
+    Ok(tag.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -87,7 +154,7 @@ pub struct BuildArgs {
 pub struct PreviewArgs {
     /// The post (slug or file name) [default: the newest].
     pub post: Option<String>,
-    /// Where to write the files.
+    /// Where to write the files, relative to the site root.
     #[arg(long, short, default_value = "preview", value_name = "DIR")]
     pub out: PathBuf,
 }
@@ -95,19 +162,23 @@ pub struct PreviewArgs {
 #[derive(Debug, Args)]
 pub struct SendArgs {
     /// Print who would get which post; send nothing, record nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "mark_sent")]
     pub dry_run: bool,
     /// Send a test copy of the newest (or --post) post to ADDRESS only; the ledger is left alone.
-    #[arg(long, value_name = "ADDRESS")]
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        conflicts_with_all = ["all", "mark_sent", "resend_unknown"]
+    )]
     pub to: Option<String>,
     /// Send every new post, even when that is more than one (first run on an archive).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "post")]
     pub all: bool,
     /// Send only this post (slug or file name).
     #[arg(long, value_name = "SLUG")]
     pub post: Option<String>,
     /// Record every current post as sent without mailing (adopting an old blog).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resend_unknown")]
     pub mark_sent: bool,
     /// Also send deliveries left "unknown" by a crash (may reach someone twice).
     #[arg(long)]
@@ -116,33 +187,84 @@ pub struct SendArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SubscribersCommand {
-    /// Add a subscriber.
+    /// Add a subscriber, or make an unsubscribed one active again.
+    #[command(after_help = "\
+Examples:
+  herald subscribers add ada@example.org --name \"Ada Lovelace\"")]
     Add {
+        /// The email address.
+        #[arg(value_name = "EMAIL")]
         email: String,
+        /// The subscriber's name, for the greeting ({{ subscriber.name }}).
         #[arg(long)]
         name: Option<String>,
     },
     /// Unsubscribe an address: never mailed again, delivery history kept, and
     /// a later import cannot bring it back.
     Remove {
+        /// The email address.
+        #[arg(value_name = "EMAIL")]
         email: String,
         /// Delete the address and its delivery history instead (a reader asked to be forgotten).
         #[arg(long)]
         forget: bool,
     },
-    /// List subscribers.
+    /// List subscribers, one per line: email, name, status, added (tab-separated).
     List {
-        /// Only those with this status (active, unsubscribed, bounced).
-        #[arg(long)]
-        status: Option<String>,
+        /// Only those with this status.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
     },
     /// Import a CSV export (Mailchimp, Buttondown, Substack; the email column is found by name).
-    Import { file: PathBuf },
-    /// Write every subscriber as CSV to standard output, or to FILE.
-    Export { file: Option<PathBuf> },
+    #[command(after_help = "\
+Examples:
+  herald subscribers import mailchimp-subscribed.csv
+  herald subscribers import mailchimp-unsubscribed.csv")]
+    Import {
+        /// The CSV file, or a plain list of addresses, one per line.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Write every subscriber as CSV (email,name,status,created).
+    Export {
+        /// Where to write [default: standard output].
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+}
+
+/// `subscribers list --status`: the statuses a subscriber can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// Mailed every new post.
+    Active,
+    /// Removed, or unsubscribed in an imported export.
+    Unsubscribed,
+    /// Their address does not take mail.
+    Bounced,
+}
+
+impl From<StatusArg> for SubscriberStatus {
+    fn from(status: StatusArg) -> Self {
+        match status {
+            StatusArg::Active => SubscriberStatus::Active,
+            StatusArg::Unsubscribed => SubscriberStatus::Unsubscribed,
+            StatusArg::Bounced => SubscriberStatus::Bounced,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
+    /// The shell to write a completion script for.
+    #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write herald.1 and one page per command (herald-send.1, ...) into DIR
+    /// instead of printing herald.1.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }

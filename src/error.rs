@@ -65,9 +65,10 @@ pub enum Error {
     #[error("{0}")]
     Config(Problem),
 
-    /// One or more posts are broken; all of them are listed. `warnings`
-    /// (files that are not posts) are carried so they are not lost.
-    #[error("{problems}\n{} problem(s) in posts; fix them or pass --keep-going to build the rest", problems.0.len())]
+    /// One or more posts (or, for `check`, the email templates) are broken;
+    /// all of them are listed. `warnings` (files that are not posts) are
+    /// carried so they are not lost.
+    #[error("{problems}\n{} problem(s); fix them, or build from the posts that can be read with `herald build --keep-going`", problems.0.len())]
     Posts {
         problems: Problems,
         warnings: Vec<Problem>,
@@ -81,12 +82,41 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// Another `herald send` holds the ledger's send lock.
+    #[error("{0}")]
+    SendRunning(String),
+
+    /// A send finished, but some emails were not delivered (the report
+    /// lists them); a scheduler should alert rather than simply retry.
+    #[error("{0}")]
+    DeliveriesFailed(String),
+
     /// Anything else that stops a command, already phrased for the user.
     #[error("{0}")]
     Message(String),
 }
 
+/// The exit status of every outcome, in one place: `main.rs` exits with
+/// [`Error::exit_code`], and `herald --help` shows this text.
+pub const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0  success (standard output closed early, as by `| head -1`, is no failure)
+  1  failure: a broken post, configuration or template, an unreadable file
+  2  usage error: a bad argument, an unknown post, a refused first send
+  3  another `herald send` is running on the same ledger; try again later
+  4  some emails were not delivered (listed in the report)";
+
 impl Error {
+    /// The process exit status for this error; 0 is success.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => 2,
+            Error::SendRunning(_) => 3,
+            Error::DeliveriesFailed(_) => 4,
+            Error::Config(_) | Error::Posts { .. } | Error::Io(_) | Error::Message(_) => 1,
+        }
+    }
+
     pub fn config(path: impl AsRef<Path>, line: Option<usize>, message: impl Into<String>) -> Self {
         Error::Config(Problem::new(path, line, message))
     }

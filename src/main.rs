@@ -1,12 +1,16 @@
-//! The `herald` binary: parse arguments, call the library, print, exit.
+//! The `herald` binary: parse arguments, call the library, print, exit with
+//! the status `Error::exit_code` gives.
 
+use std::fmt::Display;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
 use clap::{CommandFactory, Parser};
 
-use herald::cli::{Cli, Command, SubscribersCommand};
+use herald::cli::{Cli, Command, ManArgs, SubscribersCommand};
 use herald::config::{self, Config};
 use herald::deliver;
 use herald::email::{self, preview};
@@ -22,87 +26,81 @@ fn main() -> ExitCode {
                 warn(&cli, warnings);
             }
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }
 
 fn run(cli: &Cli) -> Result<(), Error> {
-    let root = cli.directory.clone().unwrap_or_else(|| PathBuf::from("."));
-    let say = |text: &str| {
-        if !cli.quiet {
-            println!("{text}");
-        }
-    };
+    let say = |text: &dyn Display| if cli.quiet { Ok(()) } else { out(text) };
     match &cli.command {
         Command::Init(args) => {
+            let root = cli.directory.clone().unwrap_or_else(|| PathBuf::from("."));
             let dir = args.dir.as_ref().map_or(root.clone(), |d| root.join(d));
             if let Some(blog) = &args.from_jekyll {
                 let imported = jekyll::init(&dir, blog, args.force)?;
                 warn(cli, &imported.warnings);
-                say(&format!("created {}", imported.config.display()));
-                say("next: check site.url in it, then run `herald build`");
-                return Ok(());
+                say(&format!("created {}", imported.config.display()))?;
+                return say(&"next: check site.url in it, then run `herald build`");
             }
-            let written = scaffold::init(&dir, args.force, Utc::now())?;
-            for path in written {
-                say(&format!("created {}", dir.join(path).display()));
+            for path in scaffold::init(&dir, args.force, Utc::now())? {
+                say(&format!("created {}", dir.join(path).display()))?;
             }
-            say("next: edit config/herald.toml (site.url), then run `herald build`");
+            say(&"next: edit config/herald.toml (site.url), then run `herald build`")?;
         }
         Command::New(args) => {
-            let site = load(cli, &root, false)?;
+            // Only the configuration: a broken post must not stop a new one.
+            let (root, config) = load_config(cli)?;
             let path = scaffold::new_post(
                 &root,
-                &site.config,
+                &config,
                 &args.title,
                 &args.tags,
                 args.draft,
                 Utc::now(),
             )?;
-            say(&format!("created {}", root.join(path).display()));
+            say(&format!("created {}", root.join(path).display()))?;
         }
-        Command::Build(args) | Command::Check(args) => {
-            let write = matches!(cli.command, Command::Build(_));
-            let site = load(cli, &root, args.keep_going)?;
-            let report = build::run(
-                &site,
-                build::Options {
-                    write,
-                    keep_going: args.keep_going,
-                },
-            )?;
+        Command::Build(args) => {
+            let site = load(cli, args.keep_going)?;
+            warn(cli, &site.problems);
+            let options = build::Options {
+                write: true,
+                keep_going: args.keep_going,
+            };
+            let report = build::run(&site, options)?;
             warn(cli, &report.warnings);
-            say(&report.to_string());
+            say(&report)?;
+        }
+        Command::Check => {
+            let report = build::check(&load(cli, true)?)?;
+            warn(cli, &report.warnings);
+            say(&report)?;
         }
         Command::Completions(args) => {
-            clap_complete::generate(
-                args.shell,
-                &mut Cli::command(),
-                "herald",
-                &mut std::io::stdout(),
-            );
+            clap_complete::generate(args.shell, &mut Cli::command(), "herald", &mut Stdout);
         }
+        Command::Man(args) => man(args)?,
         Command::Preview(args) => {
-            let site = load(cli, &root, false)?;
+            let site = load(cli, false)?;
             let kit = email::Kit::new(&site)?;
             let post = preview::choose(&site.posts, args.post.as_deref(), |n| site.find_post(n))?;
-            let preview = preview::write(&kit, post, &root.join(&args.out))?;
+            let preview = preview::write(&kit, post, &site.root.join(&args.out))?;
             for warning in &preview.warnings {
                 eprintln!("warning: {warning}");
             }
             for file in &preview.files {
-                say(&format!("wrote {}", file.display()));
+                say(&format!("wrote {}", file.display()))?;
             }
             say(&format!(
                 "subject: {}\nHTML {} KB, message {} KB",
                 preview.subject,
                 preview.html_bytes.div_ceil(1024),
                 preview.message_bytes.div_ceil(1024)
-            ));
+            ))?;
         }
         Command::Send(args) => {
-            let site = load(cli, &root, false)?;
+            let site = load(cli, false)?;
             let options = deliver::Options {
                 dry_run: args.dry_run,
                 to: args.to.clone(),
@@ -110,48 +108,36 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 post: args.post.clone(),
                 mark_sent: args.mark_sent,
                 resend_unknown: args.resend_unknown,
-                progress: !cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                progress: !cli.quiet && io::IsTerminal::is_terminal(&io::stderr()),
             };
             let report = deliver::send(&site, &options)?;
             // The summary goes out even with -q when something needs attention.
             if !cli.quiet || !report.ok() {
-                println!("{report}");
+                out(&report)?;
             }
             if !report.ok() {
-                return Err(Error::Message(
+                return Err(Error::DeliveriesFailed(
                     "some emails were not delivered (listed above)".into(),
                 ));
             }
         }
         Command::Status => {
-            let site = load(cli, &root, false)?;
+            let site = load(cli, false)?;
             let ledger = Ledger::open(&site.path(&site.config.email.state))?;
-            say(status::report(&site, &ledger)?.to_string().trim_end());
+            say(&status::report(&site, &ledger)?.to_string().trim_end())?;
         }
-        Command::Subscribers(command) => subscribers_command(cli, &root, command)?,
+        Command::Subscribers(command) => subscribers_command(cli, command)?,
     }
     Ok(())
 }
 
-fn subscribers_command(cli: &Cli, root: &Path, command: &SubscribersCommand) -> Result<(), Error> {
-    let config_path = root.join(
-        cli.config
-            .as_deref()
-            .unwrap_or(Path::new(config::DEFAULT_PATH)),
-    );
-    let config = Config::load(
-        &config_path,
-        cli.config
-            .as_deref()
-            .unwrap_or(Path::new(config::DEFAULT_PATH)),
-    )?;
+fn subscribers_command(cli: &Cli, command: &SubscribersCommand) -> Result<(), Error> {
+    let say = |text: &dyn Display| if cli.quiet { Ok(()) } else { out(text) };
+    let (root, config) = load_config(cli)?;
     let mut ledger = Ledger::open(&root.join(&config.email.state))?;
     match command {
         SubscribersCommand::Add { email, name } => {
-            let added = subscribers::add(&ledger, email, name.as_deref())?;
-            if !cli.quiet {
-                println!("{added}");
-            }
+            say(&subscribers::add(&ledger, email, name.as_deref())?)?;
         }
         SubscribersCommand::Remove { email, forget } => {
             let email = subscribers::normalise(email).map_err(Error::Usage)?;
@@ -164,50 +150,80 @@ fn subscribers_command(cli: &Cli, root: &Path, command: &SubscribersCommand) -> 
                     was => format!("unsubscribed {email} (was {was})"),
                 }
             };
-            if !cli.quiet {
-                println!("{said}");
-            }
+            say(&said)?;
         }
         SubscribersCommand::List { status } => {
-            let status = status.as_deref().map(str::parse).transpose()?;
-            for s in ledger.subscribers(status)? {
-                println!(
-                    "{}\t{}\t{}\t{}",
-                    s.email,
-                    s.name.unwrap_or_default(),
-                    s.status,
-                    s.created
-                );
+            for s in ledger.subscribers(status.map(SubscriberStatus::from))? {
+                let name = s.name.unwrap_or_default();
+                out(&format_args!(
+                    "{}\t{name}\t{}\t{}",
+                    s.email, s.status, s.created
+                ))?;
             }
         }
         SubscribersCommand::Import { file } => {
             let report = subscribers::import_csv(&mut ledger, &root.join(file), file)?;
             warn(cli, &report.problems);
-            if !cli.quiet {
-                println!("{report}");
-            }
+            say(&report)?;
         }
         SubscribersCommand::Export { file: Some(file) } => {
             let out = fs_err::File::create(root.join(file))?;
-            let count = subscribers::export_csv(&ledger, std::io::BufWriter::new(out))?;
-            if !cli.quiet {
-                println!("wrote {count} subscribers to {}", file.display());
-            }
+            let count = subscribers::export_csv(&ledger, io::BufWriter::new(out))?;
+            say(&format!("wrote {count} subscribers to {}", file.display()))?;
         }
         SubscribersCommand::Export { file: None } => {
-            subscribers::export_csv(&ledger, std::io::stdout().lock())?;
+            subscribers::export_csv(&ledger, Stdout)?;
         }
     }
     Ok(())
 }
 
-/// Loads the site and prints its warnings (skipped files, broken posts under --keep-going).
-fn load(cli: &Cli, root: &Path, keep_going: bool) -> Result<Site, Error> {
+/// `herald man`: herald.1 on standard output, or every page into a folder.
+fn man(args: &ManArgs) -> Result<(), Error> {
+    match &args.out {
+        Some(dir) => {
+            fs_err::create_dir_all(dir)?;
+            clap_mangen::generate_to(Cli::command(), dir)?;
+        }
+        None => clap_mangen::Man::new(Cli::command()).render(&mut Stdout)?,
+    }
+    Ok(())
+}
+
+/// The site root (`-C DIR`, else the nearest folder up from here with a
+/// configuration) and its configuration, without reading any post.
+fn load_config(cli: &Cli) -> Result<(PathBuf, Config), Error> {
+    let root = site_root(cli)?;
+    let relative = cli
+        .config
+        .as_deref()
+        .unwrap_or(Path::new(config::DEFAULT_PATH));
+    let config = Config::load(&root.join(relative), relative)?;
+    Ok((root, config))
+}
+
+fn site_root(cli: &Cli) -> Result<PathBuf, Error> {
+    let start = cli.directory.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !start.is_dir() {
+        return Err(Error::Usage(format!(
+            "-C {}: no such folder",
+            start.display()
+        )));
+    }
+    if cli.config.is_some() {
+        return Ok(start);
+    }
+    Ok(Site::find_root(&start).unwrap_or(start))
+}
+
+/// Loads the site and prints its warnings (skipped files, and broken posts
+/// when `keep_going`).
+fn load(cli: &Cli, keep_going: bool) -> Result<Site, Error> {
     let options = LoadOptions {
         keep_going,
         ..LoadOptions::default()
     };
-    let site = Site::load(root, cli.config.as_deref(), &options)?;
+    let site = Site::load(&site_root(cli)?, cli.config.as_deref(), &options)?;
     warn(cli, &site.warnings);
     if cli.verbose {
         eprintln!(
@@ -225,5 +241,45 @@ fn warn(cli: &Cli, warnings: &[Problem]) {
         for warning in warnings {
             eprintln!("warning: {warning}");
         }
+    }
+}
+
+/// Prints one line to standard output.
+fn out(text: &dyn Display) -> Result<(), Error> {
+    Ok(writeln!(Stdout, "{text}")?)
+}
+
+/// Set once standard output's reader has gone away.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Standard output that goes quiet once its reader has gone, as in
+/// `herald subscribers list | head -1`. Rust ignores SIGPIPE, so `println!`
+/// would panic there; instead the rest of the output is dropped and the
+/// command ends as it would have, with its own exit status.
+struct Stdout;
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if STDOUT_CLOSED.load(Ordering::Relaxed) {
+            return Ok(buf.len());
+        }
+        quiet_if_closed(io::stdout().write(buf), buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if STDOUT_CLOSED.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        quiet_if_closed(io::stdout().flush(), ())
+    }
+}
+
+fn quiet_if_closed<T>(result: io::Result<T>, done: T) -> io::Result<T> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(done)
+        }
+        other => other,
     }
 }

@@ -27,6 +27,8 @@ pub struct Site {
     pub future: usize,
     /// Posts that could not be read (only with `keep_going`).
     pub broken: usize,
+    /// What is wrong with those posts, every problem of each.
+    pub problems: Vec<Problem>,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +70,7 @@ impl Site {
             drafts: 0,
             future: 0,
             broken: 0,
+            problems: Vec::new(),
         };
         let mut problems = Vec::new();
         for read in reads {
@@ -82,19 +85,29 @@ impl Site {
                 }
             }
         }
-        if !problems.is_empty() {
-            if !options.keep_going {
-                return Err(Error::Posts {
-                    problems: Problems(problems),
-                    warnings: site.warnings,
-                });
-            }
-            site.warnings.append(&mut problems);
+        if !problems.is_empty() && !options.keep_going {
+            return Err(Error::Posts {
+                problems: Problems(problems),
+                warnings: site.warnings,
+            });
         }
+        site.problems = problems;
         // Newest first; the path breaks ties so the order never depends on the file system.
         site.posts
             .sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.path.cmp(&b.path)));
         Ok(site)
+    }
+
+    /// The site root for a command started in `start`: the nearest of
+    /// `start` and its parents that has `config/herald.toml`, as cargo and git
+    /// find theirs. It is `start` joined with `..` as often as needed, so
+    /// messages keep naming files relative to where the user is.
+    pub fn find_root(start: &Path) -> Option<PathBuf> {
+        let absolute = fs_err::canonicalize(start).ok()?;
+        let up = absolute
+            .ancestors()
+            .position(|dir| dir.join(config::DEFAULT_PATH).is_file())?;
+        Some((0..up).fold(start.to_path_buf(), |path, _| path.join("..")))
     }
 
     /// A path from the configuration, made absolute against the site root.

@@ -281,7 +281,8 @@ impl Columns {
 /// and never revived by a later import); one active here whom the export
 /// says left is marked so: an unsubscribe always wins.
 pub fn import_csv(ledger: &mut Ledger, path: &Path, shown: &Path) -> Result<ImportReport> {
-    let not_csv = |e: csv::Error| Error::Usage(format!("{}: not a CSV file: {e}", shown.display()));
+    let not_csv =
+        |e: csv::Error| Error::Message(format!("{}: not a CSV file: {e}", shown.display()));
     // Read whole: a 100,000-row export is a few megabytes, and line numbers
     // come from the bytes (see `Lines`).
     let bytes = fs_err::read(path)?;
@@ -300,7 +301,7 @@ pub fn import_csv(ledger: &mut Ledger, path: &Path, shown: &Path) -> Result<Impo
             Columns::bare()
         }
         None => {
-            return Err(Error::Usage(format!(
+            return Err(Error::Message(format!(
                 "{}:1: no email column; the header row needs a column named like \"email\" or \"Email Address\" \
                  (or give a file of bare addresses, one per line)",
                 shown.display()

@@ -104,11 +104,7 @@ fn post_urls_equal_jekylls_for_every_permalink_style() {
 
 #[test]
 fn the_jekyll_news_corpus_builds_with_jekylls_links_and_no_leaked_liquid() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/jekyll-docs");
-    if !corpus.is_dir() {
-        eprintln!("skipped: {} not found", corpus.display());
-        return;
-    }
+    let corpus = fixtures().join("jekyll-news");
     let root = adopt(&corpus);
     set_config(root.path(), "limit", "0");
     herald(root.path(), &["build"]).success();
@@ -275,14 +271,14 @@ fn init_from_jekyll_refuses_to_overwrite_and_names_a_missing_config() {
         root.path(),
         &["init", "--from-jekyll", blog.to_str().unwrap()],
     )
-    .code(1)
+    .code(2)
     .stderr(predicate::str::contains("--force"));
     let empty = tempfile::tempdir().unwrap();
     herald(
         empty.path(),
         &["init", "--from-jekyll", empty.path().to_str().unwrap()],
     )
-    .code(1)
+    .code(2)
     .stderr(predicate::str::contains("no _config.yml"));
 }
 
@@ -375,5 +371,75 @@ fn liquid_renders_each_case_as_jekyll_does() {
         "{} cases differ:\n{}",
         wrong.len(),
         wrong.join("\n")
+    );
+}
+
+/// The `key=value` line of a liquid error message, as src/liquid reads it.
+fn error_field<'a>(message: &'a str, key: &str) -> Option<&'a str> {
+    message.lines().find_map(|line| {
+        line.trim_start()
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('='))
+    })
+}
+
+/// A canary: herald's leniency (unknown tags left out, unknown filters
+/// passed through, undefined variables empty) recognises liquid's errors by
+/// their wording. liquid is pinned exactly in Cargo.toml; if an upgrade
+/// changes the wording, this fails before the leniency silently stops.
+#[test]
+fn liquid_words_its_errors_as_the_leniency_code_reads_them() {
+    let parser = liquid::ParserBuilder::with_stdlib().build().unwrap();
+    let parse_error = |text: &str| match parser.parse(text) {
+        Ok(_) => panic!("{text:?} parsed"),
+        Err(e) => e.to_string(),
+    };
+    let tag = parse_error("a\n{% seo title=false %}");
+    assert!(tag.contains("Unknown tag"), "{tag}");
+    assert_eq!(error_field(&tag, "requested"), Some("seo"), "{tag}");
+
+    let filter = parse_error("{{ 'x' | nosuch }}");
+    assert!(filter.contains("Unknown filter"), "{filter}");
+    assert_eq!(
+        error_field(&filter, "requested filter"),
+        Some("nosuch"),
+        "{filter}"
+    );
+
+    let render = |text: &str| {
+        let globals = liquid::object!({ "site": { "title": "t" } });
+        parser
+            .parse(text)
+            .unwrap()
+            .render(&globals)
+            .unwrap_err()
+            .to_string()
+    };
+    let variable = render("{{ missing }}");
+    assert!(variable.contains("Unknown variable"), "{variable}");
+    assert_eq!(
+        error_field(&variable, "requested variable"),
+        Some("missing"),
+        "{variable}"
+    );
+
+    let index = render("{{ site.nope }}");
+    assert!(index.contains("Unknown index"), "{index}");
+    assert_eq!(error_field(&index, "variable"), Some("site"), "{index}");
+    assert_eq!(
+        error_field(&index, "requested index"),
+        Some("nope"),
+        "{index}"
+    );
+
+    // Parse errors quote the offending line as `N | text`, which is how
+    // herald finds the file line.
+    let syntax = parse_error("one\ntwo {% if %}\n");
+    assert!(
+        syntax.lines().any(|l| l
+            .trim_start()
+            .split_once(" | ")
+            .is_some_and(|(n, _)| n.trim().parse::<usize>().is_ok())),
+        "{syntax}"
     );
 }

@@ -288,7 +288,7 @@ impl Ledger {
                 self.sending = Some(file);
                 Ok(())
             }
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Message(format!(
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::SendRunning(format!(
                 "{}: another `herald send` is using this ledger; run again when it has finished",
                 self.path.display()
             ))),
