@@ -89,6 +89,8 @@ Examples:
     Send(SendArgs),
     /// Show, per post, how many emails were sent, are pending or failed.
     Status,
+    /// Forget that a post was mailed (to everyone, or to some addresses), so `herald send` mails it again.
+    Forget(ForgetArgs),
     /// Manage the subscriber list.
     #[command(subcommand)]
     Subscribers(SubscribersCommand),
@@ -183,6 +185,18 @@ pub struct SendArgs {
     /// Also send deliveries left "unknown" by a crash (may reach someone twice).
     #[arg(long)]
     pub resend_unknown: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// The post: slug, file name, or the id `herald status` shows for a post no longer on the site.
+    pub post: String,
+    /// Forget only these subscribers' deliveries [default: everyone's].
+    #[arg(value_name = "ADDRESS")]
+    pub addresses: Vec<String>,
+    /// Do not ask first (for scripts).
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -179,7 +179,8 @@ pub struct EmailConfig {
     pub unsubscribe_mailto: Option<String>,
     /// May use `{{ token }}`, the subscriber's unsubscribe token.
     pub unsubscribe_url: Option<String>,
-    /// "smtp" when `[smtp]` is set, else "outbox".
+    /// How `send` hands messages over. Never implied by default: unset
+    /// means "smtp" when `[smtp]` is written, else none (`send` refuses).
     pub transport: Option<Transport>,
     #[serde(default = "default_outbox")]
     pub outbox: PathBuf,
@@ -317,12 +318,13 @@ impl Config {
         })
     }
 
-    pub fn transport(&self) -> Transport {
-        self.email.transport.unwrap_or(if self.smtp.is_some() {
-            Transport::Smtp
-        } else {
-            Transport::Outbox
-        })
+    /// The transport the author chose: `email.transport`, else SMTP when an
+    /// `[smtp]` section is written, else none. The outbox is never a
+    /// default: a default that records readers as sent would use a post up.
+    pub fn transport(&self) -> Option<Transport> {
+        self.email
+            .transport
+            .or(self.smtp.as_ref().map(|_| Transport::Smtp))
     }
 }
 
@@ -465,7 +467,11 @@ mod tests {
         assert_eq!(config.site.url, "https://example.org/blog");
         assert_eq!(config.feeds.limit, 20);
         assert_eq!(config.posts.dir, PathBuf::from("posts"));
-        assert_eq!(config.transport(), Transport::Outbox);
+        assert_eq!(
+            config.transport(),
+            None,
+            "no transport unless one is chosen"
+        );
     }
 
     #[test]

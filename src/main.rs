@@ -126,6 +126,18 @@ fn run(cli: &Cli) -> Result<(), Error> {
             let ledger = Ledger::open(&site.path(&site.config.email.state))?;
             say(&status::report(&site, &ledger)?.to_string().trim_end())?;
         }
+        Command::Forget(args) => {
+            let site = load(cli, false)?;
+            let mut ledger = Ledger::open(&site.path(&site.config.email.state))?;
+            let forget = deliver::forget::Forget::new(&site, &ledger, &args.post, &args.addresses)?;
+            if forget.rows() == 0 {
+                say(&"nothing to forget: no delivery of that post is recorded")?;
+            } else if args.yes || confirm(&forget.question())? {
+                say(&forget.apply(&mut ledger)?)?;
+            } else {
+                say(&"nothing was forgotten")?;
+            }
+        }
         Command::Subscribers(command) => subscribers_command(cli, command)?,
     }
     Ok(())
@@ -176,6 +188,23 @@ fn subscribers_command(cli: &Cli, command: &SubscribersCommand) -> Result<(), Er
         }
     }
     Ok(())
+}
+
+/// Asks a yes/no question on the terminal; without one, `--yes` is the only way.
+fn confirm(question: &str) -> Result<bool, Error> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(format!(
+            "{question}\nNo terminal to ask on: pass --yes to confirm."
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 /// `herald man`: herald.1 on standard output, or every page into a folder.

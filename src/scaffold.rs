@@ -51,6 +51,8 @@ limit = 20
 from = "Your Name <you@example.org>"
 unsubscribe_mailto = "you+unsubscribe@example.org"
 
+# transport: "smtp" once [smtp] below is filled in; or "outbox" (.eml files, each
+# recorded as sent). With neither, `herald send` refuses: nothing is used up.
 # [smtp]
 # host = "smtp.example.org"
 # port = 587

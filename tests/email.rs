@@ -153,6 +153,17 @@ impl Site {
     }
 }
 
+/// Appended to the fixture's config (its last section is [email]): the outbox, chosen.
+const OUTBOX: &str = "transport = \"outbox\"\n";
+
+fn stderr(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+fn outbox_files(site: &Site) -> usize {
+    std::fs::read_dir(site.path().join("outbox")).map_or(0, |dir| dir.count())
+}
+
 fn smtp_section(port: u16) -> String {
     format!(
         "\n[smtp]\nhost = \"127.0.0.1\"\nport = {port}\nconnections = 3\nrate = \"1000/s\"\ntimeout = \"5s\"\nretries = 3\nbackoff = \"10ms\"\n"
@@ -185,7 +196,7 @@ fn check_message(bytes: &[u8], to: &str) {
         "code blocks carry inline styles"
     );
     assert!(
-        html.contains("href=\"https://example.org/notebooks/pcg.html\""),
+        html.contains("href=\"https://notes.test/notebooks/pcg.html\""),
         "links are absolute"
     );
     assert!(!html.contains("xHERALDx"), "every placeholder is filled");
@@ -205,23 +216,23 @@ fn check_message(bytes: &[u8], to: &str) {
             .from()
             .and_then(|a| a.first())
             .and_then(|a| a.address()),
-        Some("jane@example.org")
+        Some("jane@notes.test")
     );
     assert!(message.date().is_some());
     let id = message.message_id().expect("a Message-ID");
     assert!(
-        id.starts_with("herald.") && id.ends_with("@example.org"),
+        id.starts_with("herald.") && id.ends_with("@notes.test"),
         "{id}"
     );
     let list_id = message.header_raw("List-Id").unwrap();
-    assert!(list_id.contains("<blog.example.org>"), "{list_id}");
+    assert!(list_id.contains("<blog.notes.test>"), "{list_id}");
     let unsubscribe = message.header_raw("List-Unsubscribe").unwrap();
     assert!(
-        unsubscribe.contains("<mailto:jane+unsubscribe@example.org"),
+        unsubscribe.contains("<mailto:jane+unsubscribe@notes.test"),
         "{unsubscribe}"
     );
     assert!(
-        unsubscribe.contains("https://example.org/unsubscribe?t="),
+        unsubscribe.contains("https://notes.test/unsubscribe?t="),
         "{unsubscribe}"
     );
     assert_eq!(
@@ -312,7 +323,7 @@ fn deliveries_left_pending_by_a_crash_are_reported_and_not_sent_again() {
     let server = SmtpServer::start(Mailbox::default(), None);
     let site = Site::new(&smtp_section(server.port));
     site.subscribe(&["ada@example.org", "bob@example.org"]);
-    let post_id = "https://example.org/blog/2024/03/02/faster-sparse-solvers/";
+    let post_id = "https://notes.test/blog/2024/03/02/faster-sparse-solvers/";
     {
         let mut ledger = site.ledger();
         let ada = ledger.undelivered(post_id, 0, 10).unwrap()[0].id;
@@ -374,8 +385,8 @@ fn starttls_with_a_self_signed_certificate_trusted_through_ca_file() {
 }
 
 #[test]
-fn without_smtp_the_outbox_gets_one_eml_per_subscriber() {
-    let site = Site::new("");
+fn the_outbox_chosen_as_transport_gets_one_eml_per_subscriber() {
+    let site = Site::new(OUTBOX);
     site.subscribe(&["ada@example.org", "bob@example.org"]);
     site.herald(&["send", "--post", "faster-sparse-solvers"])
         .success();
@@ -405,7 +416,7 @@ fn without_smtp_the_outbox_gets_one_eml_per_subscriber() {
 
 #[test]
 fn a_first_run_on_an_archive_refuses_to_mail_every_post_and_mark_sent_adopts_it() {
-    let site = Site::new("");
+    let site = Site::new(OUTBOX);
     site.subscribe(&["ada@example.org"]);
     let out = site.herald(&["send"]).code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
@@ -473,7 +484,7 @@ fn preview_writes_html_text_and_eml() {
     assert!(html.contains("prefers-color-scheme"));
     let text = std::fs::read_to_string(site.path().join("pv/faster-sparse-solvers.txt")).unwrap();
     assert!(
-        text.contains("Unsubscribe: https://example.org/unsubscribe?t=preview-token"),
+        text.contains("Unsubscribe: https://notes.test/unsubscribe?t=preview-token"),
         "{text}"
     );
     let eml = std::fs::read(site.path().join("pv/faster-sparse-solvers.eml")).unwrap();
@@ -622,4 +633,219 @@ fn a_connection_lost_after_the_body_leaves_the_delivery_unknown_never_doubled() 
     ])
     .success();
     assert_eq!(server.received().len(), 1);
+}
+
+#[test]
+fn without_a_transport_send_refuses_and_uses_nothing_up() {
+    let site = Site::new("");
+    site.subscribe(&["ada@example.org"]);
+    let out = site
+        .herald(&["send", "--post", "faster-sparse-solvers"])
+        .failure();
+    let err = stderr(&out);
+    assert!(
+        err.contains("no transport")
+            && err.contains("[smtp]")
+            && err.contains("transport = \"outbox\""),
+        "{err}"
+    );
+    assert!(err.contains("herald preview"), "{err}");
+    assert_eq!(outbox_files(&site), 0, "no implicit outbox");
+    assert!(site.ledger().posts_with_deliveries().unwrap().is_empty());
+
+    // Once SMTP is set, the post is still owed to everyone.
+    let server = SmtpServer::start(Mailbox::default(), None);
+    let config = site.path().join("config/herald.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&smtp_section(server.port));
+    std::fs::write(&config, text).unwrap();
+    site.herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    assert_eq!(server.received().len(), 1);
+}
+
+#[test]
+fn placeholder_addresses_are_refused_but_test_copies_and_dry_runs_go() {
+    let server = SmtpServer::start(Mailbox::default(), None);
+    let site = Site::new(&smtp_section(server.port));
+    site.subscribe(&["ada@example.org"]);
+    let config = site.path().join("config/herald.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("https://notes.test/blog", "https://example.org")
+            .replace("jane@notes.test", "you@example.com"),
+    )
+    .unwrap();
+    let out = site
+        .herald(&["send", "--post", "faster-sparse-solvers"])
+        .failure();
+    let err = stderr(&out);
+    assert!(
+        err.contains("site.url (https://example.org)")
+            && err.contains("email.from (you@example.com)"),
+        "{err}"
+    );
+    assert!(err.contains("placeholder"), "{err}");
+    assert!(server.received().is_empty());
+    assert!(site.ledger().posts_with_deliveries().unwrap().is_empty());
+
+    site.herald(&["send", "--dry-run", "--post", "faster-sparse-solvers"])
+        .success();
+    site.herald(&[
+        "send",
+        "--to",
+        "me@mine.test",
+        "--post",
+        "faster-sparse-solvers",
+    ])
+    .success();
+    assert_eq!(server.received().len(), 1);
+    assert_eq!(server.received()[0].to, ["me@mine.test"]);
+}
+
+/// Three posts with one date, all made in one second.
+fn same_day_posts(site: &Site) {
+    for name in ["alpha", "beta", "gamma"] {
+        site.post(
+            &format!("2024-06-01-{name}.md"),
+            &format!("---\ntitle: {name}\ndate: 2024-06-01 10:00:00\n---\n\nAbout {name}.\n"),
+        );
+    }
+}
+
+#[test]
+fn a_post_is_new_when_it_is_new_to_the_list_not_when_its_date_is_late() {
+    let server = SmtpServer::start(Mailbox::default(), None);
+    let site = Site::new(&smtp_section(server.port));
+    site.subscribe(&["ada@example.org"]);
+    same_day_posts(&site);
+    let refused = site.herald(&["send"]).failure();
+    assert!(
+        stderr(&refused).contains("--post SLUG"),
+        "{}",
+        stderr(&refused)
+    );
+    let first = site.herald(&["send", "--post", "alpha"]).success();
+    assert!(
+        stdout(&first).contains("4 post(s) already on the site are its archive"),
+        "{}",
+        stdout(&first)
+    );
+    assert_eq!(server.received().len(), 1);
+
+    // beta and gamma, same date as alpha, were there when the list started.
+    let again = site.herald(&["send"]).success();
+    assert_eq!(server.received().len(), 1, "{}", stdout(&again));
+    assert!(
+        !stdout(&again).contains("archive"),
+        "said once: {}",
+        stdout(&again)
+    );
+
+    // A back-dated post written now is new to the list.
+    site.post(
+        "2001-01-01-found-in-a-drawer.md",
+        "---\ntitle: Found in a drawer\ndate: 2001-01-01\n---\n\nOld, but new here.\n",
+    );
+    site.herald(&["send"]).success();
+    assert_eq!(server.received().len(), 2);
+    let text = String::from_utf8_lossy(&server.received()[1].bytes).into_owned();
+    assert!(text.contains("Found in a drawer"), "{text}");
+    site.herald(&["send", "--post", "beta"]).success();
+    assert_eq!(server.received().len(), 3, "the archive goes when named");
+}
+
+#[test]
+fn a_renamed_post_is_not_mailed_again_and_an_ambiguous_one_stops_the_send() {
+    let server = SmtpServer::start(Mailbox::default(), None);
+    let site = Site::new(&smtp_section(server.port));
+    site.subscribe(&["ada@example.org", "bob@example.org"]);
+    site.herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    assert_eq!(server.received().len(), 2);
+
+    let posts = site.path().join("posts");
+    let old = posts.join("2024-03-02-faster-sparse-solvers.md");
+    let text = std::fs::read_to_string(&old).unwrap();
+    std::fs::remove_file(&old).unwrap();
+    site.post("2024-03-02-fast-sparse-solvers.md", &text);
+    let out = site.herald(&["send"]).success();
+    assert!(stdout(&out).contains("carries over"), "{}", stdout(&out));
+    assert_eq!(server.received().len(), 2, "nobody gets it twice");
+    site.herald(&["send"]).success();
+    assert_eq!(server.received().len(), 2);
+
+    // Renamed again, into two files: herald cannot tell which is the post it knew.
+    std::fs::remove_file(posts.join("2024-03-02-fast-sparse-solvers.md")).unwrap();
+    site.post("2024-03-02-sparse-a.md", &text);
+    site.post("2024-03-02-sparse-b.md", &text);
+    let out = site.herald(&["send"]).failure();
+    let err = stderr(&out);
+    assert!(
+        err.contains("sparse-a.md") && err.contains("sparse-b.md"),
+        "{err}"
+    );
+    assert!(err.contains("id:"), "{err}");
+    assert_eq!(server.received().len(), 2);
+}
+
+#[test]
+fn two_posts_with_one_id_stop_the_send_naming_both_files() {
+    let site = Site::new(OUTBOX);
+    site.subscribe(&["ada@example.org"]);
+    for name in ["one", "two"] {
+        site.post(
+            &format!("2024-06-01-{name}.md"),
+            &format!("---\ntitle: {name}\nid: same-id\n---\n\nText {name}.\n"),
+        );
+    }
+    let err = stderr(&site.herald(&["send", "--all"]).failure());
+    assert!(
+        err.contains("2024-06-01-one.md")
+            && err.contains("2024-06-01-two.md")
+            && err.contains("same-id"),
+        "{err}"
+    );
+    assert_eq!(outbox_files(&site), 0);
+}
+
+#[test]
+fn forget_lets_a_mailing_be_sent_again_after_a_confirmation() {
+    let site = Site::new(OUTBOX);
+    site.subscribe(&["ada@example.org", "bob@example.org"]);
+    site.herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    assert_eq!(outbox_files(&site), 2);
+    // No terminal to ask on: nothing happens without --yes.
+    let out = site.herald(&["forget", "faster-sparse-solvers"]).failure();
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+
+    // One reader's copy, then the whole mailing, through SMTP this time.
+    let server = SmtpServer::start(Mailbox::default(), None);
+    let config = site.path().join("config/herald.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(OUTBOX, "transport = \"smtp\"\n") + &smtp_section(server.port),
+    )
+    .unwrap();
+    site.herald(&[
+        "forget",
+        "faster-sparse-solvers",
+        "bob@example.org",
+        "--yes",
+    ])
+    .success()
+    .stdout(predicates::str::contains("forgot 1 deliveries"));
+    site.herald(&["send"]).success();
+    let to: Vec<String> = server.received().iter().map(|r| r.to[0].clone()).collect();
+    assert_eq!(to, ["bob@example.org"]);
+    site.herald(&["forget", "faster-sparse-solvers", "--yes"])
+        .success()
+        .stdout(predicates::str::contains("forgot 2 deliveries"));
+    site.herald(&["send"]).success();
+    assert_eq!(server.received().len(), 3);
+    site.herald(&["send"]).success();
+    assert_eq!(server.received().len(), 3);
 }

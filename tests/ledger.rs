@@ -13,12 +13,20 @@ struct TestSite {
 }
 
 impl TestSite {
-    /// A fresh site from `herald init`: one post, outbox transport.
+    /// A fresh site from `herald init`: one post, the outbox chosen as
+    /// transport, and a `.test` domain where init wrote placeholders
+    /// (`send` refuses those).
     fn new() -> TestSite {
         let site = TestSite {
             dir: tempfile::tempdir().unwrap(),
         };
         site.herald(&["init", "-q"]).success();
+        let config = site.path("config/herald.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        let text = text
+            .replace("example.org", "blog.test")
+            .replace("[email]\n", "[email]\ntransport = \"outbox\"\n");
+        std::fs::write(&config, text).unwrap();
         site
     }
 

@@ -9,6 +9,7 @@
 //! "unknown" and is only re-sent with `--resend-unknown`. The sending
 //! itself (threads, pacing, retries, batching) is in `pump`.
 
+pub mod forget;
 pub mod outbox;
 mod plan;
 pub mod pump;
@@ -21,7 +22,7 @@ use std::time::{Duration, SystemTime};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::Transport;
-use crate::email::{Kit, Letter, Newsletter, Recipient, preview};
+use crate::email::{Kit, Letter, Newsletter, Recipient, placeholders, preview};
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::site::Site;
@@ -190,6 +191,14 @@ impl fmt::Display for Report {
     }
 }
 
+/// Why `send` stops on a site that chose no transport. The outbox used to
+/// be the default, and it recorded every reader as sent: one `send` before
+/// `[smtp]` was written used a post up for good.
+const NO_TRANSPORT: &str = "nothing was sent: no transport is configured, and herald never picks one for you.\n\
+    Add an [smtp] section (host, port, username; the password comes from $HERALD_SMTP_PASSWORD),\n\
+    or write `transport = \"outbox\"` under [email] to write .eml files into outbox/ instead (readers are then recorded as sent).\n\
+    To look at the email without sending: `herald preview`; once a transport is set, `herald send --to YOUR-ADDRESS` mails you a test copy.";
+
 /// Where this run's messages go.
 enum Route {
     Outbox(Outbox),
@@ -200,10 +209,15 @@ impl Route {
     fn new(site: &Site) -> Result<Route> {
         let config = &site.config;
         match (config.transport(), &config.smtp) {
-            (Transport::Outbox, _) => {
+            (None, _) => Err(Error::config(
+                site.shown(&site.config_path),
+                None,
+                NO_TRANSPORT,
+            )),
+            (Some(Transport::Outbox), _) => {
                 Ok(Route::Outbox(Outbox::new(site.path(&config.email.outbox))))
             }
-            (Transport::Smtp, Some(smtp)) => Ok(Route::Smtp(
+            (Some(Transport::Smtp), Some(smtp)) => Ok(Route::Smtp(
                 Box::new(Smtp::new(site, smtp)?),
                 Retry {
                     retries: smtp.retries,
@@ -212,7 +226,7 @@ impl Route {
                 Pace::new(smtp.rate.interval()),
                 smtp.connections.max(1) as usize,
             )),
-            (Transport::Smtp, None) => Err(Error::Usage(
+            (Some(Transport::Smtp), None) => Err(Error::Usage(
                 "email.transport is \"smtp\" but there is no [smtp] section in the configuration"
                     .into(),
             )),
@@ -263,16 +277,23 @@ pub fn send(site: &Site, options: &Options) -> Result<Report> {
     if let Some(address) = &options.to {
         return test_copy(site, &kit, options, address);
     }
+    // Nothing in the ledger changes before the run is known to be able to go.
+    let route = if options.mark_sent || options.dry_run {
+        None
+    } else {
+        placeholders::refuse(&site.config, &site.shown(&site.config_path))?;
+        Some(Route::new(site)?)
+    };
     let mut ledger = Ledger::open(&site.path(&site.config.email.state))?;
     let mut report = Report::default();
     let plan = Plan::make(site, &mut ledger, options, &mut report)?;
-    if options.mark_sent {
-        return plan.mark_sent(&mut ledger, report);
-    }
-    if options.dry_run {
-        return plan.dry_run(&ledger, report);
-    }
-    let route = Route::new(site)?;
+    let Some(route) = route else {
+        return if options.mark_sent {
+            plan.mark_sent(&mut ledger, report)
+        } else {
+            plan.dry_run(&ledger, report)
+        };
+    };
     report.via = route.via();
     let progress = progress_bar(options.progress);
     for post in plan.posts {

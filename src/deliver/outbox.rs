@@ -1,6 +1,6 @@
-//! The outbox transport: each message written as an `.eml` file, the
-//! default when no `[smtp]` is configured, so `herald send` works (and can
-//! be inspected) on a fresh machine. Files are written to a temporary name
+//! The outbox transport: each message written as an `.eml` file, used only
+//! when `email.transport = "outbox"` is written (it records readers as
+//! sent, so it must never be a default that uses a post up). Files are written to a temporary name
 //! and renamed into place, so a crash never leaves half a message; a
 //! message's file name comes from its post and address, so a re-send
 //! replaces rather than adds.

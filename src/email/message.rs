@@ -153,7 +153,8 @@ pub fn message_id(post_id: &str, address: &Address, domain: &str) -> String {
     )
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64 bits: a fixed, documented hash (std's may change between releases).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

@@ -6,6 +6,7 @@
 //! and name plus lettre's MIME formatting. Sending is `deliver`'s job.
 
 pub mod message;
+pub mod placeholders;
 pub mod preview;
 pub mod template;
 

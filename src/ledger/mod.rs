@@ -42,7 +42,10 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Error, Result};
 
+pub use posts::{KnownPost, Sighting};
+
 mod deliveries;
+mod posts;
 mod subscribers;
 #[cfg(test)]
 mod tests;
@@ -86,6 +89,21 @@ const MIGRATIONS: &[&str] = &[
     // `reset_unknown`) can change that. Spares `send` a scan of the whole
     // list for every post of an archive on every run.
     "ALTER TABLE mailings ADD COLUMN complete INTEGER NOT NULL DEFAULT 0;",
+    // 4: the posts the list has seen (see `posts`). "New" is new to the
+    // list, not newer than the last post mailed. A ledger from before this
+    // step knows only its mailed posts: its next send takes every other
+    // post then on the site as the archive (`list_meta.adopt`), never as new.
+    "CREATE TABLE known_posts (
+        post       TEXT PRIMARY KEY,
+        first_seen TEXT NOT NULL,
+        archive    INTEGER NOT NULL,
+        date       TEXT NOT NULL DEFAULT '',
+        title      TEXT NOT NULL DEFAULT '',
+        digest     TEXT NOT NULL DEFAULT ''
+    ) WITHOUT ROWID;
+    CREATE TABLE list_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    INSERT INTO known_posts (post, first_seen, archive) SELECT post, started, 0 FROM mailings;
+    INSERT INTO list_meta (key, value) SELECT 'adopt', '1' WHERE EXISTS (SELECT 1 FROM mailings);",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
