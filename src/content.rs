@@ -29,6 +29,7 @@ pub struct Rendered {
 pub struct Renderer<'a> {
     site: &'a Site,
     liquid: Option<liquid::Engine>,
+    markdown: markdown::Flavour,
 }
 
 impl<'a> Renderer<'a> {
@@ -38,7 +39,15 @@ impl<'a> Renderer<'a> {
         } else {
             None
         };
-        Ok(Renderer { site, liquid })
+        let markdown = match &site.config.posts.jekyll_config {
+            Some(_) => markdown::Flavour::jekyll(&liquid::jekyll_config(site)?),
+            None => markdown::Flavour::default(),
+        };
+        Ok(Renderer {
+            site,
+            liquid,
+            markdown,
+        })
     }
 
     /// Renders one post; problems (broken Liquid) are returned, all of them.
@@ -58,12 +67,14 @@ impl<'a> Renderer<'a> {
         })?;
         let separator = self.site.config.posts.excerpt_separator.as_str();
         let excerpt = match (&post.summary, source.find(separator)) {
-            (Some(summary), _) => markdown::to_html(summary),
-            (None, Some(end)) if !separator.is_empty() => markdown::to_html(&source[..end]),
+            (Some(summary), _) => markdown::to_html_with(summary, self.markdown),
+            (None, Some(end)) if !separator.is_empty() => {
+                markdown::to_html_with(&source[..end], self.markdown)
+            }
             _ => markdown::first_paragraph_html(&source).unwrap_or_default(),
         };
         let content = Content {
-            html: html::portable(&markdown::to_html(&source), &base),
+            html: html::portable(&markdown::to_html_with(&source, self.markdown), &base),
             excerpt: html::portable(&excerpt, &base),
         };
         Ok(Rendered { content, warnings })

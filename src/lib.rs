@@ -15,6 +15,7 @@ pub mod error;
 pub mod feed;
 pub mod html;
 pub mod jekyll;
+pub mod kramdown;
 pub mod ledger;
 pub mod liquid;
 pub mod markdown;

@@ -1,21 +1,331 @@
 //! Markdown -> HTML with pulldown-cmark: CommonMark plus tables, footnotes,
 //! strikethrough, task lists and heading attributes. Raw HTML passes
 //! through; making it safe and portable is `html`'s job.
+//!
+//! Footnotes go at the end, with kramdown's markup (`fn:1`, `fnref:1`,
+//! back-links), which Hugo's goldmark shares. A Jekyll blog's posts are
+//! kramdown: [`Flavour`] adds its heading ids, typographic quotes and
+//! dashes, and the syntax `kramdown` reads.
 
-use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
+use std::collections::HashMap;
 
-fn options() -> Options {
-    Options::ENABLE_TABLES
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
+
+use crate::html::escape;
+use crate::kramdown;
+
+/// How a blog's Markdown is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flavour {
+    /// kramdown's syntax, and its heading ids in this style.
+    pub kramdown: Option<HeadingIds>,
+    /// Typographic quotes, dashes and ellipses (kramdown's `smart_quotes`).
+    pub smart: bool,
+}
+
+/// How kramdown makes heading ids: GitHub's way for `input: GFM` (Jekyll's
+/// default), its own for `input: kramdown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadingIds {
+    Gfm,
+    Kramdown,
+}
+
+impl Flavour {
+    /// The flavour a Jekyll `_config.yml` asks for: kramdown unless
+    /// `markdown:` names another converter.
+    pub fn jekyll(config: &serde_json::Map<String, serde_json::Value>) -> Flavour {
+        let converter = config
+            .get("markdown")
+            .and_then(|v| v.as_str())
+            .unwrap_or("kramdown");
+        if !converter.eq_ignore_ascii_case("kramdown") {
+            return Flavour::default();
+        }
+        let options = config.get("kramdown");
+        let option = |key: &str| options.and_then(|o| o.get(key));
+        let ids = match option("input").and_then(|v| v.as_str()) {
+            Some(input) if input.eq_ignore_ascii_case("kramdown") => HeadingIds::Kramdown,
+            _ => HeadingIds::Gfm,
+        };
+        // `smart_quotes: apos,apos,quot,quot` keeps quotes straight.
+        let straight = option("smart_quotes").is_some_and(|v| {
+            let text = match v {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.as_str().unwrap_or_default().replace(' ', ""),
+            };
+            text == "apos,apos,quot,quot"
+        });
+        Flavour {
+            kramdown: Some(ids),
+            smart: !straight,
+        }
+    }
+}
+
+fn options(flavour: Flavour) -> Options {
+    let mut options = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_HEADING_ATTRIBUTES;
+    if flavour.smart {
+        options |= Options::ENABLE_SMART_PUNCTUATION;
+    }
+    options
 }
 
 pub fn to_html(markdown: &str) -> String {
+    to_html_with(markdown, Flavour::default())
+}
+
+pub fn to_html_with(markdown: &str, flavour: Flavour) -> String {
+    let prepared = flavour.kramdown.map(|_| kramdown::prepare(markdown));
+    let source = prepared.as_ref().map_or(markdown, |p| p.markdown.as_str());
+    let events = Parser::new_ext(source, options(flavour));
+    let mut headings = Vec::new();
+    let events: Vec<Event<'_>> = match flavour.kramdown {
+        Some(style) => with_heading_ids(events, style, &mut headings),
+        None => events.collect(),
+    };
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut out, Parser::new_ext(markdown, options()));
+    html::push_html(&mut out, footnotes_at_end(events).into_iter());
+    match prepared {
+        Some(prepared) => {
+            if prepared.toc {
+                let toc = table_of_contents(&headings);
+                out = out.replace(&format!("<p>{}</p>\n", kramdown::TOC), &toc);
+            }
+            prepared.finish(out)
+        }
+        None => out,
+    }
+}
+
+/// A heading as the table of contents lists it.
+struct Heading {
+    level: usize,
+    id: String,
+    text: String,
+}
+
+/// Gives every heading without an id kramdown's id, unique in the post,
+/// and notes the headings for a table of contents (`.no_toc` ones aside).
+fn with_heading_ids<'a>(
+    events: impl Iterator<Item = Event<'a>>,
+    style: HeadingIds,
+    headings: &mut Vec<Heading>,
+) -> Vec<Event<'a>> {
+    let mut out: Vec<Event<'a>> = Vec::new();
+    let mut used: HashMap<String, usize> = HashMap::new();
+    let mut open: Option<usize> = None;
+    for event in events {
+        match &event {
+            Event::Start(Tag::Heading { .. }) => open = Some(out.len()),
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some(start) = open.take() {
+                    let text: String = out[start + 1..]
+                        .iter()
+                        .filter_map(|e| match e {
+                            Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+                            _ => None,
+                        })
+                        .collect();
+                    if let Event::Start(Tag::Heading {
+                        level, id, classes, ..
+                    }) = &mut out[start]
+                    {
+                        let id = id.get_or_insert_with(|| {
+                            CowStr::from(unique_id(&text, style, &mut used))
+                        });
+                        if !classes.iter().any(|c| c.as_ref() == "no_toc") {
+                            headings.push(Heading {
+                                level: level_number(*level),
+                                id: id.to_string(),
+                                text: text.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        out.push(event);
+    }
     out
+}
+
+fn level_number(level: HeadingLevel) -> usize {
+    level as usize
+}
+
+fn unique_id(text: &str, style: HeadingIds, used: &mut HashMap<String, usize>) -> String {
+    let base = match style {
+        HeadingIds::Gfm => text
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | ' ' | '\t'))
+            .map(|c| if c == ' ' || c == '\t' { '-' } else { c })
+            .collect::<String>(),
+        HeadingIds::Kramdown => {
+            let id: String = text
+                .trim_start_matches(|c: char| !c.is_ascii_alphabetic())
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == ' ' || *c == '-')
+                .map(|c| {
+                    if c == ' ' {
+                        '-'
+                    } else {
+                        c.to_ascii_lowercase()
+                    }
+                })
+                .collect();
+            if id.is_empty() {
+                "section".to_string()
+            } else {
+                id
+            }
+        }
+    };
+    let count = used.entry(base.clone()).or_insert(0);
+    *count += 1;
+    if *count == 1 {
+        base
+    } else {
+        format!("{base}-{}", *count - 1)
+    }
+}
+
+/// kramdown's `markdown-toc` list, nested by heading level.
+fn table_of_contents(headings: &[Heading]) -> String {
+    let mut out = String::from("<ul id=\"markdown-toc\">\n");
+    let mut stack: Vec<usize> = Vec::new();
+    for heading in headings {
+        while stack.last().is_some_and(|&l| l > heading.level) {
+            stack.pop();
+            out.push_str("</li></ul>\n");
+        }
+        if stack.last() == Some(&heading.level) {
+            out.push_str("</li>\n");
+        } else if !stack.is_empty() {
+            out.push_str("<ul>\n");
+            stack.push(heading.level);
+        } else {
+            stack.push(heading.level);
+        }
+        let id = escape(&heading.id);
+        out.push_str(&format!(
+            "<li><a href=\"#{id}\" id=\"markdown-toc-{id}\">{}</a>",
+            escape(&heading.text)
+        ));
+    }
+    for (i, _) in stack.iter().enumerate() {
+        out.push_str(if i == 0 { "</li>\n" } else { "</li></ul>\n" });
+    }
+    out.push_str("</ul>\n");
+    out
+}
+
+/// Moves footnote definitions to a list at the end, numbered in the order
+/// they are first referred to, with kramdown's ids and back-links.
+/// Definitions nothing refers to are left out, as kramdown does.
+fn footnotes_at_end(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    if !events
+        .iter()
+        .any(|e| matches!(e, Event::FootnoteReference(_)))
+    {
+        return events;
+    }
+    let mut body: Vec<Event<'_>> = Vec::with_capacity(events.len());
+    let mut definitions: HashMap<String, Vec<Event<'_>>> = HashMap::new();
+    let mut current: Option<(String, Vec<Event<'_>>)> = None;
+    let mut order: Vec<String> = Vec::new();
+    let mut references: HashMap<String, usize> = HashMap::new();
+    for event in events {
+        let event = match event {
+            Event::Start(Tag::FootnoteDefinition(name)) => {
+                current = Some((name.to_string(), Vec::new()));
+                continue;
+            }
+            Event::End(TagEnd::FootnoteDefinition) => {
+                if let Some((name, events)) = current.take() {
+                    definitions.entry(name).or_insert(events);
+                }
+                continue;
+            }
+            Event::FootnoteReference(name) => {
+                let name = name.to_string();
+                let number = match order.iter().position(|n| *n == name) {
+                    Some(i) => i + 1,
+                    None => {
+                        order.push(name.clone());
+                        order.len()
+                    }
+                };
+                let seen = references.entry(name.clone()).or_insert(0);
+                let id = reference_id(&name, *seen);
+                *seen += 1;
+                let name = escape(&name);
+                Event::InlineHtml(CowStr::from(format!(
+                    "<sup id=\"{id}\" role=\"doc-noteref\"><a href=\"#fn:{name}\" class=\"footnote\" rel=\"footnote\">{number}</a></sup>"
+                )))
+            }
+            other => other,
+        };
+        match &mut current {
+            Some((_, events)) => events.push(event),
+            None => body.push(event),
+        }
+    }
+    body.push(Event::Html(CowStr::from(
+        "<div class=\"footnotes\" role=\"doc-endnotes\">\n<ol>\n",
+    )));
+    for name in order {
+        let Some(mut note) = definitions.remove(&name) else {
+            continue;
+        };
+        let count = references.get(&name).copied().unwrap_or(1);
+        let backlinks: String = (0..count)
+            .map(|n| {
+                let sup = if n == 0 { String::new() } else { format!("<sup>{}</sup>", n + 1) };
+                format!(" <a href=\"#{}\" class=\"reversefootnote\" role=\"doc-backlink\">&#8617;{sup}</a>", reference_id(&name, n))
+            })
+            .collect();
+        let backlinks = Event::InlineHtml(CowStr::from(backlinks));
+        match note
+            .iter()
+            .rposition(|e| matches!(e, Event::End(TagEnd::Paragraph)))
+        {
+            Some(at) if at + 1 == note.len() => note.insert(at, backlinks),
+            _ => {
+                note.push(Event::Html(CowStr::from("<p>")));
+                note.push(backlinks);
+                note.push(Event::Html(CowStr::from("</p>\n")));
+            }
+        }
+        body.push(Event::Html(CowStr::from(format!(
+            "<li id=\"fn:{}\" role=\"doc-endnote\">\n",
+            escape(&name)
+        ))));
+        body.extend(note);
+        body.push(Event::Html(CowStr::from("</li>\n")));
+    }
+    body.push(Event::Html(CowStr::from("</ol>\n</div>\n")));
+    body
+}
+
+/// kramdown's id for the n-th reference (from 0) to a footnote.
+fn reference_id(name: &str, n: usize) -> String {
+    let name = escape(name);
+    if n == 0 {
+        format!("fnref:{name}")
+    } else {
+        format!("fnref:{name}:{n}")
+    }
 }
 
 /// The first top-level paragraph, as HTML: the excerpt when the post marks none.
@@ -23,7 +333,7 @@ pub fn first_paragraph_html(markdown: &str) -> Option<String> {
     let mut depth = 0usize;
     let mut events: Vec<Event<'_>> = Vec::new();
     let mut inside = false;
-    for event in Parser::new_ext(markdown, options()) {
+    for event in Parser::new_ext(markdown, options(Flavour::default())) {
         match &event {
             Event::Start(Tag::Paragraph) if depth == 0 => inside = true,
             Event::Start(_) => {}
@@ -60,6 +370,61 @@ mod tests {
         assert!(html.contains("<table>"));
         assert!(html.contains("<del>old</del>"));
         assert!(html.contains("footnote"));
+    }
+
+    #[test]
+    fn footnotes_go_to_the_end_with_kramdowns_ids_and_back_links() {
+        let html =
+            to_html("a[^1] b[^x] c[^1]\n\n[^1]: one\n\nmiddle\n\n[^x]: two\n\n[^unused]: gone\n");
+        let end = html.find("<div class=\"footnotes\"").unwrap();
+        assert!(html[..end].contains("<p>middle</p>"), "{html}");
+        assert!(html.contains("<sup id=\"fnref:1\" role=\"doc-noteref\"><a href=\"#fn:1\" class=\"footnote\" rel=\"footnote\">1</a></sup>"), "{html}");
+        assert!(html.contains("<sup id=\"fnref:1:1\""), "{html}");
+        assert!(
+            html.contains("<a href=\"#fn:x\" class=\"footnote\" rel=\"footnote\">2</a>"),
+            "{html}"
+        );
+        assert!(html[end..].contains("<li id=\"fn:1\" role=\"doc-endnote\">\n<p>one <a href=\"#fnref:1\" class=\"reversefootnote\""), "{html}");
+        assert!(html[end..].contains("<a href=\"#fnref:1:1\" class=\"reversefootnote\" role=\"doc-backlink\">&#8617;<sup>2</sup></a>"), "{html}");
+        assert!(!html.contains("gone"), "{html}");
+    }
+
+    #[test]
+    fn kramdown_math_keeps_its_backslashes_outside_code_only() {
+        let kramdown = Flavour {
+            kramdown: Some(HeadingIds::Gfm),
+            smart: true,
+        };
+        let html = to_html_with(
+            "a $$x \\\\ y_1 < z_2$$ b `$$c_1 d_2$$`\n\n$$\n\\frac{1}{2}\n$$\n\n```\n$$ e_1 $$\n```\n",
+            kramdown,
+        );
+        assert!(
+            html.contains("<p>a \\(x \\\\ y_1 &lt; z_2\\) b <code>$$c_1 d_2$$</code></p>"),
+            "{html}"
+        );
+        assert!(html.contains("\n\\[\\frac{1}{2}\\]"), "{html}");
+        assert!(html.contains("<code>$$ e_1 $$\n</code>"), "{html}");
+    }
+
+    #[test]
+    fn kramdown_headings_get_ids_and_a_table_of_contents() {
+        let kramdown = Flavour {
+            kramdown: Some(HeadingIds::Gfm),
+            smart: true,
+        };
+        let html = to_html_with(
+            "* TOC\n{:toc}\n\n## Hello, World!\n{: .x}\n\n### Sub\n\n## Hello, World!\n\nText {: #span} \"here\".\n{: .note}\n",
+            kramdown,
+        );
+        assert!(html.starts_with("<ul id=\"markdown-toc\">\n<li><a href=\"#hello-world\" id=\"markdown-toc-hello-world\">Hello, World!</a><ul>\n<li><a href=\"#sub\""), "{html}");
+        assert!(
+            html.contains("<h2 id=\"hello-world\" class=\"x\">"),
+            "{html}"
+        );
+        assert!(html.contains("<h2 id=\"hello-world-1\">"), "{html}");
+        assert!(html.contains("<p>Text  “here”.</p>"), "{html}");
+        assert!(!html.contains("{:"), "{html}");
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::error::{Problem, Result};
 use crate::post::Post;
 use crate::site::Site;
 use globals::Globals;
+pub use globals::jekyll_config;
 
 pub struct Engine {
     parser: RwLock<liquid::Parser>,

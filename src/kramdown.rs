@@ -1,0 +1,279 @@
+//! kramdown's own syntax, which Jekyll blogs use and CommonMark does not
+//! know, read the way kramdown reads it so none of it leaks into a feed:
+//!
+//! - `$$ ... $$` math is taken out before Markdown runs (so `\\` keeps both
+//!   backslashes and `_` makes no emphasis) and put back as kramdown's
+//!   MathJax output: `\[ ... \]` for a block, `\( ... \)` inline;
+//! - `* TOC` followed by `{:toc}` becomes a list of the post's headings;
+//! - an attribute list (`{: .class #id}`) after an ATX heading becomes the
+//!   heading's attributes; anywhere else it is dropped, as are attribute
+//!   definitions and `{::comment}` / `{::options}` extensions;
+//! - rows starting with `|` with no `|---|` rule are a table, as in kramdown.
+//!
+//! Fenced code blocks and code spans are left exactly as written.
+
+use crate::html::escape;
+
+/// The post's Markdown with kramdown syntax turned into CommonMark, and
+/// what goes back in after rendering.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    pub markdown: String,
+    math: Vec<(String, bool)>,
+    /// Where `{:toc}` asked for the table of contents.
+    pub toc: bool,
+}
+
+const MATH: &str = "HERALDKDMATH";
+pub const TOC: &str = "HERALDKDTOC";
+
+pub fn prepare(source: &str) -> Prepared {
+    let mut prepared = Prepared::default();
+    let mut text = String::new();
+    let mut fence: Option<String> = None;
+    for line in source.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        match &fence {
+            Some(open) => {
+                prepared.markdown.push_str(line);
+                if trimmed.starts_with(open.as_str())
+                    && trimmed
+                        .trim_end()
+                        .chars()
+                        .all(|c| c == open.as_bytes()[0] as char)
+                {
+                    fence = None;
+                }
+            }
+            None if line.len() - trimmed.len() < 4
+                && (trimmed.starts_with("```") || trimmed.starts_with("~~~")) =>
+            {
+                prepared.text(&std::mem::take(&mut text));
+                let marker = trimmed.as_bytes()[0] as char;
+                let run = trimmed.chars().take_while(|&c| c == marker).count();
+                fence = Some(marker.to_string().repeat(run));
+                prepared.markdown.push_str(line);
+            }
+            None => text.push_str(line),
+        }
+    }
+    prepared.text(&text);
+    prepared
+}
+
+impl Prepared {
+    /// A stretch of Markdown outside fenced code.
+    fn text(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let text = self.take_math(text);
+        let mut lines: Vec<String> = Vec::new();
+        let mut skipping_extension = false;
+        for line in text.split_inclusive('\n') {
+            let trimmed = line.trim();
+            if skipping_extension {
+                skipping_extension = !trimmed.starts_with("{:/");
+                continue;
+            }
+            if trimmed.starts_with("{::comment}") && !trimmed.contains("{:/") {
+                skipping_extension = true;
+                continue;
+            }
+            if trimmed.starts_with("{::") && (trimmed.ends_with("/}") || trimmed.contains("{:/")) {
+                continue;
+            }
+            if trimmed == "{:toc}" || trimmed == "{: toc}" {
+                self.toc = true;
+                // The list item kramdown replaces (`* TOC`).
+                if lines.last().is_some_and(|l| is_list_item(l)) {
+                    lines.pop();
+                }
+                lines.push(format!("\n{TOC}\n\n"));
+                continue;
+            }
+            if let Some(attributes) = block_attributes(trimmed) {
+                if let Some(previous) = lines.last_mut().filter(|l| is_atx_heading(l)) {
+                    let heading = previous
+                        .trim_end()
+                        .trim_end_matches('#')
+                        .trim_end()
+                        .to_string();
+                    *previous = format!("{heading} {{{attributes}}}\n");
+                }
+                continue;
+            }
+            lines.push(without_span_attributes(line));
+        }
+        self.markdown.push_str(&with_table_rules(&lines.concat()));
+    }
+
+    /// Replaces each `$$ ... $$` with a placeholder, skipping code spans.
+    fn take_math(&mut self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        loop {
+            let next_math = rest.find("$$");
+            let next_code = rest.find('`');
+            match (next_math, next_code) {
+                (Some(m), Some(c)) if c < m => {
+                    let run = rest[c..].chars().take_while(|&ch| ch == '`').count();
+                    let ticks = &rest[c..c + run];
+                    let end = rest[c + run..]
+                        .find(ticks)
+                        .map_or(c + run, |e| c + run + e + run);
+                    out.push_str(&rest[..end]);
+                    rest = &rest[end..];
+                }
+                (Some(m), _) => {
+                    let Some(len) = rest[m + 2..].find("$$") else {
+                        break;
+                    };
+                    out.push_str(&rest[..m]);
+                    let after = &rest[m + 4 + len..];
+                    let line_ends = after.trim_start_matches([' ', '\t']);
+                    let block = at_block_start(&out)
+                        && (line_ends.is_empty() || line_ends.starts_with('\n'));
+                    self.math
+                        .push((rest[m + 2..m + 2 + len].trim().to_string(), block));
+                    out.push_str(&format!("{MATH}{}X", self.math.len() - 1));
+                    rest = after;
+                }
+                _ => break,
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Puts the math back into rendered HTML.
+    pub fn finish(&self, html: String) -> String {
+        if self.math.is_empty() {
+            return html;
+        }
+        let mut html = html;
+        for (n, (body, block)) in self.math.iter().enumerate().rev() {
+            let marker = format!("{MATH}{n}X");
+            let body = escape(body);
+            if *block {
+                html = html.replace(&format!("<p>{marker}</p>"), &format!("\\[{body}\\]"));
+            }
+            html = html.replace(&marker, &format!("\\({body}\\)"));
+        }
+        html
+    }
+}
+
+/// True when `out` ends where a block may start: at the start of a line
+/// that follows a blank line (or nothing).
+fn at_block_start(out: &str) -> bool {
+    let mut lines = out.rsplit('\n');
+    let current = lines.next().unwrap_or("");
+    let previous = lines.next();
+    current.trim().is_empty() && previous.is_none_or(|p| p.trim().is_empty())
+}
+
+fn is_list_item(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("* ")
+        || t.starts_with("- ")
+        || t.starts_with("+ ")
+        || t.split_once(". ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn is_atx_heading(line: &str) -> bool {
+    let t = line.trim_start();
+    line.len() - t.len() < 4 && t.starts_with('#') && {
+        let level = t.chars().take_while(|&c| c == '#').count();
+        level <= 6 && t[level..].starts_with([' ', '\t'])
+    }
+}
+
+/// `{: .class #id key="v"}` or `{:.class}` alone on a line, as attributes
+/// CommonMark headings take; `{:name: ...}` definitions give an empty list.
+fn block_attributes(line: &str) -> Option<String> {
+    let inner = line.strip_prefix("{:")?.strip_suffix('}')?;
+    if inner.starts_with(':') || inner.contains('{') {
+        return None;
+    }
+    let word_end = inner
+        .find(|c: char| c.is_whitespace())
+        .unwrap_or(inner.len());
+    if inner[..word_end].ends_with(':') {
+        return Some(String::new());
+    }
+    let kept: Vec<&str> = inner
+        .split_whitespace()
+        .filter(|w| w.starts_with(['.', '#']) || w.contains('='))
+        .collect();
+    Some(kept.join(" "))
+}
+
+/// Drops span attribute lists (`*word*{: .x}`) outside code spans.
+fn without_span_attributes(line: &str) -> String {
+    if !line.contains("{:") {
+        return line.to_string();
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut in_code = false;
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        if c == '`' {
+            in_code = !in_code;
+        }
+        if let Some(end) = rest
+            .find('}')
+            .filter(|_| !in_code && rest.starts_with("{:"))
+        {
+            rest = &rest[end + 1..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// kramdown takes rows starting with `|` as a table even with no `|---|`
+/// rule; CommonMark needs the rule, so one goes after the first row.
+fn with_table_rules(text: &str) -> String {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let start = i;
+        while i < lines.len()
+            && lines[i].trim_start().starts_with('|')
+            && lines[i].len() - lines[i].trim_start().len() < 4
+        {
+            i += 1;
+        }
+        if i == start {
+            out.push_str(lines[i]);
+            i += 1;
+            continue;
+        }
+        let rows = &lines[start..i];
+        let has_rule = rows.iter().any(|l| is_rule(l));
+        out.push_str(rows[0]);
+        if !has_rule {
+            if !rows[0].ends_with('\n') {
+                out.push('\n');
+            }
+            let cells = rows[0].trim().trim_matches('|').split('|').count().max(1);
+            out.push_str(&format!("|{}\n", "---|".repeat(cells)));
+        }
+        for row in &rows[1..] {
+            out.push_str(row);
+        }
+    }
+    out
+}
+
+fn is_rule(line: &str) -> bool {
+    let t = line.trim();
+    t.contains('-')
+        && t.chars()
+            .all(|c| matches!(c, '|' | '-' | ':' | ' ' | '+' | '\t'))
+}
