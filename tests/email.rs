@@ -849,3 +849,65 @@ fn forget_lets_a_mailing_be_sent_again_after_a_confirmation() {
     site.herald(&["send"]).success();
     assert_eq!(server.received().len(), 3);
 }
+
+#[test]
+fn each_reader_gets_the_template_rendered_with_their_own_values() {
+    let server = SmtpServer::start(Mailbox::default(), None);
+    let site = Site::new(&smtp_section(server.port));
+    std::fs::create_dir_all(site.path().join("templates")).unwrap();
+    std::fs::write(
+        site.path().join("templates/email.html"),
+        "<html><head><style>.greet { color: #123456; }</style></head><body>\n\
+         <p class=\"greet\">{% if subscriber.name %}Dear {{ subscriber.name }},{% else %}Hello,{% endif %}</p>\n\
+         <p class=\"shout\">{{ subscriber.name | upper }}|{{ subscriber.email }}</p>\n\
+         {{ post.content }}\n<a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></body></html>",
+    )
+    .unwrap();
+    std::fs::write(
+        site.path().join("templates/email.txt"),
+        "{% if subscriber.name %}Dear {{ subscriber.name | title }},{% else %}Hello,{% endif %}\n\n{{ post.text }}\n",
+    )
+    .unwrap();
+    let ledger = site.ledger();
+    for (address, name) in [
+        ("ada@example.org", Some("Ada")),
+        ("bob@example.org", None),
+        ("cy@example.org", Some("cy <&> co")),
+        ("dee@example.org", Some("Dee")),
+    ] {
+        ledger.add_subscriber(address, name).unwrap();
+    }
+    drop(ledger);
+    site.herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    let received = server.received();
+    assert_eq!(received.len(), 4);
+    for message in &received {
+        let parsed = MessageParser::default().parse(&message.bytes).unwrap();
+        let html = parsed.body_html(0).unwrap().into_owned();
+        let text = parsed.body_text(0).unwrap().into_owned();
+        assert!(
+            !html.to_lowercase().contains("xherald") && !text.to_lowercase().contains("xherald"),
+            "a marker reached a reader: {html}"
+        );
+        assert!(
+            html.contains("<p class=\"greet\" style=\"color: #123456;\">"),
+            "CSS inlined: {html}"
+        );
+        let (greeting, shout, text_greeting) = match message.to[0].as_str() {
+            "ada@example.org" => ("Dear Ada,", "ADA|ada@example.org", "Dear Ada,"),
+            "bob@example.org" => ("Hello,", "|bob@example.org", "Hello,"),
+            "cy@example.org" => (
+                "Dear cy &lt;&amp;&gt; co,",
+                "CY &lt;&amp;&gt; CO|cy@example.org",
+                "Dear Cy <&> Co,",
+            ),
+            "dee@example.org" => ("Dear Dee,", "DEE|dee@example.org", "Dear Dee,"),
+            other => panic!("unexpected recipient {other}"),
+        };
+        assert!(html.contains(greeting), "{greeting} in {html}");
+        assert!(html.contains(shout), "{shout} in {html}");
+        assert!(text.starts_with(text_greeting), "{text_greeting} in {text}");
+        assert!(html.contains("preconditioned conjugate"));
+    }
+}

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use indicatif::ProgressBar;
 
 use crate::deliver::{Attempt, Courier, PostReport, Retry};
-use crate::email::{Letterhead, Newsletter, Recipient};
+use crate::email::{ComposeError, Letterhead, Newsletter, Recipient};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Outcome, State};
 
@@ -283,6 +283,8 @@ fn sender(
                     let attempt = with_retries(courier.as_mut(), &letter, senders, stop);
                     (attempt, Some(letter.message_id))
                 }
+                // A template that fails for one reader may fail for all: stop, record nothing as failed.
+                Err(e @ ComposeError::Template(_)) => (Attempt::Fatal(e.to_string()), None),
                 Err(e) => (Attempt::Rejected(e.to_string()), None),
             }
         };

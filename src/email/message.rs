@@ -46,6 +46,9 @@ pub enum ComposeError {
     Address(String),
     #[error("cannot build the message: {0}")]
     Build(String),
+    /// The templates failed for this reader: no copy for anyone is safe.
+    #[error("{0}")]
+    Template(String),
 }
 
 /// `email.from`, else the site author's name and email.
@@ -104,28 +107,30 @@ impl Letterhead {
             .map_err(|_| ComposeError::Address(recipient.email.to_string()))?;
         let name = recipient.name.map(one_line).filter(|n| !n.is_empty());
         let message_id = message_id(&newsletter.post_id, &address, &self.domain);
-        let https = newsletter.https_unsubscribe_for(recipient);
+        let copy = newsletter
+            .copy_for(recipient)
+            .map_err(|e| ComposeError::Template(e.to_string()))?;
         let mut unsubscribe = format!("<{}>", newsletter.mailto_unsubscribe);
-        if let Some(url) = &https {
+        if let Some(url) = &copy.https_unsubscribe {
             unsubscribe.push_str(&format!(", <{url}>"));
         }
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(name, address))
-            .subject(newsletter.subject.clone())
+            .subject(copy.subject)
             .date(date)
             .message_id(Some(format!("<{message_id}>")))
             .raw_header(header("List-Id", self.list_id.clone()))
             .raw_header(header("List-Unsubscribe", unsubscribe));
-        if https.is_some() {
+        if copy.https_unsubscribe.is_some() {
             builder = builder.raw_header(header(
                 "List-Unsubscribe-Post",
                 "List-Unsubscribe=One-Click".into(),
             ));
         }
         let body = MultiPart::alternative()
-            .singlepart(SinglePart::plain(newsletter.text_for(recipient)))
-            .singlepart(SinglePart::html(newsletter.html_for(recipient)));
+            .singlepart(SinglePart::plain(copy.text))
+            .singlepart(SinglePart::html(copy.html));
         let message = builder
             .multipart(body)
             .map_err(|e| ComposeError::Build(e.to_string()))?;

@@ -1,17 +1,19 @@
 //! The newsletter email: a post rendered through the email templates
 //! (`template`) and one RFC 5322 message per subscriber (`message`).
 //!
-//! A post is rendered, templated and CSS-inlined once ([`Newsletter`]);
-//! each subscriber's copy is then a cheap fill-in of their unsubscribe link
-//! and name plus lettre's MIME formatting. Sending is `deliver`'s job.
+//! A post's content is rendered once ([`Newsletter`]); each subscriber's
+//! copy renders the templates with their own values, and shares the CSS
+//! inlining with every reader whose copy has the same shape (`shape`).
+//! Sending is `deliver`'s job.
 
 pub mod message;
 pub mod placeholders;
 pub mod preview;
+pub mod shape;
 pub mod template;
 
 pub use message::{ComposeError, Letter, Letterhead};
-pub use template::{Newsletter, Recipient, Templates};
+pub use template::{Copy, Newsletter, Recipient, Templates};
 
 use crate::content::Renderer;
 use crate::error::{Error, Problems, Result};

@@ -49,8 +49,8 @@ pub fn choose<'a>(
 /// Writes `post`'s email into `out` as `<slug>.html`, `.txt` and `.eml`.
 pub fn write(kit: &Kit<'_>, post: &Post, out: &Path) -> Result<Preview> {
     let newsletter = kit.newsletter(post)?;
-    let html = newsletter.html_for(&SAMPLE);
-    let text = newsletter.text_for(&SAMPLE);
+    let copy = newsletter.copy_for(&SAMPLE)?;
+    let (html, text) = (copy.html, copy.text);
     let letter = kit
         .letterhead
         .compose(&newsletter, &SAMPLE, SystemTime::now())

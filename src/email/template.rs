@@ -1,54 +1,32 @@
-//! A post rendered into a [`Newsletter`]: the HTML and text bodies of its
-//! email, made once per post and personalised per subscriber cheaply.
+//! A post rendered into a [`Newsletter`]: the post's part of its email made
+//! once, and each reader's copy rendered from it for real.
 //!
-//! The templates (`email.html`, `email.txt`, and `email.subject` from the
-//! configuration) are minijinja; the user's `templates/` folder wins over the
-//! compiled-in defaults. The HTML is rendered and its CSS inlined (css-inline)
-//! once per post, with unique placeholder words where the subscriber's
-//! details go; the result is split at those words into [`Pieces`], so each
-//! subscriber's copy is one concatenation, never a re-render or re-inline.
-//! This module does not build MIME messages (`message` does) or send them.
+//! The templates (`email.html`, `email.txt`, and `email.subject` and
+//! `email.unsubscribe_url` from the configuration) are minijinja; the user's
+//! `templates/` folder wins over the compiled-in defaults. Per post, the
+//! content is rendered once (Liquid, Markdown, portable HTML) and handed to
+//! the templates as a ready value. Per reader, every template is rendered
+//! with that reader's values, so filters and conditions on `subscriber.*`
+//! work; the costly CSS inlining is shared between readers whose copies
+//! have one shape (`shape`). This module does not build MIME messages
+//! (`message` does) or send them.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use minijinja::{Environment, UndefinedBehavior, Value, context};
+use minijinja::{Environment, HtmlEscape, UndefinedBehavior, Value, context};
 use url::Url;
 
 use crate::content::Content;
+use crate::email::shape::{Markers, Shapes, Slot};
 use crate::error::{Error, Result};
-use crate::html;
 use crate::post::Post;
 use crate::scaffold;
 use crate::site::Site;
 
 /// Width of the text part's lines (html2text wraps there).
 const TEXT_WIDTH: usize = 72;
-
-/// Where a subscriber's own details go. The placeholder words are plain
-/// ASCII letters so that HTML escaping, CSS inlining and text wrapping all
-/// pass them through untouched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    UnsubscribeUrl,
-    Name,
-    Email,
-    Token,
-}
-
-const SLOTS: [(Slot, &str); 4] = [
-    (Slot::UnsubscribeUrl, "xHERALDxUNSUBSCRIBExURLx"),
-    (Slot::Name, "xHERALDxSUBSCRIBERxNAMEx"),
-    (Slot::Email, "xHERALDxSUBSCRIBERxEMAILx"),
-    (Slot::Token, "xHERALDxSUBSCRIBERxTOKENx"),
-];
-
-fn placeholder(slot: Slot) -> &'static str {
-    SLOTS
-        .iter()
-        .find(|(s, _)| *s == slot)
-        .map_or("", |(_, p)| p)
-}
 
 /// Who one copy is for: what personalisation needs, nothing of the ledger.
 #[derive(Debug, Clone, Copy)]
@@ -59,167 +37,187 @@ pub struct Recipient<'a> {
     pub token: &'a str,
 }
 
-/// A text cut at the placeholders: literal runs and slots, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pieces {
-    parts: Vec<Piece>,
-    literal_len: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece {
-    Text(String),
-    Slot(Slot),
-}
-
-impl Pieces {
-    fn split(text: &str) -> Pieces {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        loop {
-            let next = SLOTS
-                .iter()
-                .filter_map(|(slot, word)| rest.find(word).map(|at| (at, *slot, word.len())))
-                .min_by_key(|(at, _, _)| *at);
-            match next {
-                Some((at, slot, len)) => {
-                    if at > 0 {
-                        parts.push(Piece::Text(rest[..at].to_string()));
-                    }
-                    parts.push(Piece::Slot(slot));
-                    rest = &rest[at + len..];
-                }
-                None => {
-                    if !rest.is_empty() {
-                        parts.push(Piece::Text(rest.to_string()));
-                    }
-                    break;
-                }
-            }
-        }
-        let literal_len = parts
-            .iter()
-            .map(|p| match p {
-                Piece::Text(t) => t.len(),
-                Piece::Slot(_) => 0,
-            })
-            .sum();
-        Pieces { parts, literal_len }
-    }
-
-    /// The text with `values` in the slots, HTML-escaped when `escape`.
-    fn fill(&self, values: &Values<'_>, escape: bool) -> String {
-        let mut out = String::with_capacity(self.literal_len + 256);
-        for part in &self.parts {
-            match part {
-                Piece::Text(text) => out.push_str(text),
-                Piece::Slot(slot) => {
-                    let value = values.get(*slot);
-                    if escape {
-                        out.push_str(&html::escape(value));
-                    } else {
-                        out.push_str(value);
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// Bytes of the text without the slots' values: what every copy shares.
-    pub fn len(&self) -> usize {
-        self.literal_len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.parts.is_empty()
-    }
-}
-
-struct Values<'a> {
-    unsubscribe_url: String,
-    recipient: &'a Recipient<'a>,
-}
-
-impl Values<'_> {
-    fn get(&self, slot: Slot) -> &str {
-        match slot {
-            Slot::UnsubscribeUrl => &self.unsubscribe_url,
-            Slot::Name => self.recipient.name.unwrap_or(""),
-            Slot::Email => self.recipient.email,
-            Slot::Token => self.recipient.token,
-        }
-    }
-}
-
-/// One post's email, ready to be personalised for each subscriber.
+/// One reader's subject and bodies.
 #[derive(Debug, Clone)]
+pub struct Copy {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    /// The reader's https unsubscribe URL, when one is configured.
+    pub https_unsubscribe: Option<String>,
+}
+
+/// The readers the templates are tried on before anything is sent, so a
+/// template error stops the run at once instead of failing every reader.
+const PROBES: [Recipient<'static>; 2] = [
+    Recipient {
+        email: "reader@example.org",
+        name: Some("Sample Reader"),
+        token: "preview-token",
+    },
+    Recipient {
+        email: "reader@example.org",
+        name: None,
+        token: "preview-token",
+    },
+];
+
+/// One post's email, ready to be rendered for each reader.
+#[derive(Debug)]
 pub struct Newsletter {
     /// The post's ledger identity: `Post::feed_id`.
     pub post_id: String,
     pub slug: String,
     pub title: String,
-    /// One line, no control characters: safe as a header.
+    /// The subject as a sample reader gets it (for summaries); one line.
     pub subject: String,
-    html: Pieces,
-    text: Pieces,
-    /// `unsubscribe_url` with the token's slot; `None` when not configured.
-    https_unsubscribe: Option<Pieces>,
     /// `mailto:` URL for unsubscribing; always present.
     pub mailto_unsubscribe: String,
+    templates: Arc<Shared>,
+    site: Value,
+    post: Value,
+    markers: Markers,
+    shapes: Shapes,
+    /// Bytes of the sample reader's HTML (for the Gmail clipping warning).
+    html_len: usize,
 }
 
 impl Newsletter {
-    pub fn html_for(&self, recipient: &Recipient<'_>) -> String {
-        self.html.fill(&self.values(recipient), true)
-    }
-
-    pub fn text_for(&self, recipient: &Recipient<'_>) -> String {
-        self.text.fill(&self.values(recipient), false)
+    /// `recipient`'s copy: every template rendered with their values.
+    pub fn copy_for(&self, recipient: &Recipient<'_>) -> Result<Copy> {
+        let https_unsubscribe = self.https_unsubscribe_for(recipient)?;
+        let unsubscribe_url = https_unsubscribe
+            .clone()
+            .unwrap_or_else(|| self.mailto_unsubscribe.clone());
+        let name = recipient.name.map(one_line).unwrap_or_default();
+        let ctx = self.context(recipient.email, &name, &unsubscribe_url);
+        let real = self.templates.render("email.html", &ctx)?;
+        let escaped = |text: &str| HtmlEscape(text).to_string();
+        let (email, name_html, url) = (
+            escaped(recipient.email),
+            escaped(&name),
+            escaped(&unsubscribe_url),
+        );
+        let values = [
+            (Slot::Email, Some(email.as_str())),
+            (Slot::Name, (!name.is_empty()).then_some(name_html.as_str())),
+            (Slot::UnsubscribeUrl, Some(url.as_str())),
+        ];
+        let marked = || {
+            let word = |slot| self.markers.word(slot);
+            let name = if name.is_empty() {
+                String::new()
+            } else {
+                word(Slot::Name)
+            };
+            let ctx = self.context(&word(Slot::Email), &name, &word(Slot::UnsubscribeUrl));
+            self.templates.render("email.html", &ctx)
+        };
+        let html = self
+            .shapes
+            .inline(&real, &values, &self.markers, marked, inline_css)?;
+        let text = self.templates.render("email.txt", &ctx)?;
+        let subject = one_line(&self.templates.render("subject", &ctx)?);
+        let copy = Copy {
+            subject: if subject.is_empty() {
+                one_line(&self.title)
+            } else {
+                subject
+            },
+            html,
+            text,
+            https_unsubscribe,
+        };
+        self.refuse_markers(&copy)?;
+        Ok(copy)
     }
 
     /// The subscriber's https unsubscribe URL, when one is configured.
-    pub fn https_unsubscribe_for(&self, recipient: &Recipient<'_>) -> Option<String> {
-        self.https_unsubscribe.as_ref().map(|pieces| {
-            let values = Values {
-                unsubscribe_url: String::new(),
-                recipient: &Recipient {
-                    token: &encode_component(recipient.token),
-                    ..*recipient
-                },
-            };
-            pieces.fill(&values, false)
-        })
-    }
-
-    /// Shared HTML bytes, before personalisation (for the Gmail clipping warning).
-    pub fn html_len(&self) -> usize {
-        self.html.len()
-    }
-
-    fn values<'a>(&self, recipient: &'a Recipient<'a>) -> Values<'a> {
-        let unsubscribe_url = self
-            .https_unsubscribe_for(recipient)
-            .unwrap_or_else(|| self.mailto_unsubscribe.clone());
-        Values {
-            unsubscribe_url,
-            recipient,
+    pub fn https_unsubscribe_for(&self, recipient: &Recipient<'_>) -> Result<Option<String>> {
+        if !self.templates.https_unsubscribe {
+            return Ok(None);
         }
+        let ctx = context! { token => encode_component(recipient.token) };
+        self.templates
+            .render("unsubscribe_url", &ctx)
+            .map(|url| Some(one_line(&url)))
+    }
+
+    /// Bytes of a sample reader's HTML (for the Gmail clipping warning).
+    pub fn html_len(&self) -> usize {
+        self.html_len
+    }
+
+    fn context(&self, email: &str, name: &str, unsubscribe_url: &str) -> Value {
+        context! {
+            site => self.site.clone(),
+            post => self.post.clone(),
+            subscriber => context! { email => email, name => name },
+            unsubscribe_url => unsubscribe_url,
+        }
+    }
+
+    /// A marker word that reached a copy would go to a reader: never send it.
+    fn refuse_markers(&self, copy: &Copy) -> Result<()> {
+        for (part, text) in [
+            ("HTML", &copy.html),
+            ("text", &copy.text),
+            ("subject", &copy.subject),
+        ] {
+            if self.markers.found_in(text) {
+                return Err(Error::Message(format!(
+                    "{}: a placeholder of herald's own reached the email's {part}; nothing is sent (please report this)",
+                    self.slug
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The compiled templates and where they came from, shared by a site's newsletters.
+#[derive(Debug)]
+struct Shared {
+    env: Environment<'static>,
+    /// `email.unsubscribe_url` is set (compiled as `unsubscribe_url`).
+    https_unsubscribe: bool,
+    /// How messages name the templates folder and the configuration file.
+    dir: PathBuf,
+    config: PathBuf,
+}
+
+impl Shared {
+    fn render(&self, name: &str, ctx: &Value) -> Result<String> {
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|e| self.error(name, &e))?;
+        template.render(ctx).map_err(|e| self.error(name, &e))
+    }
+
+    fn error(&self, name: &str, e: &minijinja::Error) -> Error {
+        let path = match name {
+            "subject" | "unsubscribe_url" => self.config.clone(),
+            _ => self.dir.join(name),
+        };
+        template_error(&path, e)
     }
 }
 
 /// The email templates of a site, loaded once and used for every post.
 pub struct Templates {
-    env: Environment<'static>,
+    shared: Arc<Shared>,
     mailto: String,
 }
 
 impl Templates {
     /// Loads `email.html` and `email.txt` from the site's templates folder,
-    /// each falling back to the compiled-in default, and the subject template.
+    /// each falling back to the compiled-in default, and the subject and
+    /// unsubscribe URL templates from the configuration.
     pub fn load(site: &Site) -> Result<Templates> {
         let email = &site.config.email;
         let dir = site.path(&email.templates);
+        let config = site.shown(&site.config_path);
         let mut env = Environment::new();
         // A misspelt variable should be an error the author sees in `preview`,
         // not a blank in a thousand inboxes.
@@ -238,69 +236,46 @@ impl Templates {
                 .map_err(|e| template_error(&site.shown(&path), &e))?;
         }
         env.add_template_owned("subject", email.subject.clone())
-            .map_err(|e| template_error(&site.shown(&site.config_path), &e))?;
+            .map_err(|e| template_error(&config, &e))?;
+        if let Some(url) = &email.unsubscribe_url {
+            env.add_template_owned("unsubscribe_url", url.clone())
+                .map_err(|e| template_error(&config, &e))?;
+        }
         Ok(Templates {
-            env,
+            shared: Arc::new(Shared {
+                env,
+                https_unsubscribe: email.unsubscribe_url.is_some(),
+                dir: site.shown(&dir),
+                config,
+            }),
             mailto: mailto_unsubscribe(site)?,
         })
     }
 
-    /// Renders `post` (whose rendered `content` the caller made once) into a newsletter.
+    /// Makes `post`'s newsletter from its `content` (rendered once by the
+    /// caller), and tries it on sample readers so a template error stops
+    /// here, before anyone is mailed.
     pub fn render(&self, site: &Site, post: &Post, content: &Content) -> Result<Newsletter> {
         let text_body = html_to_text(&content.html);
-        let ctx = context! {
-            site => site_value(site),
-            post => post_value(post, content, &text_body),
-            subscriber => context! {
-                email => placeholder(Slot::Email),
-                name => placeholder(Slot::Name),
-            },
-            unsubscribe_url => placeholder(Slot::UnsubscribeUrl),
-        };
-        let render = |name: &str| -> Result<String> {
-            let template = self
-                .env
-                .get_template(name)
-                .map_err(|e| self.error(site, name, &e))?;
-            template
-                .render(&ctx)
-                .map_err(|e| self.error(site, name, &e))
-        };
-        let html = inline_css(&render("email.html")?)?;
-        let text = render("email.txt")?;
-        let subject = one_line(&render("subject")?);
-        let https_unsubscribe = match &site.config.email.unsubscribe_url {
-            Some(template) => {
-                let url = self
-                    .env
-                    .render_str(template, context! { token => placeholder(Slot::Token) })
-                    .map_err(|e| template_error(&site.shown(&site.config_path), &e))?;
-                Some(Pieces::split(&url))
-            }
-            None => None,
-        };
-        Ok(Newsletter {
+        let mut newsletter = Newsletter {
             post_id: post.feed_id().to_string(),
             slug: post.slug.clone(),
             title: post.title.clone(),
-            subject: if subject.is_empty() {
-                one_line(&post.title)
-            } else {
-                subject
-            },
-            html: Pieces::split(&html),
-            text: Pieces::split(&text),
-            https_unsubscribe,
+            subject: String::new(),
             mailto_unsubscribe: self.mailto.clone(),
-        })
-    }
-
-    fn error(&self, site: &Site, name: &str, e: &minijinja::Error) -> Error {
-        let path = match name {
-            "subject" => site.shown(&site.config_path),
-            _ => site.shown(&site.path(&site.config.email.templates).join(name)),
+            templates: Arc::clone(&self.shared),
+            site: site_value(site),
+            post: post_value(post, content, &text_body),
+            markers: Markers::new(),
+            shapes: Shapes::default(),
+            html_len: 0,
         };
-        template_error(&path, e)
+        for probe in PROBES.iter().rev() {
+            let copy = newsletter.copy_for(probe)?;
+            newsletter.subject = copy.subject;
+            newsletter.html_len = copy.html.len();
+        }
+        Ok(newsletter)
     }
 }
 
@@ -399,45 +374,6 @@ fn encode_component(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn recipient() -> Recipient<'static> {
-        Recipient {
-            email: "ada@example.org",
-            name: Some("Ada <&> Lovelace"),
-            token: "t0k/en",
-        }
-    }
-
-    #[test]
-    fn pieces_fill_every_slot_and_escape_only_html() {
-        let text = format!(
-            "Hi {}, <a href=\"{}\">x</a> {}",
-            placeholder(Slot::Name),
-            placeholder(Slot::UnsubscribeUrl),
-            placeholder(Slot::Name)
-        );
-        let pieces = Pieces::split(&text);
-        let r = recipient();
-        let values = Values {
-            unsubscribe_url: "https://e.org/u?a=1&t=2".into(),
-            recipient: &r,
-        };
-        assert_eq!(
-            pieces.fill(&values, true),
-            "Hi Ada &lt;&amp;&gt; Lovelace, <a href=\"https://e.org/u?a=1&amp;t=2\">x</a> Ada &lt;&amp;&gt; Lovelace"
-        );
-        assert_eq!(
-            pieces.fill(&values, false),
-            "Hi Ada <&> Lovelace, <a href=\"https://e.org/u?a=1&t=2\">x</a> Ada <&> Lovelace"
-        );
-    }
-
-    #[test]
-    fn text_without_placeholders_is_one_piece() {
-        let pieces = Pieces::split("plain");
-        assert_eq!(pieces.parts, vec![Piece::Text("plain".into())]);
-        assert_eq!(pieces.len(), 5);
-    }
 
     #[test]
     fn a_title_with_line_breaks_becomes_one_line() {
