@@ -94,6 +94,16 @@ Examples:
     /// Manage the subscriber list.
     #[command(subcommand)]
     Subscribers(SubscribersCommand),
+    /// Copy the delivery ledger to a new file, safely while a send runs.
+    #[command(after_help = "\
+Examples:
+  herald backup
+  herald backup ~/backups/herald-$(date +%F).db")]
+    Backup {
+        /// Where to write (must not exist) [default: backups/herald-<UTC time>.db beside the ledger].
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
     /// Print a shell completion script.
     #[command(after_help = "\
 Examples:
@@ -216,15 +226,18 @@ Examples:
     /// Unsubscribe an address: never mailed again, delivery history kept, and
     /// a later import cannot bring it back.
     Remove {
-        /// The email address.
-        #[arg(value_name = "EMAIL")]
-        email: String,
+        /// The address, or the subscriber's unsubscribe token (from `unsubscribe_url`).
+        #[arg(value_name = "EMAIL|TOKEN")]
+        who: String,
         /// Delete the address and its delivery history instead (a reader asked to be forgotten).
         #[arg(long)]
         forget: bool,
     },
     /// List subscribers, one per line: email, name, status, added (tab-separated).
     List {
+        /// Only this one: an address, or an unsubscribe token.
+        #[arg(value_name = "EMAIL|TOKEN")]
+        who: Option<String>,
         /// Only those with this status.
         #[arg(long, value_enum)]
         status: Option<StatusArg>,
@@ -239,7 +252,7 @@ Examples:
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
-    /// Write every subscriber as CSV (email,name,status,created).
+    /// Write every subscriber as CSV with every column (email,name,status,created,updated,active_since,token): `import` restores it.
     Export {
         /// Where to write [default: standard output].
         #[arg(value_name = "FILE")]

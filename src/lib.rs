@@ -20,10 +20,12 @@ pub mod ledger;
 pub mod liquid;
 pub mod markdown;
 pub mod post;
+pub mod private;
 pub mod scaffold;
 pub mod site;
 pub mod status;
 pub mod subscribers;
+pub mod terminal;
 
 pub use error::{Error, Problem, Result};
 pub use site::{LoadOptions, Site};

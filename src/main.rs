@@ -15,6 +15,7 @@ use herald::config::{self, Config};
 use herald::deliver;
 use herald::email::{self, preview};
 use herald::ledger::{Ledger, SubscriberStatus};
+use herald::terminal::{escape, escape_lines};
 use herald::{Error, LoadOptions, Problem, Site, build, jekyll, scaffold, status, subscribers};
 
 fn main() -> ExitCode {
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
             if let Error::Posts { warnings, .. } = &e {
                 warn(&cli, warnings);
             }
-            eprintln!("error: {e}");
+            eprintln!("error: {}", escape_lines(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }
@@ -43,8 +44,8 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 say(&format!("created {}", imported.config.display()))?;
                 return say(&"next: check site.url in it, then run `herald build`");
             }
-            for path in scaffold::init(&dir, args.force, Utc::now())? {
-                say(&format!("created {}", dir.join(path).display()))?;
+            for file in scaffold::init(&dir, args.force, Utc::now())? {
+                say(&file.describe(&dir))?;
             }
             say(&"next: edit config/herald.toml (site.url), then run `herald build`")?;
         }
@@ -87,7 +88,7 @@ fn run(cli: &Cli) -> Result<(), Error> {
             let post = preview::choose(&site.posts, args.post.as_deref(), |n| site.find_post(n))?;
             let preview = preview::write(&kit, post, &site.root.join(&args.out))?;
             for warning in &preview.warnings {
-                eprintln!("warning: {warning}");
+                eprintln!("warning: {}", escape_lines(&warning.to_string()));
             }
             for file in &preview.files {
                 say(&format!("wrote {}", file.display()))?;
@@ -123,7 +124,7 @@ fn run(cli: &Cli) -> Result<(), Error> {
         }
         Command::Status => {
             let site = load(cli, false)?;
-            let ledger = Ledger::open(&site.path(&site.config.email.state))?;
+            let ledger = Ledger::open_read_only(&site.path(&site.config.email.state))?;
             say(&status::report(&site, &ledger)?.to_string().trim_end())?;
         }
         Command::Forget(args) => {
@@ -139,6 +140,13 @@ fn run(cli: &Cli) -> Result<(), Error> {
             }
         }
         Command::Subscribers(command) => subscribers_command(cli, command)?,
+        Command::Backup { file } => {
+            let to = backup(cli, file.as_deref())?;
+            say(&format!(
+                "wrote {} (to restore it, see README, \"Backups\")",
+                to.display()
+            ))?;
+        }
     }
     Ok(())
 }
@@ -146,13 +154,15 @@ fn run(cli: &Cli) -> Result<(), Error> {
 fn subscribers_command(cli: &Cli, command: &SubscribersCommand) -> Result<(), Error> {
     let say = |text: &dyn Display| if cli.quiet { Ok(()) } else { out(text) };
     let (root, config) = load_config(cli)?;
-    let mut ledger = Ledger::open(&root.join(&config.email.state))?;
+    let path = root.join(&config.email.state);
     match command {
         SubscribersCommand::Add { email, name } => {
+            let ledger = Ledger::open(&path)?;
             say(&subscribers::add(&ledger, email, name.as_deref())?)?;
         }
-        SubscribersCommand::Remove { email, forget } => {
-            let email = subscribers::normalise(email).map_err(Error::Usage)?;
+        SubscribersCommand::Remove { who, forget } => {
+            let ledger = Ledger::open(&path)?;
+            let email = subscribers::find(&ledger, who)?.email;
             let said = if *forget {
                 ledger.forget_subscriber(&email)?;
                 format!("forgot {email} and its delivery history")
@@ -164,27 +174,49 @@ fn subscribers_command(cli: &Cli, command: &SubscribersCommand) -> Result<(), Er
             };
             say(&said)?;
         }
-        SubscribersCommand::List { status } => {
-            for s in ledger.subscribers(status.map(SubscriberStatus::from))? {
+        SubscribersCommand::List { who, status } => {
+            let ledger = Ledger::open_read_only(&path)?;
+            let listed = match who {
+                Some(who) => vec![subscribers::find(&ledger, who)?],
+                None => ledger.subscribers(status.map(SubscriberStatus::from))?,
+            };
+            for s in listed {
                 let name = s.name.unwrap_or_default();
                 out(&format_args!(
-                    "{}\t{name}\t{}\t{}",
-                    s.email, s.status, s.created
+                    "{}\t{}\t{}\t{}",
+                    escape(&s.email),
+                    escape(&name),
+                    s.status,
+                    escape(&s.created)
                 ))?;
             }
         }
         SubscribersCommand::Import { file } => {
+            let mut ledger = Ledger::open(&path)?;
             let report = subscribers::import_csv(&mut ledger, &root.join(file), file)?;
             warn(cli, &report.problems);
             say(&report)?;
         }
         SubscribersCommand::Export { file: Some(file) } => {
-            let out = fs_err::File::create(root.join(file))?;
+            let ledger = Ledger::open_read_only(&path)?;
+            let out = herald::private::options()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(root.join(file))?;
             let count = subscribers::export_csv(&ledger, io::BufWriter::new(out))?;
             say(&format!("wrote {count} subscribers to {}", file.display()))?;
         }
         SubscribersCommand::Export { file: None } => {
-            subscribers::export_csv(&ledger, Stdout)?;
+            let ledger = Ledger::open_read_only(&path)?;
+            if io::IsTerminal::is_terminal(&io::stdout()) {
+                // For eyes, not a file: the CSV with its control characters shown.
+                let mut csv = Vec::new();
+                subscribers::export_csv(&ledger, &mut csv)?;
+                write!(Stdout, "{}", escape_lines(&String::from_utf8_lossy(&csv)))?;
+            } else {
+                subscribers::export_csv(&ledger, Stdout)?;
+            }
         }
     }
     Ok(())
@@ -205,6 +237,23 @@ fn confirm(question: &str) -> Result<bool, Error> {
         answer.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
+}
+
+/// `herald backup [FILE]`: returns where the copy went.
+fn backup(cli: &Cli, file: Option<&Path>) -> Result<PathBuf, Error> {
+    let (root, config) = load_config(cli)?;
+    let path = root.join(&config.email.state);
+    let ledger = Ledger::open_read_only(&path)?;
+    let to = match file {
+        Some(file) => root.join(file),
+        None => {
+            let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+            path.with_file_name("backups")
+                .join(format!("herald-{stamp}.db"))
+        }
+    };
+    ledger.backup(&to)?;
+    Ok(to)
 }
 
 /// `herald man`: herald.1 on standard output, or every page into a folder.
@@ -268,14 +317,15 @@ fn load(cli: &Cli, keep_going: bool) -> Result<Site, Error> {
 fn warn(cli: &Cli, warnings: &[Problem]) {
     if !cli.quiet {
         for warning in warnings {
-            eprintln!("warning: {warning}");
+            eprintln!("warning: {}", escape_lines(&warning.to_string()));
         }
     }
 }
 
-/// Prints one line to standard output.
+/// Prints to standard output, control characters escaped: names, addresses
+/// and server replies come from other people.
 fn out(text: &dyn Display) -> Result<(), Error> {
-    Ok(writeln!(Stdout, "{text}")?)
+    Ok(writeln!(Stdout, "{}", escape_lines(&text.to_string()))?)
 }
 
 /// Set once standard output's reader has gone away.

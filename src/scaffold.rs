@@ -14,8 +14,66 @@ pub const EMAIL_TXT: &str = include_str!("../templates/email.txt");
 
 const GITIGNORE: &str = "# herald: delivery state holds subscribers' personal data\n.herald/\npublic/\noutbox/\npreview/\n";
 
+/// What an existing `.gitignore` must gain: the folders that hold readers'
+/// personal data. (`public/` is left alone there: some sites commit it.)
+const PRIVATE_DIRS: [&str; 2] = [".herald/", "outbox/"];
+
+/// A file `init` wrote, relative to the site folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Created(PathBuf),
+    /// An existing file that gained these lines (never overwritten).
+    Appended(PathBuf, Vec<String>),
+}
+
+impl Written {
+    pub fn describe(&self, dir: &Path) -> String {
+        match self {
+            Written::Created(path) => format!("created {}", dir.join(path).display()),
+            Written::Appended(path, lines) => {
+                format!("added {} to {}", lines.join(" "), dir.join(path).display())
+            }
+        }
+    }
+}
+
+/// Appends to the user's `.gitignore` the private folders it does not
+/// ignore yet; never rewrites what is there. Returns the lines added.
+pub fn ignore_private_dirs(path: &Path) -> Result<Vec<String>> {
+    let text = fs_err::read_to_string(path)?;
+    let ignored = |dir: &str| {
+        let bare = dir.trim_end_matches('/');
+        text.lines().map(str::trim).any(|line| {
+            let line = line.trim_start_matches('/').trim_end_matches("/*");
+            line.trim_end_matches('/') == bare
+        })
+    };
+    let missing: Vec<String> = PRIVATE_DIRS
+        .iter()
+        .filter(|dir| !ignored(dir))
+        .map(|dir| dir.to_string())
+        .collect();
+    if missing.is_empty() {
+        return Ok(missing);
+    }
+    let mut addition = String::new();
+    if !text.is_empty() && !text.ends_with('\n') {
+        addition.push('\n');
+    }
+    addition.push_str("# herald: subscribers' personal data\n");
+    for dir in &missing {
+        addition.push_str(dir);
+        addition.push('\n');
+    }
+    let mut file = fs_err::OpenOptions::new().append(true).open(path)?;
+    std::io::Write::write_all(&mut file, addition.as_bytes())?;
+    Ok(missing)
+}
+
 /// Creates a site in `dir`; returns the files written, relative to `dir`.
-pub fn init(dir: &Path, force: bool, now: DateTime<Utc>) -> Result<Vec<PathBuf>> {
+/// `force` overwrites the configuration, the first post and the templates,
+/// never the user's `.gitignore`: that only gains what it lacks.
+pub fn init(dir: &Path, force: bool, now: DateTime<Utc>) -> Result<Vec<Written>> {
     let config_path = dir.join(crate::config::DEFAULT_PATH);
     if config_path.exists() && !force {
         return Err(Error::Usage(format!(
@@ -78,6 +136,13 @@ unsubscribe_mailto = "you+unsubscribe@example.org"
     let mut written = Vec::new();
     for (relative, text) in files {
         let path = dir.join(&relative);
+        if relative.as_path() == Path::new(".gitignore") && path.exists() {
+            let added = ignore_private_dirs(&path)?;
+            if !added.is_empty() {
+                written.push(Written::Appended(relative, added));
+            }
+            continue;
+        }
         if path.exists() && !force && relative.as_path() != Path::new(crate::config::DEFAULT_PATH) {
             continue;
         }
@@ -85,7 +150,7 @@ unsubscribe_mailto = "you+unsubscribe@example.org"
             fs_err::create_dir_all(parent)?;
         }
         fs_err::write(&path, text)?;
-        written.push(relative);
+        written.push(Written::Created(relative));
     }
     Ok(written)
 }

@@ -57,8 +57,11 @@ impl fmt::Display for Report {
         for (title, c) in &self.posts {
             writeln!(
                 f,
-                "{:>6} sent {:>6} unknown {:>6} failed  {title}",
-                c.sent, c.pending, c.failed
+                "{:>6} sent {:>6} unknown {:>6} failed  {}",
+                c.sent,
+                c.pending,
+                c.failed,
+                crate::terminal::escape(title)
             )?;
         }
         if self.unmailed > 0 {

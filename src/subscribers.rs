@@ -8,37 +8,118 @@ use std::path::Path;
 use std::str::FromStr;
 
 use crate::error::{Error, Problem, Result};
-use crate::ledger::{Ledger, SubscriberStatus};
+use crate::ledger::{Ledger, Record, Subscriber, SubscriberStatus};
+
+/// An address as written on the command line or in an export, checked,
+/// with the display name it came with (`Zed <zed@example.com>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    /// The one stored spelling: see [`normalise`].
+    pub email: String,
+    pub name: Option<String>,
+}
 
 /// Checks an address and gives its one stored spelling: trimmed, without
-/// `mailto:` or angle brackets, lower case (mail providers treat the local
-/// part without case, and two spellings must not be two subscribers).
+/// `mailto:`, a display name or angle brackets; the local part in lower case
+/// (mail providers treat it without case, and two spellings must not be two
+/// subscribers); the domain as its IDNA A-label (`xn--...`), so that the
+/// Unicode and punycode forms of one domain are one subscriber, and the
+/// address is one every server takes. Refused: what no ordinary server
+/// delivers to (a quoted local part, an IP address for a domain) and a
+/// non-ASCII local part (that needs SMTPUTF8, which herald does not use).
 pub fn normalise(address: &str) -> std::result::Result<String, String> {
-    let trimmed = address.trim();
+    parse(address).map(|mailbox| mailbox.email)
+}
+
+/// [`normalise`], keeping the display name.
+pub fn parse(text: &str) -> std::result::Result<Mailbox, String> {
+    let trimmed = text.trim();
     let trimmed = trimmed.strip_prefix("mailto:").unwrap_or(trimmed);
-    let trimmed = trimmed
-        .strip_prefix('<')
-        .and_then(|a| a.strip_suffix('>'))
-        .unwrap_or(trimmed)
-        .trim();
-    if trimmed.is_empty() {
+    let (name, address) = match trimmed.strip_suffix('>').and_then(|t| t.rsplit_once('<')) {
+        Some((name, address)) => (display_name(name), address.trim()),
+        None => (None, trimmed),
+    };
+    if address.is_empty() {
         return Err("the address is empty".into());
     }
-    if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if address.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
-            "{trimmed:?} is not an email address: it contains spaces or control characters"
+            "{address:?} is not an email address: it contains spaces or control characters"
         ));
     }
-    let lower = trimmed.to_lowercase();
-    let parsed = lettre::Address::from_str(&lower)
-        .map_err(|e| format!("{trimmed:?} is not an email address ({e})"))?;
-    let domain = parsed.domain();
-    if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return Err(format!("{address:?} is not an email address: no @"));
+    };
+    let email = format!(
+        "{}@{}",
+        local_part(address, local)?,
+        domain_part(address, domain)?
+    );
+    lettre::Address::from_str(&email)
+        .map_err(|e| format!("{address:?} is not an email address ({e})"))?;
+    Ok(Mailbox { email, name })
+}
+
+/// `Zed` or `"Zed, Z."` before `<...>`; none when blank.
+fn display_name(text: &str) -> Option<String> {
+    let text = text.trim();
+    let text = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text)
+        .trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+fn local_part(address: &str, local: &str) -> std::result::Result<String, String> {
+    if local.starts_with('"') {
         return Err(format!(
-            "{trimmed:?} is not an email address: no full domain after the @"
+            "{address:?}: a quoted local part is refused (few mail servers accept one; ask for the plain address)"
         ));
     }
-    Ok(lower)
+    if !local.is_ascii() {
+        return Err(format!(
+            "{address:?}: a non-ASCII name before the @ needs SMTPUTF8, which herald does not use; \
+             refused (ask the reader for an ASCII address)"
+        ));
+    }
+    Ok(local.to_ascii_lowercase())
+}
+
+fn domain_part(address: &str, domain: &str) -> std::result::Result<String, String> {
+    if domain.starts_with('[') {
+        return Err(format!(
+            "{address:?}: an IP address in place of a domain is refused (mail servers do not deliver to one)"
+        ));
+    }
+    let ascii = idna::domain_to_ascii_strict(domain).map_err(|_| {
+        format!("{address:?} is not an email address: {domain:?} is not a valid domain name")
+    })?;
+    if !ascii.contains('.') || ascii.starts_with('.') || ascii.ends_with('.') {
+        return Err(format!(
+            "{address:?} is not an email address: no full domain after the @"
+        ));
+    }
+    Ok(ascii)
+}
+
+/// An unsubscribe token as herald makes them: 32 hex digits.
+pub fn is_token(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The subscriber an address or an unsubscribe token names.
+pub fn find(ledger: &Ledger, who: &str) -> Result<Subscriber> {
+    let who = who.trim();
+    if is_token(who) {
+        return ledger
+            .subscriber_by_token(&who.to_ascii_lowercase())?
+            .ok_or_else(|| Error::Usage(format!("no subscriber has the token {who}")));
+    }
+    let email = normalise(who).map_err(Error::Usage)?;
+    ledger
+        .subscriber(&email)?
+        .ok_or_else(|| Error::Usage(format!("{email} is not a subscriber")))
 }
 
 /// What `subscribers add` did.
@@ -49,6 +130,8 @@ pub enum Added {
     /// An address on the list as unsubscribed or bounced, active again: it
     /// gets posts mailed from now on, not those it missed.
     Again(String, SubscriberStatus),
+    /// Already subscribed; only the name changed.
+    Renamed(String, String),
 }
 
 impl fmt::Display for Added {
@@ -58,27 +141,42 @@ impl fmt::Display for Added {
             Added::Again(email, was) => {
                 write!(f, "{email} was {was}; active again from the next post on")
             }
+            Added::Renamed(email, name) => {
+                write!(f, "{email} is already subscribed; name changed to {name:?}")
+            }
         }
     }
 }
 
-/// Adds one subscriber from the command line. Someone already active is
-/// refused; someone unsubscribed or bounced is made active again, since
-/// naming an address on the command line is a deliberate act (an import is
-/// not: it never revives anyone).
-pub fn add(ledger: &Ledger, email: &str, name: Option<&str>) -> Result<Added> {
-    let email = normalise(email).map_err(Error::Usage)?;
-    match ledger.subscriber(&email)? {
-        Some(existing) if existing.status == SubscriberStatus::Active => {
-            Err(Error::Usage(format!("{email} is already subscribed")))
-        }
-        Some(existing) => {
+/// Adds one subscriber from the command line (`Zed <zed@example.com>`
+/// gives the name when `name` does not). Someone already active is refused,
+/// unless a new name is given: then only the name changes. Someone
+/// unsubscribed or bounced is made active again, since naming an address on
+/// the command line is a deliberate act (an import is not: it never revives
+/// anyone).
+pub fn add(ledger: &Ledger, text: &str, name: Option<&str>) -> Result<Added> {
+    let mailbox = parse(text).map_err(Error::Usage)?;
+    let email = mailbox.email;
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .or(mailbox.name.as_deref());
+    let Some(existing) = ledger.subscriber(&email)? else {
+        ledger.add_subscriber(&email, name)?;
+        return Ok(Added::New(email));
+    };
+    let renamed = name.filter(|n| existing.name.as_deref() != Some(*n));
+    if let Some(name) = renamed {
+        ledger.set_name(&email, Some(name))?;
+    }
+    match (existing.status, renamed) {
+        (SubscriberStatus::Active, Some(name)) => Ok(Added::Renamed(email, name.to_string())),
+        (SubscriberStatus::Active, None) => Err(Error::Usage(format!(
+            "{email} is already subscribed (pass a new --name to change the name)"
+        ))),
+        (was, _) => {
             ledger.set_status(&email, SubscriberStatus::Active)?;
-            Ok(Added::Again(email, existing.status))
-        }
-        None => {
-            ledger.add_subscriber(&email, name)?;
-            Ok(Added::New(email))
+            Ok(Added::Again(email, was))
         }
     }
 }
@@ -100,6 +198,17 @@ pub struct ImportReport {
     pub invalid: usize,
     /// One per row that was passed over, with its line.
     pub problems: Vec<Problem>,
+}
+
+impl ImportReport {
+    fn count_added(&mut self, status: SubscriberStatus) {
+        self.added += 1;
+        match status {
+            SubscriberStatus::Active => {}
+            SubscriberStatus::Unsubscribed => self.added_unsubscribed += 1,
+            SubscriberStatus::Bounced => self.added_bounced += 1,
+        }
+    }
 }
 
 impl fmt::Display for ImportReport {
@@ -167,6 +276,7 @@ fn listed(word: &str) -> Listed {
 }
 
 /// Which columns of an export hold what.
+#[derive(Default)]
 struct Columns {
     email: usize,
     name: Option<usize>,
@@ -175,18 +285,29 @@ struct Columns {
     status: Option<usize>,
     /// Substack: `email_disabled` true means they turned mail off.
     disabled: Option<usize>,
-    /// Set for a whole file whose kind says it: Mailchimp exports each
-    /// status to its own file, with no status column, but the unsubscribed
-    /// one has `UNSUB_TIME` and the cleaned (bounced) one `CLEAN_TIME`.
-    file_status: Option<SubscriberStatus>,
+    /// Mailchimp: a time here means unsubscribed (`UNSUB_TIME`) or cleaned,
+    /// that is bounced (`CLEAN_TIME`). An empty cell is no status at all:
+    /// an export of everyone has the columns, empty for the subscribed.
+    unsub_time: Option<usize>,
+    clean_time: Option<usize>,
+    /// herald's own export: restored as they were.
+    token: Option<usize>,
+    created: Option<usize>,
+    updated: Option<usize>,
+    active_since: Option<usize>,
+}
+
+/// The columns seen, for a message when none holds addresses.
+fn header_names(headers: &csv::StringRecord) -> Vec<String> {
+    headers
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase())
+        .collect()
 }
 
 impl Columns {
     fn find(headers: &csv::StringRecord) -> Option<Columns> {
-        let names: Vec<String> = headers
-            .iter()
-            .map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase())
-            .collect();
+        let names = header_names(headers);
         let find = |wanted: &[&str]| names.iter().position(|n| wanted.contains(&n.as_str()));
         let email = find(&[
             "email",
@@ -203,13 +324,6 @@ impl Columns {
                 .iter()
                 .position(|n| n.contains("email") && !n.contains("disabled"))
         })?;
-        let file_status = if find(&["clean_time", "clean_campaign_id"]).is_some() {
-            Some(SubscriberStatus::Bounced)
-        } else if find(&["unsub_time", "unsub_campaign_id", "unsubscribed_at"]).is_some() {
-            Some(SubscriberStatus::Unsubscribed)
-        } else {
-            None
-        };
         Some(Columns {
             email,
             name: find(&["name", "full name", "full_name", "display name"]),
@@ -224,21 +338,25 @@ impl Columns {
                 "subscription status",
             ]),
             disabled: find(&["email_disabled"]),
-            file_status,
+            unsub_time: find(&["unsub_time", "unsubscribed_at"]),
+            clean_time: find(&["clean_time"]),
+            token: find(&["token"]),
+            created: find(&["created"]),
+            updated: find(&["updated"]),
+            active_since: find(&["active_since"]),
         })
     }
 
     /// A file of bare addresses, one per line, without a header row.
     fn bare() -> Columns {
-        Columns {
-            email: 0,
-            name: None,
-            first: None,
-            last: None,
-            status: None,
-            disabled: None,
-            file_status: None,
-        }
+        Columns::default()
+    }
+
+    /// The trimmed cell of column `i`, if there is one and it is not empty.
+    fn cell<'r>(record: &'r csv::StringRecord, i: Option<usize>) -> Option<&'r str> {
+        i.and_then(|i| record.get(i))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
     }
 
     fn name(&self, record: &csv::StringRecord) -> Option<String> {
@@ -256,85 +374,160 @@ impl Columns {
     }
 
     fn listed(&self, record: &csv::StringRecord) -> Listed {
-        if let Some(status) = self.file_status {
-            return Listed::Is(status);
+        if Columns::cell(record, self.clean_time).is_some() {
+            return Listed::Is(SubscriberStatus::Bounced);
         }
-        let word = self.status.and_then(|i| record.get(i)).unwrap_or_default();
-        let listed = listed(word);
-        let disabled = self
-            .disabled
-            .and_then(|i| record.get(i))
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        match listed {
+        if Columns::cell(record, self.unsub_time).is_some() {
+            return Listed::Is(SubscriberStatus::Unsubscribed);
+        }
+        let word = Columns::cell(record, self.status).unwrap_or_default();
+        let disabled =
+            Columns::cell(record, self.disabled).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        match listed(word) {
             Listed::Is(SubscriberStatus::Active) if disabled => {
                 Listed::Is(SubscriberStatus::Unsubscribed)
             }
             other => other,
         }
     }
+
+    /// A row of herald's own export, as it was: its token, and its dates
+    /// when they are dates (else now).
+    fn record(
+        &self,
+        row: &csv::StringRecord,
+        email: &str,
+        name: Option<String>,
+        status: SubscriberStatus,
+    ) -> Option<std::result::Result<Record, String>> {
+        let token = Columns::cell(row, self.token)?;
+        if !is_token(token) {
+            return Some(Err(format!(
+                "{email}: token {token:?} is not one herald made (32 hex digits)"
+            )));
+        }
+        let now = crate::ledger::now();
+        let date = |i| {
+            Columns::cell(row, i)
+                .filter(|d| chrono::DateTime::parse_from_rfc3339(d).is_ok())
+                .map_or_else(|| now.clone(), str::to_string)
+        };
+        Some(Ok(Record {
+            email: email.to_string(),
+            name,
+            status,
+            token: token.to_ascii_lowercase(),
+            created: date(self.created),
+            updated: date(self.updated),
+            active_since: date(self.active_since),
+        }))
+    }
 }
 
+/// Rows written per transaction. A whole large import in one transaction
+/// (1.5 million rows: 15 s) outlasted other commands' wait for the write
+/// lock, and a `send` running meanwhile failed with "database is locked";
+/// 1,000 rows hold it for milliseconds.
+pub const CHUNK: usize = 1000;
+
 /// Imports a CSV export (`shown` is the path as the user wrote it, for
-/// messages). Bad rows are reported with their line and passed over; the
-/// rest go in one transaction, so an import is all there or not at all.
-/// People the export says left or bounced are kept as such (never mailed,
-/// and never revived by a later import); one active here whom the export
-/// says left is marked so: an unsubscribe always wins.
+/// messages). The delimiter (`,`, `;` or tab) is taken from the header row.
+/// Bad rows are reported with their line and passed over; the rest are
+/// written `CHUNK` rows per transaction, so other commands (a `send`) go on
+/// meanwhile, and an interrupted import is finished by running it again
+/// (rows already in count as already subscribed). People the export says
+/// left or bounced are kept as such (never mailed, and never revived by a
+/// later import); one active here whom the export says left is marked so:
+/// an unsubscribe always wins. herald's own export is restored as it was.
 pub fn import_csv(ledger: &mut Ledger, path: &Path, shown: &Path) -> Result<ImportReport> {
     let not_csv =
         |e: csv::Error| Error::Message(format!("{}: not a CSV file: {e}", shown.display()));
     // Read whole: a 100,000-row export is a few megabytes, and line numbers
     // come from the bytes (see `Lines`).
     let bytes = fs_err::read(path)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(bytes.as_slice());
-    let headers = reader.headers().map_err(not_csv)?.clone();
+    let reader = |headers| {
+        csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(headers)
+            .delimiter(delimiter(&bytes))
+            .from_reader(bytes.as_slice())
+    };
+    let mut csv = reader(true);
+    let headers = csv.headers().map_err(not_csv)?.clone();
     let columns = match Columns::find(&headers) {
         Some(columns) => columns,
         // No header row, only addresses: read the first line as a record too.
         None if headers.len() == 1 && normalise(&headers[0]).is_ok() => {
-            reader = csv::ReaderBuilder::new()
-                .flexible(true)
-                .has_headers(false)
-                .from_reader(bytes.as_slice());
+            csv = reader(false);
             Columns::bare()
         }
         None => {
             return Err(Error::Message(format!(
-                "{}:1: no email column; the header row needs a column named like \"email\" or \"Email Address\" \
-                 (or give a file of bare addresses, one per line)",
-                shown.display()
+                "{}:1: no email column among the columns seen ({}); the header row needs a column named like \
+                 \"email\" or \"Email Address\" (or give a file of bare addresses, one per line)",
+                shown.display(),
+                crate::terminal::escape(&format!("{:?}", header_names(&headers)))
             )));
         }
     };
     let mut lines = Lines::new(&bytes);
-    ledger.in_transaction(|ledger| {
-        let mut report = ImportReport::default();
-        for record in reader.records() {
-            let record = match record {
-                Ok(record) => record,
-                Err(e) => {
-                    let line = e.position().map(|p| lines.at(p.byte()));
-                    report.invalid += 1;
-                    report
-                        .problems
-                        .push(Problem::new(shown, line, format!("unreadable row: {e}")));
-                    continue;
-                }
-            };
-            if record.iter().all(|field| field.trim().is_empty()) {
-                continue;
-            }
-            // The outer error (the database's) ends the import, rolled back;
-            // the inner one is this row's problem, reported and passed over.
-            if let Err(why) = import_row(ledger, &columns, &record, &mut report)? {
-                let line = record.position().map(|p| lines.at(p.byte()));
-                report.problems.push(Problem::new(shown, line, why));
-            }
+    let mut report = ImportReport::default();
+    let mut records = csv.records();
+    loop {
+        let chunk: Vec<_> = records.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            return Ok(report);
         }
-        Ok(report)
-    })
+        ledger.in_transaction(|ledger| {
+            for record in chunk {
+                import_record(ledger, &columns, record, &mut report, &mut lines, shown)?;
+            }
+            Ok(())
+        })?;
+    }
+}
+
+/// The most frequent of `,`, `;` and tab in the first line (`,` when none):
+/// European spreadsheets export with `;`, others with tabs.
+fn delimiter(bytes: &[u8]) -> u8 {
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let count = |d: u8| first.iter().filter(|&&b| b == d).count();
+    [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|&d| (count(d), d == b','))
+        .filter(|&d| count(d) > 0)
+        .unwrap_or(b',')
+}
+
+/// One CSV record: an unreadable or bad row goes into the report with its
+/// line; a database error ends the import.
+fn import_record(
+    ledger: &Ledger,
+    columns: &Columns,
+    record: csv::Result<csv::StringRecord>,
+    report: &mut ImportReport,
+    lines: &mut Lines<'_>,
+    shown: &Path,
+) -> Result<()> {
+    let record = match record {
+        Ok(record) => record,
+        Err(e) => {
+            let line = e.position().map(|p| lines.at(p.byte()));
+            report.invalid += 1;
+            report
+                .problems
+                .push(Problem::new(shown, line, format!("unreadable row: {e}")));
+            return Ok(());
+        }
+    };
+    if record.iter().all(|field| field.trim().is_empty()) {
+        return Ok(());
+    }
+    if let Err(why) = import_row(ledger, columns, &record, report)? {
+        let line = record.position().map(|p| lines.at(p.byte()));
+        report.problems.push(Problem::new(shown, line, why));
+    }
+    Ok(())
 }
 
 /// Line numbers from byte offsets. The csv crate's own line count runs one
@@ -384,13 +577,14 @@ fn import_row(
     report: &mut ImportReport,
 ) -> Result<std::result::Result<(), String>> {
     let raw = record.get(columns.email).unwrap_or_default();
-    let email = match normalise(raw) {
-        Ok(email) => email,
+    let mailbox = match parse(raw) {
+        Ok(mailbox) => mailbox,
         Err(why) => {
             report.invalid += 1;
             return Ok(Err(why));
         }
     };
+    let email = mailbox.email;
     let status = match columns.listed(record) {
         Listed::Is(status) => status,
         Listed::Unconfirmed => {
@@ -415,38 +609,65 @@ fn import_row(
         }
         Some(_) => report.duplicates += 1,
         None => {
-            ledger.insert_subscriber(&email, columns.name(record).as_deref(), status)?;
-            report.added += 1;
-            match status {
-                SubscriberStatus::Active => {}
-                SubscriberStatus::Unsubscribed => report.added_unsubscribed += 1,
-                SubscriberStatus::Bounced => report.added_bounced += 1,
+            let name = columns.name(record).or(mailbox.name);
+            match columns.record(record, &email, name.clone(), status) {
+                Some(Err(why)) => {
+                    report.invalid += 1;
+                    return Ok(Err(why));
+                }
+                Some(Ok(restored)) => {
+                    if ledger.subscriber_by_token(&restored.token)?.is_some() {
+                        report.invalid += 1;
+                        return Ok(Err(format!(
+                            "{email}: its token belongs to another subscriber here; left out"
+                        )));
+                    }
+                    ledger.restore(&restored)?;
+                }
+                None => {
+                    ledger.insert_subscriber(&email, name.as_deref(), status)?;
+                }
             }
+            report.count_added(status);
         }
     }
     Ok(Ok(()))
 }
 
-/// Writes every subscriber as CSV: email, name, status, created.
+/// The columns of `export`: everything `import` needs to restore the list.
+const EXPORT_COLUMNS: [&str; 7] = [
+    "email",
+    "name",
+    "status",
+    "created",
+    "updated",
+    "active_since",
+    "token",
+];
+
+/// Writes every subscriber as CSV with every column (`EXPORT_COLUMNS`):
+/// importing the file into an empty ledger restores the list as it was,
+/// tokens (so unsubscribe links keep working) and dates included.
 pub fn export_csv(ledger: &Ledger, out: impl Write) -> Result<usize> {
     let mut writer = csv::Writer::from_writer(out);
     let csv_error = |e: csv::Error| Error::Message(format!("writing CSV: {e}"));
-    writer
-        .write_record(["email", "name", "status", "created"])
-        .map_err(csv_error)?;
-    let subscribers = ledger.subscribers(None)?;
-    for s in &subscribers {
+    writer.write_record(EXPORT_COLUMNS).map_err(csv_error)?;
+    let records = ledger.records()?;
+    for r in &records {
         writer
             .write_record([
-                s.email.as_str(),
-                s.name.as_deref().unwrap_or(""),
-                s.status.as_str(),
-                s.created.as_str(),
+                r.email.as_str(),
+                r.name.as_deref().unwrap_or(""),
+                r.status.as_str(),
+                r.created.as_str(),
+                r.updated.as_str(),
+                r.active_since.as_str(),
+                r.token.as_str(),
             ])
             .map_err(csv_error)?;
     }
     writer.flush()?;
-    Ok(subscribers.len())
+    Ok(records.len())
 }
 
 #[cfg(test)]

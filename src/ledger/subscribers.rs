@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{
-    Ledger, SUBSCRIBER_COLUMNS, Subscriber, SubscriberStatus, count, new_token, now,
+    Ledger, Record, SUBSCRIBER_COLUMNS, Subscriber, SubscriberStatus, count, new_token, now,
     subscriber_from_row,
 };
 use crate::error::{Error, Result};
@@ -111,15 +111,16 @@ impl Ledger {
 
     /// Every subscriber (or those with `status`), oldest first.
     pub fn subscribers(&self, status: Option<SubscriberStatus>) -> Result<Vec<Subscriber>> {
-        let mut statement = self
-            .conn
-            .prepare(&format!(
-                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE ?1 IS NULL OR status = ?1 ORDER BY id"
-            ))
-            .map_err(|e| self.error(e))?;
+        let sql = match status {
+            Some(_) => format!(
+                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE status = ?1 ORDER BY id"
+            ),
+            None => format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers ORDER BY id"),
+        };
+        let mut statement = self.conn.prepare(&sql).map_err(|e| self.error(e))?;
         let rows = statement
             .query_map(
-                params![status.map(SubscriberStatus::as_str)],
+                rusqlite::params_from_iter(status.map(SubscriberStatus::as_str)),
                 subscriber_from_row,
             )
             .map_err(|e| self.error(e))?;
@@ -127,24 +128,108 @@ impl Ledger {
             .map_err(|e| self.error(e))
     }
 
-    /// Subscriber counts by status.
+    /// Subscriber counts by status, in one pass over the list.
     pub fn subscriber_counts(&self) -> Result<Vec<(SubscriberStatus, u64)>> {
-        let mut counts = Vec::new();
-        for status in [
+        let mut statement = self
+            .conn
+            .prepare("SELECT status, COUNT(*) FROM subscribers GROUP BY status")
+            .map_err(|e| self.error(e))?;
+        let found: Vec<(String, u64)> = statement
+            .query_map([], |r| Ok((r.get(0)?, count(r, 1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.error(e))?;
+        let counts = [
             SubscriberStatus::Active,
             SubscriberStatus::Unsubscribed,
             SubscriberStatus::Bounced,
-        ] {
-            let count: u64 = self
-                .conn
-                .query_row(
-                    "SELECT COUNT(*) FROM subscribers WHERE status = ?1",
-                    params![status.as_str()],
-                    |r| count(r, 0),
-                )
-                .map_err(|e| self.error(e))?;
-            counts.push((status, count));
+        ]
+        .into_iter()
+        .map(|status| {
+            let n = found.iter().find(|(s, _)| s == status.as_str());
+            (status, n.map_or(0, |(_, n)| *n))
+        });
+        Ok(counts.collect())
+    }
+
+    /// The subscriber whose unsubscribe token this is.
+    pub fn subscriber_by_token(&self, token: &str) -> Result<Option<Subscriber>> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE token = ?1"
+            ))
+            .and_then(|mut select| {
+                select
+                    .query_row(params![token], subscriber_from_row)
+                    .optional()
+            })
+            .map_err(|e| self.error(e))
+    }
+
+    /// Sets (or clears) a subscriber's name.
+    pub fn set_name(&self, email: &str, name: Option<&str>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE subscribers SET name = ?2, updated = ?3 WHERE email = ?1",
+                params![email, name, now()],
+            )
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// Every subscriber with every column, oldest first: what `export`
+    /// writes so that `import` can restore the list as it was.
+    pub fn records(&self) -> Result<Vec<Record>> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT email, name, status, token, created, updated, active_since
+                 FROM subscribers ORDER BY id",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([], |row| {
+                let status: String = row.get(2)?;
+                Ok(Record {
+                    email: row.get(0)?,
+                    name: row.get(1)?,
+                    status: status.parse().unwrap_or(SubscriberStatus::Unsubscribed),
+                    token: row.get(3)?,
+                    created: row.get(4)?,
+                    updated: row.get(5)?,
+                    active_since: row.get(6)?,
+                })
+            })
+            .map_err(|e| self.error(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.error(e))
+    }
+
+    /// Puts back a subscriber from herald's own export, token and dates as
+    /// they were. An address or token already here is refused.
+    pub fn restore(&self, record: &Record) -> Result<()> {
+        if self.subscriber_by_token(&record.token)?.is_some() {
+            return Err(Error::Usage(format!(
+                "{}: token {} belongs to another subscriber here",
+                record.email, record.token
+            )));
         }
-        Ok(counts)
+        self.conn
+            .prepare_cached(
+                "INSERT INTO subscribers (email, name, status, token, created, updated, active_since)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut insert| {
+                insert.execute(params![
+                    record.email,
+                    record.name,
+                    record.status.as_str(),
+                    record.token,
+                    record.created,
+                    record.updated,
+                    record.active_since
+                ])
+            })
+            .map_err(|e| self.error(e))?;
+        Ok(())
     }
 }
