@@ -1,8 +1,8 @@
 //! Files that hold readers' personal data: the ledger and its WAL files, its
 //! lock, backups, outbox messages. They are created readable by the owner
-//! only (0600, folders 0700), and a folder herald makes for them carries its
-//! own `.gitignore` so that they cannot be committed by accident, whatever
-//! the repository's own `.gitignore` says.
+//! only (0600, folders 0700), and the ledger's folder carries its own
+//! `.gitignore`, so that it cannot be committed by accident whatever the
+//! repository's own `.gitignore` says.
 
 use std::io;
 use std::path::Path;
@@ -14,20 +14,25 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 
 const IGNORE_ALL: &str = "# written by herald: subscribers' personal data, never commit it\n*\n";
 
-/// Creates `dir` and its missing parents, each 0700. A folder created here
-/// (or an existing `.herald`) gets a `.gitignore` that ignores everything in
-/// it.
+/// Creates `dir` and its missing parents, each 0700.
 pub fn create_dir(dir: &Path) -> io::Result<()> {
-    let existed = dir.is_dir();
-    if !existed {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        builder.mode(0o700);
-        builder
-            .create(dir)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    if dir.is_dir() {
+        return Ok(());
     }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder
+        .create(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))
+}
+
+/// [`create_dir`] for the ledger's folder: one created here (or an existing
+/// `.herald`) also gets a `.gitignore` that ignores everything in it.
+pub fn create_ignored_dir(dir: &Path) -> io::Result<()> {
+    let existed = dir.is_dir();
+    create_dir(dir)?;
     let ignore = dir.join(".gitignore");
     let ours = !existed || dir.file_name().is_some_and(|n| n == ".herald");
     if ours && !ignore.exists() {

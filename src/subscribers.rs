@@ -353,7 +353,7 @@ impl Columns {
     }
 
     /// The trimmed cell of column `i`, if there is one and it is not empty.
-    fn cell<'r>(record: &'r csv::StringRecord, i: Option<usize>) -> Option<&'r str> {
+    fn cell(record: &csv::StringRecord, i: Option<usize>) -> Option<&str> {
         i.and_then(|i| record.get(i))
             .map(str::trim)
             .filter(|s| !s.is_empty())

@@ -25,7 +25,8 @@ impl Outbox {
     }
 
     fn write(&self, letter: &Letter) -> std::io::Result<PathBuf> {
-        fs_err::create_dir_all(&self.dir)?;
+        // 0600 files (tempfile's default) in a 0700 folder: they hold readers' addresses.
+        crate::private::create_dir(&self.dir)?;
         let path = self.dir.join(file_name(letter));
         let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
         file.write_all(&letter.bytes)?;

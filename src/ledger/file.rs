@@ -34,7 +34,7 @@ impl Ledger {
     pub fn open(path: &Path) -> Result<Ledger> {
         check_present(path)?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            private::create_dir(parent).map_err(|e| unwritable(path, e))?;
+            private::create_ignored_dir(parent).map_err(|e| unwritable(path, e))?;
         }
         // Created 0600 before SQLite sees it: SQLite gives the -wal and -shm
         // files the database file's mode.

@@ -230,3 +230,124 @@ fn a_mailing_found_complete_opens_again_when_a_row_is_released() {
     assert!(!ledger.complete("p").unwrap());
     assert_eq!(ledger.undelivered("p", 0, 10).unwrap().len(), 1);
 }
+
+/// Every statement the ledger runs, in its own words, as SQLite plans it:
+/// collected while a whole workload runs, so a query added later is checked
+/// too. A full scan of `deliveries` (millions of rows for an archive) is
+/// never right; only the small index of pending rows may be walked whole.
+/// `subscribers` may be scanned only by what lists or counts everyone.
+#[test]
+fn every_ledger_query_uses_an_index_where_one_should() {
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, Mutex};
+
+    use rusqlite::trace::{TraceEvent, TraceEventCodes};
+
+    let (_dir, mut ledger) = ledger();
+    let seen = Arc::new(Mutex::new(BTreeSet::new()));
+    let sink = Arc::clone(&seen);
+    ledger
+        .conn
+        .trace_v2(
+            TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(move |event: TraceEvent<'_>| {
+                if let TraceEvent::Stmt(_, sql) = event {
+                    sink.lock()
+                        .unwrap()
+                        .insert(sql.split_whitespace().collect::<Vec<_>>().join(" "));
+                }
+            }),
+        )
+        .unwrap();
+    workload(&mut ledger);
+    ledger
+        .conn
+        .trace_v2(TraceEventCodes::empty(), None::<fn(TraceEvent<'_>)>)
+        .unwrap();
+
+    let lists_everyone = [
+        "FROM subscribers ORDER BY id",
+        "FROM subscribers WHERE status = ?1 ORDER BY id",
+        "GROUP BY status",
+        "SELECT ?1, id, 'sent'",
+    ];
+    let statements = seen.lock().unwrap().clone();
+    let queries: Vec<&String> = statements
+        .iter()
+        .filter(|sql| {
+            let verb = sql.split_whitespace().next().unwrap_or("").to_uppercase();
+            ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH"].contains(&verb.as_str())
+        })
+        .collect();
+    assert!(
+        queries.len() >= 20,
+        "too few statements traced: {queries:#?}"
+    );
+    let mut wrong = Vec::new();
+    for sql in queries {
+        let mut explain = ledger
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        // Parameters unbound (NULL): the plan must not depend on their values.
+        let nulls = vec![rusqlite::types::Null; explain.parameter_count()];
+        let details: Vec<String> = explain
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        for detail in details {
+            let scanned = detail
+                .strip_prefix("SCAN ")
+                .and_then(|rest| rest.split_whitespace().next());
+            let bad = match scanned {
+                Some("deliveries" | "d") => !detail.contains("deliveries_pending"),
+                Some("subscribers" | "s") => !lists_everyone.iter().any(|p| sql.contains(p)),
+                _ => false,
+            };
+            if bad {
+                wrong.push(format!("{detail}\n    in: {sql}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "full scans:\n{}", wrong.join("\n"));
+}
+
+/// Every public ledger operation, once.
+fn workload(ledger: &mut Ledger) {
+    let a = ledger.add_subscriber("a@example.org", Some("A")).unwrap();
+    let b = ledger
+        .insert_subscriber("b@example.org", None, SubscriberStatus::Active)
+        .unwrap();
+    ledger.subscriber("a@example.org").unwrap();
+    ledger.subscriber_by_token(&a.token).unwrap();
+    ledger.set_name("a@example.org", Some("Ada")).unwrap();
+    ledger.undelivered("p", 0, 10).unwrap();
+    ledger.mark_pending("p", &[a.id, b.id]).unwrap();
+    ledger.record(&[sent("p", a.id)]).unwrap();
+    ledger.unknown(Some("p")).unwrap();
+    ledger.unknown(None).unwrap();
+    ledger.release("p", &[b.id]).unwrap();
+    ledger.mark_pending("p", &[b.id]).unwrap();
+    ledger.reset_unknown("p").unwrap();
+    ledger.mark_post_sent("q").unwrap();
+    ledger.complete("q").unwrap();
+    ledger.undelivered("q", 0, 10).unwrap();
+    ledger.posts_with_deliveries().unwrap();
+    ledger.status().unwrap();
+    ledger.subscribers(None).unwrap();
+    ledger.subscribers(Some(SubscriberStatus::Active)).unwrap();
+    ledger.subscriber_counts().unwrap();
+    let records = ledger.records().unwrap();
+    ledger.remove_subscriber("b@example.org").unwrap();
+    ledger
+        .set_status("b@example.org", SubscriberStatus::Active)
+        .unwrap();
+    ledger.forget_subscriber("b@example.org").unwrap();
+    let mut restored = records[1].clone();
+    restored.email = "c@example.org".into();
+    restored.token = "0123456789abcdef0123456789abcdef".into();
+    ledger.restore(&restored).unwrap();
+    ledger.id().unwrap();
+    ledger.send_running().unwrap();
+}
