@@ -109,7 +109,9 @@ impl Ledger {
     /// The random id this ledger was given when it was created.
     pub fn id(&self) -> Result<String> {
         self.conn
-            .query_row("SELECT value FROM list_meta WHERE key = 'id'", [], |r| r.get(0))
+            .query_row("SELECT value FROM list_meta WHERE key = 'id'", [], |r| {
+                r.get(0)
+            })
             .map_err(|e| self.error(e))
     }
 
