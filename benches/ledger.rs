@@ -97,7 +97,7 @@ fn whole_mailing(dir: &Path) {
         1,
     );
     let started = Instant::now();
-    let status = ledger.status().unwrap();
+    let status = ledger.status(None).unwrap();
     assert_eq!(status[0].sent as usize, SUBSCRIBERS);
     report_line("status() counts", started.elapsed(), 1);
     let started = Instant::now();

@@ -88,6 +88,7 @@ fn main() {
         mark_sent: false,
         resend_unknown: false,
         progress: false,
+        notes: Default::default(),
     };
     let start = Instant::now();
     let report = deliver::send(&site, &options).unwrap();

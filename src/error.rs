@@ -91,6 +91,10 @@ pub enum Error {
     #[error("{0}")]
     DeliveriesFailed(String),
 
+    /// `send` was stopped by a signal; what it did is recorded and summarised.
+    #[error("{0}")]
+    Interrupted(String),
+
     /// Anything else that stops a command, already phrased for the user.
     #[error("{0}")]
     Message(String),
@@ -104,7 +108,8 @@ Exit status:
   1  failure: a broken post, configuration or template, an unreadable file
   2  usage error: a bad argument, an unknown post, a refused first send
   3  another `herald send` is running on the same ledger; try again later
-  4  some emails were not delivered (listed in the report)";
+  4  some emails were not delivered (listed in the report)
+130  a send was interrupted (Ctrl-C, SIGTERM); what it did is recorded";
 
 impl Error {
     /// The process exit status for this error; 0 is success.
@@ -113,6 +118,8 @@ impl Error {
             Error::Usage(_) => 2,
             Error::SendRunning(_) => 3,
             Error::DeliveriesFailed(_) => 4,
+            // As a shell reports a process ended by SIGINT.
+            Error::Interrupted(_) => 130,
             Error::Config(_) | Error::Posts { .. } | Error::Io(_) | Error::Message(_) => 1,
         }
     }

@@ -110,11 +110,21 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 mark_sent: args.mark_sent,
                 resend_unknown: args.resend_unknown,
                 progress: !cli.quiet && io::IsTerminal::is_terminal(&io::stderr()),
+                notes: if cli.quiet {
+                    deliver::Notes::default()
+                } else {
+                    deliver::Notes::new(|text| eprintln!("{text}"))
+                },
             };
             let report = deliver::send(&site, &options)?;
             // The summary goes out even with -q when something needs attention.
             if !cli.quiet || !report.ok() {
                 out(&report)?;
+            }
+            if report.interrupted() {
+                return Err(Error::Interrupted(
+                    "interrupted: the send stopped early (summary above); `herald send` sends the rest".into(),
+                ));
             }
             if !report.ok() {
                 return Err(Error::DeliveriesFailed(

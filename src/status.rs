@@ -1,10 +1,11 @@
-//! `herald status`: per post, how many emails were sent, are unknown
-//! (left pending by an interrupted send) or failed; and the list's size.
+//! `herald status`: per post, how many emails were sent, are in flight (a
+//! send is running), are unknown (left pending by a send that stopped),
+//! failed, or are still owed; and the list's size.
 
 use std::fmt;
 
 use crate::error::Result;
-use crate::ledger::{Ledger, PostStatus, SubscriberStatus};
+use crate::ledger::{Holder, Ledger, PostStatus, SubscriberStatus};
 use crate::site::Site;
 
 pub struct Report {
@@ -13,12 +14,14 @@ pub struct Report {
     pub subscribers: Vec<(SubscriberStatus, u64)>,
     /// Mailable posts never mailed.
     pub unmailed: usize,
-    /// A send holds the ledger now: its pending rows are in flight, not unknown.
-    pub sending: bool,
+    /// The send holding the ledger now, if one is running.
+    pub sending: Option<Holder>,
 }
 
 pub fn report(site: &Site, ledger: &Ledger) -> Result<Report> {
-    let mut counts = ledger.status()?;
+    let sending = ledger.running_send()?;
+    let since = sending.as_ref().and_then(|h| h.since.as_deref());
+    let mut counts = ledger.status(since)?;
     let mut posts = Vec::new();
     let mut unmailed = 0;
     for post in site.posts.iter().filter(|p| p.email) {
@@ -33,13 +36,22 @@ pub fn report(site: &Site, ledger: &Ledger) -> Result<Report> {
         posts,
         subscribers: ledger.subscriber_counts()?,
         unmailed,
-        sending: ledger.send_running()?,
+        sending,
     })
 }
 
 impl Report {
+    /// Deliveries left pending by a send that is no longer running.
     pub fn unknown(&self) -> u64 {
         self.posts.iter().map(|(_, c)| c.pending).sum()
+    }
+
+    pub fn in_flight(&self) -> u64 {
+        self.posts.iter().map(|(_, c)| c.in_flight).sum()
+    }
+
+    pub fn owed(&self) -> u64 {
+        self.posts.iter().map(|(_, c)| c.owed).sum()
     }
 }
 
@@ -53,12 +65,20 @@ impl fmt::Display for Report {
         writeln!(f, "subscribers: {}", subscribers.join(", "))?;
         if self.posts.is_empty() {
             writeln!(f, "no post has been mailed yet")?;
+        } else {
+            writeln!(
+                f,
+                "{:>7} {:>7} {:>9} {:>7} {:>7}  post",
+                "sent", "owed", "in flight", "unknown", "failed"
+            )?;
         }
         for (title, c) in &self.posts {
             writeln!(
                 f,
-                "{:>6} sent {:>6} unknown {:>6} failed  {}",
+                "{:>7} {:>7} {:>9} {:>7} {:>7}  {}",
                 c.sent,
+                c.owed,
+                c.in_flight,
                 c.pending,
                 c.failed,
                 crate::terminal::escape(title)
@@ -67,18 +87,24 @@ impl fmt::Display for Report {
         if self.unmailed > 0 {
             writeln!(f, "{} post(s) never mailed", self.unmailed)?;
         }
-        let unknown = self.unknown();
-        if unknown > 0 && self.sending {
-            write!(
+        if let Some(holder) = &self.sending {
+            writeln!(
                 f,
-                "a send is running now: {unknown} deliveries are in flight (pending until the server answers)"
+                "a send is running now ({holder}): {} deliveries in flight (sent, waiting for the server's answer)",
+                self.in_flight()
             )?;
-        } else if unknown > 0 {
-            write!(
+        }
+        let unknown = self.unknown();
+        if unknown > 0 {
+            writeln!(
                 f,
-                "{unknown} deliveries left pending by an interrupted send: the server may or may not have taken them. \
+                "{unknown} deliveries unknown: a send stopped after handing them to the server and before its answer, so they may or may not have arrived. \
                  They are not sent again unless you run `herald send --resend-unknown` (which may reach some readers twice)."
             )?;
+        }
+        let owed = self.owed();
+        if owed > 0 && self.sending.is_none() {
+            writeln!(f, "{owed} deliveries still owed: `herald send` sends them")?;
         }
         Ok(())
     }

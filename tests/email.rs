@@ -4,7 +4,10 @@
 //! part; the ledger's promises (a re-run sends nothing, a crash is not
 //! repeated); STARTTLS with a self-signed certificate; the outbox; preview.
 
+#[path = "support/fault_smtp.rs"]
+mod fault_smtp;
 mod support;
+use fault_smtp::{Fault, FaultServer};
 use support::copy_dir;
 
 use std::net::TcpListener;
@@ -505,97 +508,22 @@ fn a_title_cannot_inject_a_header() {
     assert_eq!(message.subject(), Some("Hi Bcc: victim@example.org"));
 }
 
-/// Where the fault server breaks the connection.
-#[derive(Clone, Copy, PartialEq)]
-enum Fault {
-    /// Drops the connection on the first DATA command, then behaves.
-    DropAtDataOnce,
-    /// Reads every message body, then drops the connection instead of answering.
-    DropAfterBody,
-}
-
-/// A minimal SMTP peer for faults a real server cannot be made to produce
-/// on demand: a connection lost before, or right after, the message body.
-/// Returns its port and the number of messages it acknowledged with 250.
-fn fault_server(fault: Fault) -> (u16, Arc<Mutex<usize>>) {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let accepted = Arc::new(Mutex::new(0usize));
-    let dropped_once = Arc::new(Mutex::new(false));
-    let counter = accepted.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(64) {
-            let Ok(stream) = stream else { return };
-            let counter = counter.clone();
-            let dropped_once = dropped_once.clone();
-            std::thread::spawn(move || {
-                let mut writer = stream.try_clone().unwrap();
-                let mut reader = BufReader::new(stream);
-                let _ = writer.write_all(b"220 fault ready\r\n");
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250-fault\r\n250 8BITMIME\r\n",
-                        "DATA" => {
-                            let mut once = dropped_once.lock().unwrap();
-                            if fault == Fault::DropAtDataOnce && !*once {
-                                *once = true;
-                                return;
-                            }
-                            drop(once);
-                            let _ = writer.write_all(b"354 go on\r\n");
-                            loop {
-                                line.clear();
-                                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                                    return;
-                                }
-                                if line == ".\r\n" {
-                                    break;
-                                }
-                            }
-                            if fault == Fault::DropAfterBody {
-                                return;
-                            }
-                            *counter.lock().unwrap() += 1;
-                            b"250 queued\r\n"
-                        }
-                        "QUIT" => {
-                            let _ = writer.write_all(b"221 bye\r\n");
-                            return;
-                        }
-                        _ => b"250 ok\r\n",
-                    };
-                    if writer.write_all(reply).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, accepted)
-}
-
 #[test]
 fn a_connection_dropped_before_the_body_is_retried_and_each_reader_gets_one_copy() {
-    let (port, accepted) = fault_server(Fault::DropAtDataOnce);
-    let site = Site::new(&smtp_section(port));
+    let server = FaultServer::start(Fault::DropAtDataOnce);
+    let site = Site::new(&smtp_section(server.port));
     site.subscribe(&["ada@example.org", "bob@example.org"]);
     site.herald(&["send", "--post", "faster-sparse-solvers"])
         .success();
-    assert_eq!(*accepted.lock().unwrap(), 2);
+    assert_eq!(server.accepted().len(), 2);
     site.herald(&["send"]).success();
-    assert_eq!(*accepted.lock().unwrap(), 2, "a re-run sends nothing");
+    assert_eq!(server.accepted().len(), 2, "a re-run sends nothing");
 }
 
 #[test]
 fn a_connection_lost_after_the_body_leaves_the_delivery_unknown_never_doubled() {
-    let (port, _) = fault_server(Fault::DropAfterBody);
+    let fault = FaultServer::start(Fault::DropAfterBody);
+    let port = fault.port;
     let site = Site::new(&smtp_section(port));
     site.subscribe(&["ada@example.org"]);
     let first = site
@@ -605,7 +533,7 @@ fn a_connection_lost_after_the_body_leaves_the_delivery_unknown_never_doubled() 
     assert!(text.contains("1 unknown"), "{text}");
     site.herald(&["status"])
         .success()
-        .stdout(predicates::str::contains("1 unknown"));
+        .stdout(predicates::str::contains("1 deliveries unknown"));
 
     // Against a sound server the unknown delivery stays alone until asked for.
     let server = SmtpServer::start(Mailbox::default(), None);
@@ -909,5 +837,352 @@ fn each_reader_gets_the_template_rendered_with_their_own_values() {
         assert!(html.contains(shout), "{shout} in {html}");
         assert!(text.starts_with(text_greeting), "{text_greeting} in {text}");
         assert!(html.contains("preconditioned conjugate"));
+    }
+}
+
+/// `count` readers `r0@example.org`, `r1@...`, added in one transaction.
+fn subscribe_many(site: &Site, count: usize) -> Vec<String> {
+    let readers: Vec<String> = (0..count).map(|i| format!("r{i}@example.org")).collect();
+    site.ledger()
+        .in_transaction(|l| {
+            for reader in &readers {
+                l.add_subscriber(reader, None)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    readers
+}
+
+/// How many copies each reader has in the server's record.
+fn copies(record: &[String], reader: &str) -> usize {
+    record.iter().filter(|r| r.as_str() == reader).count()
+}
+
+/// A tiny deterministic generator, so a failing kill moment can be replayed.
+fn seeded(seed: u64, below: u64) -> u64 {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    x % below
+}
+
+#[test]
+fn kill_9_at_seeded_moments_leaves_at_most_connections_unknown_and_a_rerun_delivers_the_rest() {
+    const CONNECTIONS: usize = 3;
+    const READERS: usize = 60;
+    let mut lines = Vec::new();
+    let mut failures = Vec::new();
+    for seed in 1..=10u64 {
+        // Slowed a little, so that kills land mid-send.
+        let server = FaultServer::start(Fault::SlowReply(std::time::Duration::from_millis(8)));
+        let site = Site::new(&smtp_section(server.port));
+        // One post, so that a plain `send` is what mails it, first and after the kill.
+        std::fs::remove_file(site.path().join("posts/2023-11-20-hello.md")).unwrap();
+        let readers = subscribe_many(&site, READERS);
+        let wait = 80 + seeded(seed, 300);
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("herald"))
+            .arg("-C")
+            .arg(site.path())
+            .arg("send")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(wait));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let before = server.received();
+        let unknown: Vec<String> = site
+            .ledger()
+            .unknown(None)
+            .unwrap()
+            .into_iter()
+            .map(|(_, s)| s.email)
+            .collect();
+        let really_in_flight = unknown.iter().filter(|u| copies(&before, u) == 1).count();
+        site.herald(&["send"]).success();
+        let record = server.received();
+        let twice: Vec<&String> = readers.iter().filter(|r| copies(&record, r) > 1).collect();
+        let missing: Vec<&String> = readers
+            .iter()
+            .filter(|r| copies(&record, r) == 0 && !unknown.contains(r))
+            .collect();
+        lines.push(format!(
+            "kill {seed} after {wait} ms: {} received before the kill, {} unknown ({really_in_flight} of them reached the server, {} did not); after a re-run: {} twice, {} missing",
+            before.len(),
+            unknown.len(),
+            unknown.len() - really_in_flight,
+            twice.len(),
+            missing.len()
+        ));
+        if !twice.is_empty() || !missing.is_empty() || unknown.len() > CONNECTIONS {
+            failures.push(seed);
+        }
+    }
+    println!("{}", lines.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "kills {failures:?} broke a promise:\n{}",
+        lines.join("\n")
+    );
+}
+
+/// `[smtp]` for a fault server: a short timeout, quick retries.
+fn fault_section(port: u16, timeout: &str) -> String {
+    smtp_section(port)
+        .replace("timeout = \"5s\"", &format!("timeout = \"{timeout}\""))
+        .replace("retries = 3", "retries = 1")
+}
+
+/// Runs `send` against a server that fails every connection, and checks what
+/// every such run must leave: nothing received, nothing unknown, everyone
+/// still owed, and the failure said in words. Returns stdout and stderr.
+fn send_fails_cleanly(server: &FaultServer, site: &Site, readers: usize) -> String {
+    let out = site
+        .herald(&["send", "--post", "faster-sparse-solvers"])
+        .failure();
+    let text = format!("{}\n{}", stdout(&out), stderr(&out));
+    assert!(server.accepted().is_empty(), "{text}");
+    assert!(!text.contains("os error 11"), "{text}");
+    assert!(
+        text.contains(&format!("{readers} still owed")),
+        "the summary counts what is owed: {text}"
+    );
+    assert!(site.ledger().unknown(None).unwrap().is_empty(), "{text}");
+    let status = site.herald(&["status"]).success();
+    assert!(
+        stdout(&status).contains(&format!("{readers} deliveries still owed")),
+        "{}",
+        stdout(&status)
+    );
+    text
+}
+
+#[test]
+fn a_server_that_never_greets_is_given_up_on_after_the_timeout_in_words() {
+    let server = FaultServer::start(Fault::Hang);
+    let site = Site::new(&fault_section(server.port, "1s"));
+    site.subscribe(&["ada@example.org", "bob@example.org"]);
+    let text = send_fails_cleanly(&server, &site, 2);
+    assert!(text.contains("did not greet within 1s"), "{text}");
+    assert!(text.contains("trying again in"), "a wait is shown: {text}");
+}
+
+#[test]
+fn a_greeting_dripped_a_byte_a_second_is_bounded_by_the_timeout_for_the_whole_reply() {
+    let server = FaultServer::start(Fault::Drip);
+    let site = Site::new(&fault_section(server.port, "2s"));
+    site.subscribe(&["ada@example.org"]);
+    let text = send_fails_cleanly(&server, &site, 1);
+    assert!(text.contains("did not greet within 2s"), "{text}");
+}
+
+#[test]
+fn a_banner_without_an_end_is_refused_past_the_reply_limit() {
+    let server = FaultServer::start(Fault::EndlessLine);
+    let site = Site::new(&fault_section(server.port, "5s"));
+    site.subscribe(&["ada@example.org"]);
+    let text = send_fails_cleanly(&server, &site, 1);
+    assert!(text.contains("passed 64 KB"), "{text}");
+}
+
+#[test]
+fn a_broken_starttls_stops_the_run_with_a_tls_error_and_sends_nothing() {
+    let server = FaultServer::start(Fault::BrokenTls);
+    let site = Site::new(&fault_section(server.port, "2s"));
+    site.subscribe(&["ada@example.org", "bob@example.org"]);
+    let text = send_fails_cleanly(&server, &site, 2);
+    assert!(text.contains("TLS handshake failed"), "{text}");
+}
+
+#[test]
+fn a_refused_connection_fails_at_once_with_host_port_and_reason() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Long backoffs: a retry would make this test slow, and print a wait.
+    let site = Site::new(&smtp_section(port).replace("backoff = \"10ms\"", "backoff = \"30s\""));
+    site.subscribe(&["ada@example.org", "bob@example.org"]);
+    let out = site
+        .herald(&["send", "--post", "faster-sparse-solvers"])
+        .failure();
+    let text = format!("{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        text.contains(&format!("cannot connect to 127.0.0.1:{port}")) && text.contains("refused"),
+        "{text}"
+    );
+    assert!(!text.contains("trying again"), "not retried: {text}");
+    assert!(text.contains("2 still owed"), "{text}");
+}
+
+#[test]
+fn a_host_name_that_does_not_resolve_fails_at_once_and_says_so() {
+    let site = Site::new(
+        &smtp_section(2525)
+            .replace("host = \"127.0.0.1\"", "host = \"no-such-host.invalid\"")
+            .replace("backoff = \"10ms\"", "backoff = \"30s\""),
+    );
+    site.subscribe(&["ada@example.org"]);
+    let out = site
+        .herald(&["send", "--post", "faster-sparse-solvers"])
+        .failure();
+    let text = format!("{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        text.contains("no-such-host.invalid:2525") && text.contains("does not resolve"),
+        "{text}"
+    );
+    assert!(!text.contains("trying again"), "not retried: {text}");
+}
+
+#[test]
+fn a_slow_greeting_within_the_timeout_delivers_everyone_once() {
+    let server = FaultServer::start(Fault::SlowGreeting(std::time::Duration::from_millis(300)));
+    let site = Site::new(&fault_section(server.port, "3s"));
+    let readers = subscribe_many(&site, 5);
+    site.herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    let record = server.accepted();
+    assert!(
+        readers.iter().all(|r| copies(&record, r) == 1),
+        "{record:?}"
+    );
+}
+
+#[test]
+fn a_421_and_close_is_retried_on_a_new_connection_and_everyone_gets_one_copy() {
+    let server = FaultServer::start(Fault::Close421(2));
+    let site = Site::new(&smtp_section(server.port));
+    let readers = subscribe_many(&site, 6);
+    let out = site
+        .herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    assert!(
+        stderr(&out).contains("421"),
+        "the retry is shown: {}",
+        stderr(&out)
+    );
+    let record = server.accepted();
+    assert!(
+        readers.iter().all(|r| copies(&record, r) == 1),
+        "{record:?}"
+    );
+    assert_eq!(record.len(), 6);
+}
+
+#[test]
+fn greylisting_every_other_recipient_still_delivers_everyone_once() {
+    let server = FaultServer::start(Fault::GreylistEveryOther);
+    let site = Site::new(&smtp_section(server.port));
+    let readers = subscribe_many(&site, 8);
+    let out = site
+        .herald(&["send", "--post", "faster-sparse-solvers"])
+        .success();
+    assert!(stderr(&out).contains("trying again in"), "{}", stderr(&out));
+    let record = server.accepted();
+    assert!(
+        readers.iter().all(|r| copies(&record, r) == 1),
+        "{record:?}"
+    );
+    assert_eq!(record.len(), 8);
+    site.herald(&["send"]).success();
+    assert_eq!(server.accepted().len(), 8, "a re-run sends nothing");
+}
+
+/// Starts `herald send` in the background.
+fn spawn_send(site: &Site) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("herald"))
+        .arg("-C")
+        .arg(site.path())
+        .args(["send", "--post", "faster-sparse-solvers"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (a bounded while) until the server has taken `count` messages.
+fn wait_for(server: &FaultServer, count: usize) {
+    for _ in 0..2000 {
+        if server.accepted().len() >= count {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("the server never got {count} messages");
+}
+
+#[test]
+fn a_second_send_while_one_runs_stops_at_once_naming_the_first_and_status_says_in_flight() {
+    let server = FaultServer::start(Fault::SlowReply(std::time::Duration::from_millis(100)));
+    let site = Site::new(&smtp_section(server.port));
+    let readers = subscribe_many(&site, 30);
+    let first = spawn_send(&site);
+    wait_for(&server, 1);
+    let second = site
+        .herald(&["send", "--post", "faster-sparse-solvers"])
+        .failure();
+    let err = stderr(&second);
+    assert!(
+        err.contains(&format!(
+            "another send is running (pid {}, since",
+            first.id()
+        )),
+        "{err}"
+    );
+    assert!(!stdout(&second).contains("unknown"), "{}", stdout(&second));
+    let status = stdout(&site.herald(&["status"]).success());
+    assert!(status.contains("a send is running now"), "{status}");
+    assert!(!status.contains("deliveries unknown"), "{status}");
+    let output = first.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let record = server.accepted();
+    assert!(readers.iter().all(|r| copies(&record, r) == 1));
+    let status = stdout(&site.herald(&["status"]).success());
+    assert!(!status.contains("running"), "{status}");
+}
+
+#[test]
+fn sigint_and_sigterm_stop_the_send_cleanly_and_a_rerun_delivers_the_rest_once() {
+    for signal in ["INT", "TERM"] {
+        let server = FaultServer::start(Fault::SlowReply(std::time::Duration::from_millis(40)));
+        let site = Site::new(&smtp_section(server.port));
+        let readers = subscribe_many(&site, 40);
+        let child = spawn_send(&site);
+        wait_for(&server, 3);
+        let killed = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let output = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(!output.status.success(), "SIG{signal}: {text}");
+        assert!(text.contains("interrupted"), "SIG{signal}: {text}");
+        assert!(text.contains("still owed"), "SIG{signal}: {text}");
+        // Every outcome recorded: nothing unknown, and the ledger's sent rows are the server's.
+        let ledger = site.ledger();
+        assert!(
+            ledger.unknown(None).unwrap().is_empty(),
+            "SIG{signal}: {text}"
+        );
+        let sent = ledger.status(None).unwrap()[0].sent as usize;
+        assert_eq!(sent, server.accepted().len(), "SIG{signal}: {text}");
+        assert!(sent < readers.len(), "SIG{signal} stopped the run early");
+        site.herald(&["send"]).success();
+        let record = server.accepted();
+        assert!(
+            readers.iter().all(|r| copies(&record, r) == 1),
+            "SIG{signal}: {record:?}"
+        );
     }
 }

@@ -10,13 +10,16 @@
 //! itself (threads, pacing, retries, batching) is in `pump`.
 
 pub mod forget;
+mod interrupt;
 pub mod outbox;
 mod plan;
 pub mod pump;
 pub mod smtp;
+mod wire;
 
 use std::fmt;
-use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -52,9 +55,35 @@ pub enum Attempt {
     NotAttempted,
 }
 
+/// The ledger's hold on the moment a message's body goes out. A delivery
+/// is recorded pending (so "unknown" if the run dies) only then, never for
+/// a message merely queued, so a crash leaves at most one unknown
+/// delivery per connection.
+pub trait Gate {
+    /// The body is about to go: start making the row durable (may return before it is).
+    fn announce(&mut self);
+    /// Waits until the row is durable; false: do not send the body (the
+    /// ledger could not record it, or the run is stopping).
+    fn wait(&mut self) -> bool;
+    /// The server does not have it (nothing sent, or a 4xx): the row may go
+    /// while a retry waits.
+    fn withdraw(&mut self) {}
+}
+
+/// No ledger: a test copy.
+pub struct Open;
+
+impl Gate for Open {
+    fn announce(&mut self) {}
+    fn wait(&mut self) -> bool {
+        true
+    }
+}
+
 /// A way to hand over messages; one per sending thread.
 pub trait Courier {
-    fn deliver(&mut self, letter: &Letter) -> Attempt;
+    /// Tries once; calls `gate` just before the message body is sent.
+    fn deliver(&mut self, letter: &Letter, gate: &mut dyn Gate) -> Attempt;
     /// Closes politely (SMTP QUIT); called once when the thread is done.
     fn finish(&mut self) {}
 }
@@ -73,6 +102,35 @@ impl Retry {
     }
 }
 
+/// Where the library tells of a wait as it happens (a retry's backoff),
+/// so a slow server is never silence; the caller decides where it goes.
+#[derive(Clone, Default)]
+pub struct Notes(Option<Arc<Tell>>);
+
+type Tell = dyn Fn(&str) + Send + Sync;
+
+impl Notes {
+    pub fn new(tell: impl Fn(&str) + Send + Sync + 'static) -> Notes {
+        Notes(Some(Arc::new(tell)))
+    }
+
+    pub fn tell(&self, text: &str) {
+        if let Some(tell) = &self.0 {
+            tell(text);
+        }
+    }
+}
+
+impl fmt::Debug for Notes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Notes(on)"
+        } else {
+            "Notes(off)"
+        })
+    }
+}
+
 /// `herald send`'s flags, as the library takes them.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -84,6 +142,8 @@ pub struct Options {
     pub resend_unknown: bool,
     /// Draw a progress bar (the caller knows whether stderr is a terminal).
     pub progress: bool,
+    /// Where waits (retries) are told as they happen.
+    pub notes: Notes,
 }
 
 /// What happened to one post in this run.
@@ -100,6 +160,11 @@ pub struct PostReport {
     pub unknown: Vec<String>,
     /// Never tried because the run stopped.
     pub not_attempted: usize,
+    /// Subscribers still owed the post when the run ended (deferred and
+    /// never tried included): the next `herald send` sends them.
+    pub owed: u64,
+    /// A signal stopped the run.
+    pub interrupted: bool,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
 }
@@ -142,7 +207,18 @@ impl Report {
                 && p.unknown.is_empty()
                 && p.stopped.is_none()
                 && p.deferred.is_empty()
+                && !p.interrupted
         })
+    }
+
+    /// Deliveries still owed after this run, over its posts.
+    pub fn owed(&self) -> u64 {
+        self.posts.iter().map(|p| p.owed).sum()
+    }
+
+    /// Whether a signal stopped the run.
+    pub fn interrupted(&self) -> bool {
+        self.posts.iter().any(|p| p.interrupted)
     }
 }
 
@@ -160,6 +236,13 @@ impl fmt::Display for Report {
             }
             for line in &post.unknown {
                 writeln!(f, "unknown (not re-sent without --resend-unknown): {line}")?;
+            }
+            if post.interrupted {
+                writeln!(
+                    f,
+                    "interrupted: {} stopped taking new messages; every outcome is recorded",
+                    post.slug
+                )?;
             }
             if let Some(why) = &post.stopped {
                 writeln!(
@@ -180,14 +263,23 @@ impl fmt::Display for Report {
         let deferred: usize = self.posts.iter().map(|p| p.deferred.len()).sum();
         write!(
             f,
-            "{} posts: {} sent, {} failed, {} deferred, {} unknown via {}",
+            "{} posts: {} sent, {} failed, {} deferred, {} unknown, {} still owed via {}",
             self.posts.len(),
             self.sent(),
             self.failed(),
             deferred,
             unknown,
+            self.owed(),
             self.via
-        )
+        )?;
+        if self.owed() > 0 {
+            write!(
+                f,
+                "\nrun `herald send` again to send the {} still owed",
+                self.owed()
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -241,7 +333,13 @@ impl Route {
     }
 
     /// Runs `work` with the senders this route gives.
-    fn with_senders<T>(&self, kit: &Kit<'_>, work: impl FnOnce(&Senders<'_>) -> T) -> T {
+    fn with_senders<T>(
+        &self,
+        kit: &Kit<'_>,
+        halt: &AtomicBool,
+        notes: &Notes,
+        work: impl FnOnce(&Senders<'_>) -> T,
+    ) -> T {
         match self {
             Route::Outbox(outbox) => {
                 let pace = Pace::new(Duration::ZERO);
@@ -255,6 +353,8 @@ impl Route {
                     },
                     threads: 1,
                     courier: &courier,
+                    halt,
+                    notes,
                 })
             }
             Route::Smtp(smtp, retry, pace, threads) => {
@@ -265,6 +365,8 @@ impl Route {
                     retry: *retry,
                     threads: *threads,
                     courier: &courier,
+                    halt,
+                    notes,
                 })
             }
         }
@@ -285,6 +387,10 @@ pub fn send(site: &Site, options: &Options) -> Result<Report> {
         Some(Route::new(site)?)
     };
     let mut ledger = Ledger::open(&site.path(&site.config.email.state))?;
+    if !options.dry_run {
+        // Before anything is looked at: a second send stops here, at once.
+        ledger.claim()?;
+    }
     let mut report = Report::default();
     let plan = Plan::make(site, &mut ledger, options, &mut report)?;
     let Some(route) = route else {
@@ -296,14 +402,24 @@ pub fn send(site: &Site, options: &Options) -> Result<Report> {
     };
     report.via = route.via();
     let progress = progress_bar(options.progress);
+    let notes = if progress.is_hidden() {
+        options.notes.clone()
+    } else {
+        let bar = progress.clone();
+        Notes::new(move |text| bar.println(text))
+    };
+    let halt = interrupt::watch();
     for post in plan.posts {
+        if halt.load(Ordering::SeqCst) {
+            break;
+        }
         // Rendered, templated and inlined once; each copy is only filled in.
         let newsletter = kit.newsletter(post)?;
         progress.set_message(newsletter.slug.clone());
-        let post_report = route.with_senders(&kit, |senders| {
+        let post_report = route.with_senders(&kit, halt, &notes, |senders| {
             pump::post(&mut ledger, &newsletter, senders, &progress)
         })?;
-        let stopped = post_report.stopped.is_some();
+        let stopped = post_report.stopped.is_some() || post_report.interrupted;
         report.posts.push(post_report);
         if stopped {
             break;
@@ -339,9 +455,9 @@ fn test_copy(site: &Site, kit: &Kit<'_>, options: &Options, address: &str) -> Re
         return Ok(report);
     }
     let stop = AtomicBool::new(false);
-    let attempt = route.with_senders(kit, |senders| {
+    let attempt = route.with_senders(kit, interrupt::watch(), &options.notes, |senders| {
         let mut courier = (senders.courier)();
-        let attempt = pump::with_retries(courier.as_mut(), &letter, senders, &stop);
+        let attempt = pump::with_retries(courier.as_mut(), &letter, &mut Open, senders, &stop);
         courier.finish();
         attempt
     });

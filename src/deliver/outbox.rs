@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::deliver::{Attempt, Courier};
+use crate::deliver::{Attempt, Courier, Gate};
 use crate::email::Letter;
 
 pub struct Outbox {
@@ -37,7 +37,11 @@ impl Outbox {
 }
 
 impl Courier for &Outbox {
-    fn deliver(&mut self, letter: &Letter) -> Attempt {
+    fn deliver(&mut self, letter: &Letter, gate: &mut dyn Gate) -> Attempt {
+        gate.announce();
+        if !gate.wait() {
+            return Attempt::NotAttempted;
+        }
         match self.write(letter) {
             Ok(path) => Attempt::Sent(format!("written to {}", path.display())),
             // A full disk or a missing permission will not fix itself between messages.

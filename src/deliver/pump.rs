@@ -1,12 +1,19 @@
 //! Sending one post to its remaining subscribers: subscribers streamed from
-//! the ledger a page at a time, marked pending in one committed transaction
-//! per page *before* any of them is sent, handed to `connections` sending
-//! threads, and their outcomes recorded in batches.
+//! the ledger a page at a time, handed to `connections` sending threads,
+//! each delivery recorded pending just before its body goes out and settled
+//! (sent, failed, or released for the next run) after.
 //!
 //! Only this thread touches the ledger (SQLite connections are not shared
-//! between threads); the senders only compose and transmit. Memory stays
-//! flat: at most two pages of subscribers are in flight, and each message
-//! is built by the thread that sends it and dropped after.
+//! between threads); the senders only compose and transmit, and ask this
+//! thread (the [`Gate`]) to make a row pending. It does so at once, in one
+//! transaction with every other request and outcome waiting, which keeps
+//! the batching where it is safe: a sender announces its row while DATA's
+//! round trip runs and waits only if the commit is slower. Queued
+//! subscribers have no row at all: the page cursor and the send lock keep
+//! them from being offered twice, so a crash leaves at most one unknown
+//! delivery per connection. Memory stays flat: at most two pages of
+//! subscribers are queued, and each message is built by the thread that
+//! sends it and dropped after.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -16,17 +23,19 @@ use std::time::{Duration, Instant, SystemTime};
 
 use indicatif::ProgressBar;
 
-use crate::deliver::{Attempt, Courier, PostReport, Retry};
+use crate::deliver::{Attempt, Courier, Gate, Notes, PostReport, Retry};
 use crate::email::{ComposeError, Letterhead, Newsletter, Recipient};
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, Outcome, State};
+use crate::ledger::{Change, Ledger, Outcome, State};
 
-/// Subscribers fetched and marked pending per ledger transaction.
+/// Subscribers fetched per ledger query.
 const PAGE: usize = 200;
 /// Outcomes written per ledger transaction, at most.
 const BATCH: usize = 200;
 /// Outcomes never wait longer than this to be committed.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
+/// How often a wait (a backoff, the ledger loop) looks at the stop flag.
+const TICK: Duration = Duration::from_millis(50);
 
 /// One subscriber's copy to make and send.
 struct Job {
@@ -34,6 +43,20 @@ struct Job {
     email: String,
     name: Option<String>,
     token: String,
+}
+
+/// What the senders tell the ledger thread.
+enum Event {
+    /// This delivery's body is about to go: make it pending, then answer.
+    Announce {
+        subscriber_id: i64,
+        durable: mpsc::Sender<bool>,
+    },
+    /// The body did not go, or the server would not take it yet: the row goes.
+    Withdraw {
+        subscriber_id: i64,
+    },
+    Done(Done),
 }
 
 /// What became of one job.
@@ -84,6 +107,10 @@ pub struct Senders<'a> {
     pub threads: usize,
     /// Makes one thread's courier (an SMTP connection, or the outbox).
     pub courier: &'a (dyn Fn() -> Box<dyn Courier + 'a> + Sync),
+    /// Set when the run must stop taking new messages (a signal).
+    pub halt: &'a AtomicBool,
+    /// Where a wait is told as it happens (a retry's backoff).
+    pub notes: &'a Notes,
 }
 
 /// Sends `newsletter` to every active subscriber the ledger has no row for.
@@ -94,163 +121,242 @@ pub fn post(
     progress: &ProgressBar,
 ) -> Result<PostReport> {
     let mut report = PostReport::new(newsletter);
+    ledger.start_mailing(&newsletter.post_id)?;
     let stop = AtomicBool::new(false);
     let (job_tx, job_rx) = mpsc::channel::<Job>();
     let job_rx = Mutex::new(job_rx);
-    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let (event_tx, event_rx) = mpsc::channel::<Event>();
     thread::scope(|scope| {
         for _ in 0..senders.threads.max(1) {
-            let done_tx = done_tx.clone();
+            let event_tx = event_tx.clone();
             let (job_rx, stop) = (&job_rx, &stop);
-            scope.spawn(move || sender(newsletter, senders, job_rx, &done_tx, stop));
+            scope.spawn(move || sender(newsletter, senders, job_rx, &event_tx, stop));
         }
-        drop(done_tx);
-        let result = feed(
+        drop(event_tx);
+        let mut feed = Feed {
             ledger,
-            newsletter,
-            job_tx,
-            &done_rx,
-            &stop,
-            &mut report,
+            post_id: &newsletter.post_id,
+            batch: Vec::new(),
+            report: &mut report,
+            stop: &stop,
+            halt: senders.halt,
             progress,
-        );
+        };
+        let result = feed.run(job_tx, &event_rx);
         if result.is_err() {
             // The senders finish what they hold (those rows stay pending: unknown) and stop.
             stop.store(true, Ordering::SeqCst);
         }
         result
     })?;
+    report.owed = ledger.owed(&newsletter.post_id)?;
     Ok(report)
 }
 
-/// The ledger side: pages in, outcomes out, until no subscriber is left or a sender stops the run.
-fn feed(
-    ledger: &mut Ledger,
-    newsletter: &Newsletter,
-    job_tx: mpsc::Sender<Job>,
-    done_rx: &mpsc::Receiver<Done>,
-    stop: &AtomicBool,
-    report: &mut PostReport,
-    progress: &ProgressBar,
-) -> Result<()> {
-    let post_id = newsletter.post_id.as_str();
-    let mut job_tx = Some(job_tx);
-    let mut after = 0i64;
-    let mut in_flight = 0usize;
-    let mut outcomes: Vec<Outcome> = Vec::with_capacity(BATCH);
-    let mut released: Vec<i64> = Vec::new();
-    let mut last_flush = Instant::now();
-    loop {
-        if stop.load(Ordering::SeqCst) {
-            job_tx = None;
-        }
-        if let Some(tx) = &job_tx
-            && in_flight < PAGE / 2
-        {
-            let page = ledger.undelivered(post_id, after, PAGE)?;
-            if page.is_empty() {
+/// The ledger side of one post's sending.
+struct Feed<'a, 'r> {
+    ledger: &'a mut Ledger,
+    post_id: &'a str,
+    /// Waiting to be committed, in the order they happened.
+    batch: Vec<Change>,
+    report: &'r mut PostReport,
+    stop: &'a AtomicBool,
+    halt: &'a AtomicBool,
+    progress: &'a ProgressBar,
+}
+
+impl Feed<'_, '_> {
+    /// Pages in, rows made pending on request, outcomes out, until no
+    /// subscriber is left or the run stops.
+    fn run(&mut self, job_tx: mpsc::Sender<Job>, events: &mpsc::Receiver<Event>) -> Result<()> {
+        let mut job_tx = Some(job_tx);
+        let mut after = 0i64;
+        let mut in_flight = 0usize;
+        let mut last_flush = Instant::now();
+        loop {
+            if self.halt.load(Ordering::SeqCst) && !self.stop.swap(true, Ordering::SeqCst) {
+                self.report.interrupted = true;
+            }
+            if self.stop.load(Ordering::SeqCst) {
                 job_tx = None;
-            } else {
-                let ids: Vec<i64> = page.iter().map(|s| s.id).collect();
-                ledger.mark_pending(post_id, &ids)?;
-                after = ids.iter().copied().max().unwrap_or(after);
-                for s in page {
-                    let job = Job {
-                        subscriber_id: s.id,
-                        email: s.email,
-                        name: s.name,
-                        token: s.token,
-                    };
-                    if tx.send(job).is_err() {
-                        return Err(Error::Message("every sending thread stopped".into()));
-                    }
-                    in_flight += 1;
+            }
+            if let Some(tx) = &job_tx
+                && in_flight < PAGE / 2
+            {
+                let queued = self.queue(tx, &mut after)?;
+                if queued == 0 {
+                    job_tx = None;
                 }
-                progress.inc_length(ids.len() as u64);
+                in_flight += queued;
+            }
+            if job_tx.is_none() && in_flight == 0 {
+                break;
+            }
+            let mut waiting = Vec::new();
+            match events.recv_timeout(TICK) {
+                Ok(event) => {
+                    in_flight -= self.take(event, &mut waiting);
+                    // Everything else already waiting goes into the same commit.
+                    while let Ok(event) = events.try_recv() {
+                        in_flight -= self.take(event, &mut waiting);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let due = self.batch.len() >= BATCH || last_flush.elapsed() >= FLUSH_EVERY;
+            if !waiting.is_empty() || due {
+                let written = self.flush();
+                for durable in waiting {
+                    let _ = durable.send(written.is_ok());
+                }
+                written?;
+                last_flush = Instant::now();
             }
         }
-        if job_tx.is_none() && in_flight == 0 {
-            break;
-        }
-        match done_rx.recv_timeout(FLUSH_EVERY) {
-            Ok(done) => {
-                in_flight -= 1;
-                progress.inc(1);
-                settle(post_id, done, report, &mut outcomes, &mut released, stop);
+        self.flush()
+    }
+
+    /// Queues the next page of subscribers; how many.
+    fn queue(&mut self, tx: &mpsc::Sender<Job>, after: &mut i64) -> Result<usize> {
+        let page = self.ledger.undelivered(self.post_id, *after, PAGE)?;
+        let count = page.len();
+        for s in page {
+            *after = (*after).max(s.id);
+            let job = Job {
+                subscriber_id: s.id,
+                email: s.email,
+                name: s.name,
+                token: s.token,
+            };
+            if tx.send(job).is_err() {
+                return Err(Error::Message("every sending thread stopped".into()));
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
         }
-        if outcomes.len() >= BATCH || last_flush.elapsed() >= FLUSH_EVERY {
-            flush(ledger, post_id, &mut outcomes, &mut released)?;
-            last_flush = Instant::now();
+        self.progress.inc_length(count as u64);
+        Ok(count)
+    }
+
+    /// Takes one event into the batch; 1 when a job is done.
+    fn take(&mut self, event: Event, waiting: &mut Vec<mpsc::Sender<bool>>) -> usize {
+        match event {
+            Event::Announce {
+                subscriber_id,
+                durable,
+            } => {
+                self.batch.push(Change::Pending(subscriber_id));
+                waiting.push(durable);
+                0
+            }
+            Event::Withdraw { subscriber_id } => {
+                self.batch.push(Change::Released(subscriber_id));
+                0
+            }
+            Event::Done(done) => {
+                self.progress.inc(1);
+                self.settle(done);
+                1
+            }
         }
     }
-    flush(ledger, post_id, &mut outcomes, &mut released)
+
+    /// Turns one sender's result into a ledger change and a line of the report.
+    fn settle(&mut self, done: Done) {
+        let report = &mut *self.report;
+        let outcome = |state: State, detail: String| Outcome {
+            post_id: self.post_id.to_string(),
+            subscriber_id: done.subscriber_id,
+            state,
+            detail,
+            message_id: done.message_id.clone(),
+        };
+        match done.attempt {
+            Attempt::Sent(reply) => {
+                report.sent += 1;
+                self.batch
+                    .push(Change::Settled(outcome(State::Sent, reply)));
+            }
+            Attempt::Rejected(reply) => {
+                report.failed.push(format!("{}: {reply}", done.email));
+                self.batch
+                    .push(Change::Settled(outcome(State::Failed, reply)));
+            }
+            // Nothing reached the server: no row stays, so the next run sends it.
+            Attempt::Deferred(why) | Attempt::Unreachable(why) => {
+                report.deferred.push(format!("{}: {why}", done.email));
+                self.batch.push(Change::Released(done.subscriber_id));
+            }
+            Attempt::NotAttempted => {
+                report.not_attempted += 1;
+                self.batch.push(Change::Released(done.subscriber_id));
+            }
+            // The server may have it: left pending, reported as unknown.
+            Attempt::Uncertain(why) => report.unknown.push(format!("{}: {why}", done.email)),
+            Attempt::Fatal(why) => {
+                self.stop.store(true, Ordering::SeqCst);
+                if report.stopped.is_none() {
+                    report.stopped = Some(why);
+                }
+                report.not_attempted += 1;
+                self.batch.push(Change::Released(done.subscriber_id));
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let batch = std::mem::take(&mut self.batch);
+        self.ledger.write(self.post_id, &batch)
+    }
 }
 
-/// Turns one sender's result into a ledger change and a line of the report.
-fn settle(
-    post_id: &str,
-    done: Done,
-    report: &mut PostReport,
-    outcomes: &mut Vec<Outcome>,
-    released: &mut Vec<i64>,
-    stop: &AtomicBool,
-) {
-    let outcome = |state: State, detail: String| Outcome {
-        post_id: post_id.to_string(),
-        subscriber_id: done.subscriber_id,
-        state,
-        detail,
-        message_id: done.message_id.clone(),
-    };
-    match done.attempt {
-        Attempt::Sent(reply) => {
-            report.sent += 1;
-            outcomes.push(outcome(State::Sent, reply));
-        }
-        Attempt::Rejected(reply) => {
-            report.failed.push(format!("{}: {reply}", done.email));
-            outcomes.push(outcome(State::Failed, reply));
-        }
-        // Nothing reached the server: the row goes, so the next run sends it.
-        Attempt::Deferred(why) | Attempt::Unreachable(why) => {
-            report.deferred.push(format!("{}: {why}", done.email));
-            released.push(done.subscriber_id);
-        }
-        Attempt::NotAttempted => {
-            report.not_attempted += 1;
-            released.push(done.subscriber_id);
-        }
-        // The server may have it: left pending, reported as unknown.
-        Attempt::Uncertain(why) => report.unknown.push(format!("{}: {why}", done.email)),
-        Attempt::Fatal(why) => {
-            stop.store(true, Ordering::SeqCst);
-            if report.stopped.is_none() {
-                report.stopped = Some(why);
-            }
-            report.not_attempted += 1;
-            released.push(done.subscriber_id);
-        }
-    }
+/// A sender's gate: the announce goes to the ledger thread, the wait is for its answer.
+struct LedgerGate<'a> {
+    events: &'a mpsc::Sender<Event>,
+    durable_tx: &'a mpsc::Sender<bool>,
+    durable_rx: &'a mpsc::Receiver<bool>,
+    subscriber_id: i64,
+    announced: bool,
+    durable: bool,
+    stop: &'a AtomicBool,
 }
 
-fn flush(
-    ledger: &mut Ledger,
-    post_id: &str,
-    outcomes: &mut Vec<Outcome>,
-    released: &mut Vec<i64>,
-) -> Result<()> {
-    if !outcomes.is_empty() {
-        ledger.record(outcomes)?;
-        outcomes.clear();
+impl Gate for LedgerGate<'_> {
+    fn announce(&mut self) {
+        if !self.announced {
+            self.announced = true;
+            let announce = Event::Announce {
+                subscriber_id: self.subscriber_id,
+                durable: self.durable_tx.clone(),
+            };
+            // A closed channel means the ledger side is gone: `wait` says no.
+            let _ = self.events.send(announce);
+        }
     }
-    if !released.is_empty() {
-        ledger.release(post_id, released)?;
-        released.clear();
+
+    fn wait(&mut self) -> bool {
+        self.announce();
+        if !self.durable {
+            self.durable = self.durable_rx.recv().unwrap_or(false);
+        }
+        // Stopping: a body not yet sent is abandoned (its row is released).
+        self.durable && !self.stop.load(Ordering::SeqCst)
     }
-    Ok(())
+
+    fn withdraw(&mut self) {
+        if !self.announced {
+            return;
+        }
+        if !self.durable {
+            // Take the answer, so the next wait does not read this one.
+            let _ = self.durable_rx.recv();
+        }
+        let withdraw = Event::Withdraw {
+            subscriber_id: self.subscriber_id,
+        };
+        let _ = self.events.send(withdraw);
+        self.announced = false;
+        self.durable = false;
+    }
 }
 
 /// One sending thread: compose, pace, transmit, retry; report every job.
@@ -258,69 +364,132 @@ fn sender(
     newsletter: &Newsletter,
     senders: &Senders<'_>,
     jobs: &Mutex<mpsc::Receiver<Job>>,
-    done: &mpsc::Sender<Done>,
+    events: &mpsc::Sender<Event>,
     stop: &AtomicBool,
 ) {
     let mut courier = (senders.courier)();
+    let (durable_tx, durable_rx) = mpsc::channel();
     loop {
         let job = match jobs.lock().unwrap_or_else(PoisonError::into_inner).recv() {
             Ok(job) => job,
             Err(_) => break,
         };
-        let recipient = Recipient {
-            email: &job.email,
-            name: job.name.as_deref(),
-            token: &job.token,
+        let mut gate = LedgerGate {
+            events,
+            durable_tx: &durable_tx,
+            durable_rx: &durable_rx,
+            subscriber_id: job.subscriber_id,
+            announced: false,
+            durable: false,
+            stop,
         };
-        let (attempt, message_id) = if stop.load(Ordering::SeqCst) {
-            (Attempt::NotAttempted, None)
-        } else {
-            match senders
-                .letterhead
-                .compose(newsletter, &recipient, SystemTime::now())
-            {
-                Ok(letter) => {
-                    let attempt = with_retries(courier.as_mut(), &letter, senders, stop);
-                    (attempt, Some(letter.message_id))
-                }
-                // A template that fails for one reader may fail for all: stop, record nothing as failed.
-                Err(e @ ComposeError::Template(_)) => (Attempt::Fatal(e.to_string()), None),
-                Err(e) => (Attempt::Rejected(e.to_string()), None),
-            }
-        };
+        let (attempt, message_id) =
+            attempt(newsletter, senders, &job, courier.as_mut(), &mut gate, stop);
         if matches!(attempt, Attempt::Unreachable(_)) {
             // The server stayed unreachable through every retry: stop the run, keep the rest for the next.
             stop.store(true, Ordering::SeqCst);
         }
-        let report = Done {
+        let done = Done {
             subscriber_id: job.subscriber_id,
             email: job.email,
             attempt,
             message_id,
         };
-        if done.send(report).is_err() {
+        if events.send(Event::Done(done)).is_err() {
             break;
         }
     }
     courier.finish();
 }
 
-/// Transmits, retrying what may be retried with exponential backoff.
+/// Composes one subscriber's copy and sends it, unless the run is stopping.
+fn attempt(
+    newsletter: &Newsletter,
+    senders: &Senders<'_>,
+    job: &Job,
+    courier: &mut dyn Courier,
+    gate: &mut dyn Gate,
+    stop: &AtomicBool,
+) -> (Attempt, Option<String>) {
+    if stop.load(Ordering::SeqCst) {
+        return (Attempt::NotAttempted, None);
+    }
+    let recipient = Recipient {
+        email: &job.email,
+        name: job.name.as_deref(),
+        token: &job.token,
+    };
+    match senders
+        .letterhead
+        .compose(newsletter, &recipient, SystemTime::now())
+    {
+        Ok(letter) => {
+            let attempt = with_retries(courier, &letter, gate, senders, stop);
+            (attempt, Some(letter.message_id))
+        }
+        // A template that fails for one reader may fail for all: stop, record nothing as failed.
+        Err(e @ ComposeError::Template(_)) => (Attempt::Fatal(e.to_string()), None),
+        Err(e) => (Attempt::Rejected(e.to_string()), None),
+    }
+}
+
+/// Transmits, retrying what may be retried with exponential backoff, and
+/// says so while it waits.
 pub fn with_retries(
     courier: &mut dyn Courier,
     letter: &crate::email::Letter,
+    gate: &mut dyn Gate,
     senders: &Senders<'_>,
     stop: &AtomicBool,
 ) -> Attempt {
     let mut attempt_no = 0;
     loop {
         senders.pace.wait();
-        let attempt = courier.deliver(letter);
-        let retriable = matches!(attempt, Attempt::Deferred(_) | Attempt::Unreachable(_));
-        if !retriable || attempt_no >= senders.retry.retries || stop.load(Ordering::SeqCst) {
+        let attempt = courier.deliver(letter, gate);
+        let why = match &attempt {
+            Attempt::Deferred(why) | Attempt::Unreachable(why) => why,
+            _ => return attempt,
+        };
+        if attempt_no >= senders.retry.retries || stopping(stop, senders.halt) {
             return attempt;
         }
-        thread::sleep(senders.retry.delay(attempt_no));
+        // The server does not have it: while we wait, it is not unknown.
+        gate.withdraw();
+        let delay = senders.retry.delay(attempt_no);
+        let to = letter
+            .envelope
+            .to()
+            .first()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        senders.notes.tell(&format!(
+            "{to}: {why}; trying again in {} (retry {} of {})",
+            crate::deliver::wire::shown(delay),
+            attempt_no + 1,
+            senders.retry.retries
+        ));
+        if !sleep_unless(delay, stop, senders.halt) {
+            return attempt;
+        }
         attempt_no += 1;
+    }
+}
+
+fn stopping(stop: &AtomicBool, halt: &AtomicBool) -> bool {
+    stop.load(Ordering::SeqCst) || halt.load(Ordering::SeqCst)
+}
+
+/// Sleeps `delay` in ticks; false if the run began stopping meanwhile.
+fn sleep_unless(delay: Duration, stop: &AtomicBool, halt: &AtomicBool) -> bool {
+    let end = Instant::now() + delay;
+    loop {
+        if stopping(stop, halt) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= end {
+            return true;
+        }
+        thread::sleep((end - now).min(TICK));
     }
 }

@@ -1,29 +1,40 @@
-//! SMTP delivery through lettre's connection type, with rustls.
+//! SMTP delivery: the TLS policy, the pool of connections, and each
+//! message's transaction classified by where it failed.
 //!
 //! Each sending thread keeps one [`SmtpCourier`]: one long-lived
 //! connection, reconnected when it breaks, so `connections` threads are the
-//! pool. We drive the transaction ourselves (MAIL, RCPT, DATA, message)
-//! rather than through lettre's pooled transport because the stage a
-//! failure happens at decides what is safe: a failure before the message
-//! body is sent can be retried, but a connection lost while waiting for
-//! the reply to the final "." may mean the server already accepted it
-//! (RFC 1047), so that delivery is left "unknown" rather than risk a
-//! duplicate. TLS policy: STARTTLS required (implicit TLS on request);
-//! plain text only to a loopback host or when `tls = "none"` is written;
-//! never a password over plain text to another host.
+//! pool. The connection itself (deadlines, bounded replies, TLS) is
+//! [`wire`](super::wire), which says why it is not lettre's.
+//!
+//! The stage a failure happens at decides what is safe: a failure before
+//! the message body is sent can be retried, but a connection lost while
+//! waiting for the reply to the final "." may mean the server already
+//! accepted it (RFC 1047), so that delivery is left "unknown" rather than
+//! risk a duplicate. The ledger is told just before the body goes (the
+//! [`Gate`]), so only a message on the wire can ever be unknown. A refused
+//! connection or a name that does not resolve stops the run at once; a
+//! server that is slow or says 4xx is retried.
+//!
+//! TLS policy: STARTTLS required (implicit TLS on request); plain text only
+//! to a loopback host or when `tls = "none"` is written; never a password
+//! over plain text to another host.
 
 use std::net::IpAddr;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
+use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use rustls::ClientConfig;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 use crate::config::{SmtpConfig, Tls};
-use crate::deliver::{Attempt, Courier};
+use crate::deliver::wire::{Failure, Peer, Wire, is_permanent, reply_text};
+use crate::deliver::{Attempt, Courier, Gate};
 use crate::email::Letter;
 use crate::error::{Error, Result};
 use crate::site::Site;
@@ -37,7 +48,7 @@ pub struct Smtp {
     port: u16,
     tls: Tls,
     loopback: bool,
-    tls_parameters: TlsParameters,
+    tls_config: Arc<ClientConfig>,
     credentials: Option<Credentials>,
     timeout: Duration,
     hello: ClientId,
@@ -46,7 +57,12 @@ pub struct Smtp {
 impl std::fmt::Debug for Smtp {
     // Never shows the credentials.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "smtp://{}:{} ({:?})", self.host, self.port, self.tls)
+        let tls = match self.tls {
+            Tls::Starttls => "STARTTLS",
+            Tls::Tls => "TLS",
+            Tls::None => "plain text",
+        };
+        write!(f, "smtp://{}:{} ({tls})", self.host, self.port)
     }
 }
 
@@ -60,21 +76,6 @@ impl Smtp {
                 "smtp: refusing to send a password unencrypted to {host}; use tls = \"starttls\" (port 587) or \"tls\" (port 465)"
             )));
         }
-        let mut builder = TlsParameters::builder(host.clone());
-        if let Some(ca_file) = &config.ca_file {
-            let path = site.path(ca_file);
-            let pem = fs_err::read(&path)?;
-            let certificate = Certificate::from_pem(&pem).map_err(|e| {
-                Error::Usage(format!(
-                    "smtp.ca_file {}: not a PEM certificate: {e}",
-                    site.shown(&path).display()
-                ))
-            })?;
-            builder = builder.add_root_certificate(certificate);
-        }
-        let tls_parameters = builder
-            .build_rustls()
-            .map_err(|e| Error::Message(format!("smtp: cannot set up TLS: {e}")))?;
         let credentials = match &config.username {
             Some(username) => Some(Credentials::new(username.clone(), password(config)?)),
             None => None,
@@ -83,7 +84,7 @@ impl Smtp {
             port: config.port(),
             tls: config.tls,
             loopback,
-            tls_parameters,
+            tls_config: tls_config(site, config)?,
             credentials,
             timeout: config.timeout,
             hello: ClientId::default(),
@@ -96,22 +97,22 @@ impl Smtp {
     }
 
     /// Connects, secures and logs in: one ready connection.
-    fn connect(&self) -> Result<SmtpConnection, Attempt> {
-        let implicit = (self.tls == Tls::Tls).then_some(&self.tls_parameters);
-        let mut conn = SmtpConnection::connect(
-            (self.host.as_str(), self.port),
-            Some(self.timeout),
-            &self.hello,
-            implicit,
-            None,
-        )
-        .map_err(|e| connect_failure(&self.host, self.port, &e))?;
+    fn connect(&self) -> Result<Wire, Attempt> {
+        let peer = Peer {
+            host: &self.host,
+            port: self.port,
+            timeout: self.timeout,
+        };
+        let implicit = (self.tls == Tls::Tls).then_some(&self.tls_config);
+        let mut wire = Wire::connect(&peer, implicit).map_err(|f| self.connect_failure(f))?;
+        wire.hello(&self.hello)
+            .map_err(|f| self.connect_failure(f))?;
         if self.tls == Tls::Starttls {
-            if conn.can_starttls() {
-                conn.starttls(&self.tls_parameters, &self.hello)
-                    .map_err(|e| connect_failure(&self.host, self.port, &e))?;
+            if wire.offers(Extension::StartTls) {
+                wire.starttls(&self.host, &self.tls_config, &self.hello)
+                    .map_err(|f| self.connect_failure(f))?;
             } else if !self.loopback {
-                conn.abort();
+                wire.close();
                 return Err(Attempt::Fatal(format!(
                     "{}:{} does not offer STARTTLS; refusing to send in plain text (write tls = \"none\" only for a relay you trust)",
                     self.host, self.port
@@ -119,60 +120,170 @@ impl Smtp {
             }
         }
         if let Some(credentials) = &self.credentials {
-            if !conn.is_encrypted() && !self.loopback {
-                conn.abort();
+            if !wire.is_encrypted() && !self.loopback {
+                wire.close();
                 return Err(Attempt::Fatal(
                     "refusing to log in over an unencrypted connection".into(),
                 ));
             }
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
-                .map_err(|e| {
-                    Attempt::Fatal(format!("{}: login refused: {}", self.host, reply_text(&e)))
-                })?;
+            wire.login(credentials).map_err(|f| {
+                Attempt::Fatal(format!("{}: login refused: {}", self.host, f.text()))
+            })?;
         }
-        Ok(conn)
+        Ok(wire)
     }
+
+    fn connect_failure(&self, failure: Failure) -> Attempt {
+        match failure {
+            // 421 "try later" at the greeting, say: retry.
+            Failure::Reply(reply) if !is_permanent(&reply) => Attempt::Unreachable(format!(
+                "{}:{} refused the connection for now: {}",
+                self.host,
+                self.port,
+                Failure::Reply(reply).text()
+            )),
+            Failure::Reply(reply) => Attempt::Fatal(format!(
+                "{}:{} refused the connection: {}",
+                self.host,
+                self.port,
+                Failure::Reply(reply).text()
+            )),
+            Failure::Lost(text) => Attempt::Unreachable(text),
+            Failure::Unreachable(text) => Attempt::Fatal(text),
+            // A certificate the client does not trust will not change on retry.
+            Failure::Fatal(text) if text.contains("certificate") => Attempt::Fatal(format!(
+                "{text} (for a private or self-signed certificate, set smtp.ca_file to its PEM file)"
+            )),
+            Failure::Fatal(text) => Attempt::Fatal(text),
+        }
+    }
+}
+
+/// rustls with the ring provider, trusting the web's roots and `ca_file`.
+fn tls_config(site: &Site, config: &SmtpConfig) -> Result<Arc<ClientConfig>> {
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(ca_file) = &config.ca_file {
+        let path = site.path(ca_file);
+        let pem = fs_err::read(&path)?;
+        let bad = |e: String| {
+            Error::Usage(format!(
+                "smtp.ca_file {}: not a PEM certificate: {e}",
+                site.shown(&path).display()
+            ))
+        };
+        let mut found = 0;
+        for certificate in CertificateDer::pem_slice_iter(&pem) {
+            let certificate = certificate.map_err(|e| bad(e.to_string()))?;
+            roots.add(certificate).map_err(|e| bad(e.to_string()))?;
+            found += 1;
+        }
+        if found == 0 {
+            return Err(bad("no CERTIFICATE block in it".into()));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Message(format!("smtp: cannot set up TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(tls))
 }
 
 /// One thread's connection, opened on first use and again after a break.
 pub struct SmtpCourier<'a> {
     smtp: &'a Smtp,
-    conn: Option<SmtpConnection>,
+    wire: Option<Wire>,
 }
 
 impl<'a> SmtpCourier<'a> {
     pub fn new(smtp: &'a Smtp) -> Self {
-        SmtpCourier { smtp, conn: None }
+        SmtpCourier { smtp, wire: None }
     }
 }
 
 impl Courier for SmtpCourier<'_> {
-    fn deliver(&mut self, letter: &Letter) -> Attempt {
-        let conn = match self.conn.take().filter(|c| !c.has_broken()) {
-            Some(conn) => self.conn.insert(conn),
+    fn deliver(&mut self, letter: &Letter, gate: &mut dyn Gate) -> Attempt {
+        let wire = match self.wire.take().filter(|w| !w.is_broken()) {
+            Some(wire) => self.wire.insert(wire),
             None => match self.smtp.connect() {
-                Ok(conn) => self.conn.insert(conn),
+                Ok(wire) => self.wire.insert(wire),
                 Err(attempt) => return attempt,
             },
         };
-        let attempt = transaction(conn, &letter.envelope, &letter.bytes);
-        if (matches!(attempt, Attempt::Uncertain(_)) || conn.has_broken())
-            && let Some(mut conn) = self.conn.take()
+        let attempt = transaction(wire, letter, gate);
+        if wire.is_broken()
+            && let Some(mut wire) = self.wire.take()
         {
-            conn.abort();
+            wire.close();
         }
         attempt
     }
 
     fn finish(&mut self) {
-        if let Some(mut conn) = self.conn.take() {
-            let _ = conn.quit();
+        if let Some(wire) = self.wire.take() {
+            wire.quit();
         }
     }
 }
 
 /// One SMTP transaction, classified by the stage at which it failed.
-fn transaction(conn: &mut SmtpConnection, envelope: &Envelope, bytes: &[u8]) -> Attempt {
+fn transaction(wire: &mut Wire, letter: &Letter, gate: &mut dyn Gate) -> Attempt {
+    let envelope = &letter.envelope;
+    let parameters = match mail_parameters(wire, envelope, &letter.bytes) {
+        Ok(parameters) => parameters,
+        Err(attempt) => return attempt,
+    };
+    // Before the body is sent nothing can have been delivered: any failure may be retried.
+    let before_body = wire
+        .command(
+            Mail::new(envelope.from().cloned(), parameters),
+            "answer MAIL FROM",
+        )
+        .and_then(|_| {
+            envelope.to().iter().try_for_each(|to| {
+                wire.command(Rcpt::new(to.clone(), vec![]), "answer RCPT TO")
+                    .map(drop)
+            })
+        })
+        .and_then(|()| {
+            // The ledger records the delivery as pending while DATA's round trip runs.
+            gate.announce();
+            wire.command(Data, "answer DATA")
+        });
+    if let Err(failure) = before_body {
+        return refused(wire, failure);
+    }
+    if !gate.wait() {
+        // The ledger could not record it, or the run is stopping: the body never goes.
+        wire.close();
+        return Attempt::NotAttempted;
+    }
+    // One write for body and terminator: a small second write would wait
+    // out the server's delayed ACK (Nagle), about 40 ms a message.
+    wire.start();
+    if let Err(failure) = wire.send_bytes(&data_block(&letter.bytes), "take the message") {
+        // The terminating "." never left: the server cannot have accepted it.
+        return refused(wire, failure);
+    }
+    match wire.reply("accept the message") {
+        Ok(reply) if reply.is_positive() => Attempt::Sent(reply_text(&reply)),
+        Ok(reply) => refused(wire, Failure::Reply(reply)),
+        // Lost while the final reply was in flight: the server may have it.
+        Err(failure) => Attempt::Uncertain(format!(
+            "no reply after the message was sent: {}",
+            failure.text()
+        )),
+    }
+}
+
+/// SMTPUTF8 for a non-ASCII address (refused when the server lacks it), 8BITMIME for a non-ASCII body.
+fn mail_parameters(
+    wire: &Wire,
+    envelope: &Envelope,
+    bytes: &[u8],
+) -> Result<Vec<MailParameter>, Attempt> {
     let mut parameters = Vec::new();
     let non_ascii = envelope
         .to()
@@ -180,112 +291,51 @@ fn transaction(conn: &mut SmtpConnection, envelope: &Envelope, bytes: &[u8]) -> 
         .chain(envelope.from())
         .any(|a| !AsRef::<str>::as_ref(a).is_ascii());
     if non_ascii {
-        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
-            return Attempt::Rejected(
+        if !wire.offers(Extension::SmtpUtfEight) {
+            return Err(Attempt::Rejected(
                 "the address is not ASCII and the server does not support SMTPUTF8".into(),
-            );
+            ));
         }
         parameters.push(MailParameter::SmtpUtfEight);
     }
     if !bytes.is_ascii() {
         parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
     }
-    // Before the body is sent nothing can have been delivered: any failure may be retried.
-    let before_body = conn
-        .command(Mail::new(envelope.from().cloned(), parameters))
-        .and_then(|_| {
-            envelope
-                .to()
-                .iter()
-                .try_for_each(|to| conn.command(Rcpt::new(to.clone(), vec![])).map(drop))
-        })
-        .and_then(|_| conn.command(Data));
-    if let Err(e) = before_body {
-        return refused(conn, &e, Attempt::Deferred);
-    }
-    // One write for body and terminator: lettre's `message` writes the final
-    // "." separately, and that small second write waits out the server's
-    // delayed ACK (Nagle), about 40 ms a message on every connection.
-    let sent = match data_block(bytes) {
-        Some(block) => conn.command(Raw(&block)),
-        None => conn.message(bytes),
-    };
-    match sent {
-        Ok(reply) => Attempt::Sent(reply.message().collect::<Vec<_>>().join(" ")),
-        Err(e) if e.is_permanent() || e.is_transient() => refused(conn, &e, Attempt::Deferred),
-        // Lost while the body or the final reply was in flight: the server may have it.
-        Err(e) => Attempt::Uncertain(format!("connection lost after the message was sent: {e}")),
-    }
-}
-
-/// Text written to the server as it is.
-struct Raw<'a>(&'a str);
-
-impl std::fmt::Display for Raw<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
-    }
+    Ok(parameters)
 }
 
 /// The DATA section of a message: lines starting with "." doubled (RFC 5321
-/// 4.5.2), ended by CRLF "." CRLF. `None` when the bytes are not UTF-8
-/// (lettre's own path handles those).
-fn data_block(bytes: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let mut out = String::with_capacity(text.len() + 16);
-    for line in text.split_inclusive('\n') {
-        if line.starts_with('.') {
-            out.push('.');
+/// 4.5.2), ended by CRLF "." CRLF.
+fn data_block(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        if line.first() == Some(&b'.') {
+            out.push(b'.');
         }
-        out.push_str(line);
+        out.extend_from_slice(line);
     }
-    if !out.ends_with("\r\n") {
-        out.push_str("\r\n");
+    if !out.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
     }
-    out.push_str(".\r\n");
-    Some(out)
+    out.extend_from_slice(b".\r\n");
+    out
 }
 
-/// A failed command: 5xx rejects this message, 4xx defers it; anything else
-/// (timeout, dropped connection) is `other`. The connection is reset for the
-/// next message when it is still sound.
-fn refused(
-    conn: &mut SmtpConnection,
-    e: &lettre::transport::smtp::Error,
-    other: fn(String) -> Attempt,
-) -> Attempt {
-    let attempt = if e.is_permanent() {
-        Attempt::Rejected(reply_text(e))
-    } else if e.is_transient() {
-        Attempt::Deferred(reply_text(e))
-    } else {
-        conn.abort();
-        return other(e.to_string());
+/// A failed command: 5xx rejects this message, 4xx defers it, a lost
+/// connection defers it (another connection tries). A still-sound
+/// connection is reset for the next message.
+fn refused(wire: &mut Wire, failure: Failure) -> Attempt {
+    let attempt = match &failure {
+        Failure::Reply(reply) if is_permanent(reply) => Attempt::Rejected(failure.text()),
+        Failure::Reply(_) | Failure::Lost(_) | Failure::Unreachable(_) => {
+            Attempt::Deferred(failure.text())
+        }
+        Failure::Fatal(text) => Attempt::Fatal(text.clone()),
     };
-    if conn.command(Rset).is_err() {
-        conn.abort();
+    if !wire.is_broken() && wire.command(Rset, "answer RSET").is_err() {
+        wire.close();
     }
     attempt
-}
-
-/// The server's reply as the user should read it: code and text.
-fn reply_text(e: &lettre::transport::smtp::Error) -> String {
-    e.to_string()
-}
-
-fn connect_failure(host: &str, port: u16, e: &lettre::transport::smtp::Error) -> Attempt {
-    let text = format!("cannot connect to {host}:{port}: {e}");
-    // rustls reports an untrusted certificate as an I/O error, so the text is the only sign.
-    if e.is_tls() || text.contains("certificate") {
-        // A certificate the client does not trust will not change on retry.
-        Attempt::Fatal(format!(
-            "{text} (for a private or self-signed certificate, set smtp.ca_file to its PEM file)"
-        ))
-    } else if e.is_permanent() {
-        Attempt::Fatal(text)
-    } else {
-        Attempt::Unreachable(text)
-    }
 }
 
 /// `$HERALD_SMTP_PASSWORD`, else the output of `password_command`.
@@ -338,9 +388,12 @@ mod tests {
 
     #[test]
     fn the_data_block_doubles_leading_dots_and_ends_with_a_lone_dot() {
-        let block = data_block(b".hidden\r\nmiddle\r\n..two\r\nlast").unwrap();
-        assert_eq!(block, "..hidden\r\nmiddle\r\n...two\r\nlast\r\n.\r\n");
-        assert_eq!(data_block(b"a\r\n").unwrap(), "a\r\n.\r\n");
-        assert!(data_block(&[0xff, 0xfe]).is_none());
+        let block = data_block(b".hidden\r\nmiddle\r\n..two\r\nlast");
+        assert_eq!(block, b"..hidden\r\nmiddle\r\n...two\r\nlast\r\n.\r\n");
+        assert_eq!(data_block(b"a\r\n"), b"a\r\n.\r\n");
+        assert_eq!(
+            data_block(&[0xff, b'\n', b'.']),
+            [0xff, b'\n', b'.', b'.', b'\r', b'\n', b'.', b'\r', b'\n']
+        );
     }
 }

@@ -4,7 +4,8 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{
-    Ledger, Outcome, PostStatus, State, Subscriber, count, now, subscriber_at, subscriber_from_row,
+    Change, Ledger, Outcome, PostStatus, State, Subscriber, count, now, subscriber_at,
+    subscriber_from_row,
 };
 use crate::error::Result;
 
@@ -66,66 +67,68 @@ impl Ledger {
             .map_err(|e| self.error(e))
     }
 
-    /// Marks these deliveries pending, in one committed transaction, before
-    /// any of them is handed to the server. Starts the post's mailing (and
-    /// so fixes its audience) the first time.
-    pub fn mark_pending(&mut self, post_id: &str, subscriber_ids: &[i64]) -> Result<()> {
+    /// Starts the post's mailing (and so fixes its audience) if it has not
+    /// started; takes the send lock first.
+    pub fn start_mailing(&mut self, post_id: &str) -> Result<()> {
         self.claim()?;
         let now = now();
         self.batch(|tx| {
             tx.execute(
                 "INSERT OR IGNORE INTO mailings (post, started) VALUES (?1, ?2)",
                 params![post_id, now],
-            )?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO deliveries (post, subscriber, state, updated) VALUES (?1, ?2, 'pending', ?3)",
-            )?;
-            for id in subscriber_ids {
-                insert.execute(params![post_id, id, now])?;
-            }
-            Ok(())
+            )
+            .map(drop)
         })
     }
 
-    /// Records many outcomes in one transaction. Only pending rows change:
-    /// an outcome never overwrites one already settled.
-    pub fn record(&mut self, outcomes: &[Outcome]) -> Result<()> {
+    /// Applies these changes to one post's deliveries, in order, in one
+    /// committed transaction (one fsync for the lot). A pending row is
+    /// only ever made for a body about to be sent; an outcome settles a
+    /// pending row (or makes one, for a refusal before the body), never
+    /// one already settled; a release only deletes a pending row.
+    pub fn write(&mut self, post_id: &str, changes: &[Change]) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
         self.claim()?;
         let now = now();
         self.batch(|tx| {
-            let mut update = tx.prepare_cached(
-                "UPDATE deliveries SET state = ?3, detail = ?4, message_id = ?5, updated = ?6
-                 WHERE post = ?1 AND subscriber = ?2 AND state = 'pending'",
+            let mut pending = tx.prepare_cached(
+                "INSERT OR IGNORE INTO deliveries (post, subscriber, state, updated) VALUES (?1, ?2, 'pending', ?3)",
             )?;
-            for outcome in outcomes {
-                let state = match outcome.state {
-                    State::Sent => "sent",
-                    State::Failed => "failed",
-                };
-                update.execute(params![
-                    outcome.post_id,
-                    outcome.subscriber_id,
-                    state,
-                    outcome.detail,
-                    outcome.message_id,
-                    now
-                ])?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Deletes rows still pending that never reached the server, so the
-    /// next run sends them.
-    pub fn release(&mut self, post_id: &str, subscriber_ids: &[i64]) -> Result<()> {
-        self.claim()?;
-        self.batch(|tx| {
-            let mut delete = tx.prepare_cached(
+            // A refusal before the body (a 550 to RCPT) has no pending row: it is made.
+            let mut settle = tx.prepare_cached(
+                "INSERT INTO deliveries (post, subscriber, state, detail, message_id, updated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (post, subscriber) DO UPDATE SET state = excluded.state,
+                    detail = excluded.detail, message_id = excluded.message_id, updated = excluded.updated
+                 WHERE deliveries.state = 'pending'",
+            )?;
+            let mut release = tx.prepare_cached(
                 "DELETE FROM deliveries WHERE post = ?1 AND subscriber = ?2 AND state = 'pending'",
             )?;
             let mut released = 0;
-            for id in subscriber_ids {
-                released += delete.execute(params![post_id, id])?;
+            for change in changes {
+                match change {
+                    Change::Pending(id) => {
+                        pending.execute(params![post_id, id, now])?;
+                    }
+                    Change::Settled(outcome) => {
+                        let state = match outcome.state {
+                            State::Sent => "sent",
+                            State::Failed => "failed",
+                        };
+                        settle.execute(params![
+                            outcome.post_id,
+                            outcome.subscriber_id,
+                            state,
+                            outcome.detail,
+                            outcome.message_id,
+                            now
+                        ])?;
+                    }
+                    Change::Released(id) => released += release.execute(params![post_id, id])?,
+                }
             }
             if released > 0 {
                 tx.execute(
@@ -135,6 +138,52 @@ impl Ledger {
             }
             Ok(())
         })
+    }
+
+    /// Marks these deliveries pending (starting the mailing if needed), as
+    /// a send does just before each body goes.
+    pub fn mark_pending(&mut self, post_id: &str, subscriber_ids: &[i64]) -> Result<()> {
+        self.start_mailing(post_id)?;
+        let changes: Vec<Change> = subscriber_ids
+            .iter()
+            .map(|&id| Change::Pending(id))
+            .collect();
+        self.write(post_id, &changes)
+    }
+
+    /// Records many outcomes in one transaction.
+    pub fn record(&mut self, outcomes: &[Outcome]) -> Result<()> {
+        for post in outcomes.chunk_by(|a, b| a.post_id == b.post_id) {
+            let changes: Vec<Change> = post.iter().cloned().map(Change::Settled).collect();
+            self.write(&post[0].post_id, &changes)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes rows still pending that never reached the server, so the
+    /// next run sends them.
+    pub fn release(&mut self, post_id: &str, subscriber_ids: &[i64]) -> Result<()> {
+        let changes: Vec<Change> = subscriber_ids
+            .iter()
+            .map(|&id| Change::Released(id))
+            .collect();
+        self.write(post_id, &changes)
+    }
+
+    /// How many in the post's audience are still owed it: active, and no row yet.
+    pub fn owed(&self, post_id: &str) -> Result<u64> {
+        if self.complete(post_id)? {
+            return Ok(0);
+        }
+        self.conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM subscribers s
+                 WHERE s.status = 'active'
+                   AND s.active_since <= COALESCE((SELECT started FROM mailings WHERE post = ?1), s.active_since)
+                   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.post = ?1 AND d.subscriber = s.id)",
+            )
+            .and_then(|mut select| select.query_row(params![post_id], |r| count(r, 0)))
+            .map_err(|e| self.error(e))
     }
 
     /// Deliveries left pending by an interrupted send (of one post, or all):
@@ -224,30 +273,40 @@ impl Ledger {
             .map_err(|e| self.error(e))
     }
 
-    /// Delivery counts per post, for every post ever mailed.
-    pub fn status(&self) -> Result<Vec<PostStatus>> {
+    /// Delivery counts per post, for every post ever mailed. Pending rows
+    /// written since `in_flight_since` (the running send's start) are in
+    /// flight; older ones are unknown.
+    pub fn status(&self, in_flight_since: Option<&str>) -> Result<Vec<PostStatus>> {
         let mut statement = self
             .conn
             .prepare(
                 "SELECT m.post,
                         COALESCE(SUM(d.state = 'sent'), 0),
-                        COALESCE(SUM(d.state = 'pending'), 0),
+                        COALESCE(SUM(d.state = 'pending' AND (?1 IS NULL OR d.updated < ?1)), 0),
+                        COALESCE(SUM(d.state = 'pending' AND d.updated >= ?1), 0),
                         COALESCE(SUM(d.state = 'failed'), 0)
                  FROM mailings m LEFT JOIN deliveries d ON d.post = m.post
                  GROUP BY m.post ORDER BY m.started, m.post",
             )
             .map_err(|e| self.error(e))?;
         let rows = statement
-            .query_map([], |row| {
+            .query_map(params![in_flight_since], |row| {
                 Ok(PostStatus {
                     post: row.get(0)?,
                     sent: count(row, 1)?,
                     pending: count(row, 2)?,
-                    failed: count(row, 3)?,
+                    in_flight: count(row, 3)?,
+                    failed: count(row, 4)?,
+                    owed: 0,
                 })
             })
             .map_err(|e| self.error(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.error(e))
+        let mut posts: Vec<PostStatus> = rows
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.error(e))?;
+        for post in &mut posts {
+            post.owed = self.owed(&post.post)?;
+        }
+        Ok(posts)
     }
 }

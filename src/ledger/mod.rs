@@ -195,14 +195,58 @@ pub struct Outcome {
     pub message_id: Option<String>,
 }
 
+/// One change to a post's deliveries, applied in order in a batch.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// The body is about to go: the row becomes pending (unknown if the run dies).
+    Pending(i64),
+    /// The server answered: the pending row becomes sent or failed.
+    Settled(Outcome),
+    /// The server does not have it: a pending row goes, so a later run sends it.
+    Released(i64),
+}
+
 /// Delivery counts of one post.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PostStatus {
     pub post: String,
     pub sent: u64,
-    /// Rows left pending: unknown, unless a send is running now.
+    /// Pending rows left by a send that is no longer running: unknown.
     pub pending: u64,
+    /// Pending rows of the send running now: on the wire.
+    pub in_flight: u64,
     pub failed: u64,
+    /// Active subscribers in the post's audience with no row yet.
+    pub owed: u64,
+}
+
+/// The send holding the ledger: who and since when (from its lock file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub pid: Option<u32>,
+    /// As stored (RFC 3339, UTC); pending rows written since are its own.
+    pub since: Option<String>,
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.pid, &self.since) {
+            (Some(pid), Some(since)) => write!(f, "pid {pid}, since {}", shown_time(since)),
+            (Some(pid), None) => write!(f, "pid {pid}"),
+            _ => write!(f, "pid unknown"),
+        }
+    }
+}
+
+/// "2026-11-24 13:05:09 UTC" from a stored time.
+fn shown_time(stored: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(stored)
+        .map(|t| {
+            t.with_timezone(&Utc)
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string()
+        })
+        .unwrap_or_else(|_| stored.to_string())
 }
 
 pub struct Ledger {
@@ -287,24 +331,31 @@ impl Ledger {
     /// and keeps it. Two sends on one ledger could otherwise offer the same
     /// subscriber to both, or `--resend-unknown` in one could clear rows the
     /// other is still delivering: that is how a reader gets a post twice.
-    fn claim(&mut self) -> Result<()> {
+    /// `send` calls it first thing, so a second send stops before it looks
+    /// at anything. The lock file says who holds it and since when.
+    pub fn claim(&mut self) -> Result<()> {
         if self.sending.is_some() {
             return Ok(());
         }
         let lock = lock_path(&self.path);
-        let file = crate::private::options()
+        let mut file = crate::private::options()
             .create(true)
             .truncate(false)
+            .read(true)
             .write(true)
             .open(&lock)?;
         match file.file().try_lock() {
             Ok(()) => {
+                use std::io::Write;
+                let holder = format!("{} {}\n", std::process::id(), now());
+                file.set_len(0)?;
+                file.write_all(holder.as_bytes())?;
                 self.sending = Some(file);
                 self.note_history()
             }
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::SendRunning(format!(
-                "{}: another `herald send` is using this ledger; run again when it has finished",
-                self.path.display()
+                "another send is running ({}); wait for it to finish (`herald status` shows its progress)",
+                holder(&lock)
             ))),
             Err(std::fs::TryLockError::Error(e)) => {
                 Err(Error::Message(format!("{}: {e}", lock.display())))
@@ -312,25 +363,30 @@ impl Ledger {
         }
     }
 
-    /// Whether a send holds the ledger now (another process, or this very
-    /// ledger): then pending rows are in flight, not unknown.
-    pub fn send_running(&self) -> Result<bool> {
-        if self.sending.is_some() {
-            return Ok(true);
-        }
+    /// The send holding the ledger now (another process, or this very
+    /// ledger), if any: its pending rows are in flight, not unknown.
+    pub fn running_send(&self) -> Result<Option<Holder>> {
         let lock = lock_path(&self.path);
+        if self.sending.is_some() {
+            return Ok(Some(holder(&lock)));
+        }
         let file = match std::fs::File::open(&lock) {
             Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::Message(format!("{}: {e}", lock.display()))),
         };
         match file.try_lock_shared() {
-            Ok(()) => Ok(false),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+            Ok(()) => Ok(None),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(Some(holder(&lock))),
             Err(std::fs::TryLockError::Error(e)) => {
                 Err(Error::Message(format!("{}: {e}", lock.display())))
             }
         }
+    }
+
+    /// Whether a send holds the ledger now.
+    pub fn send_running(&self) -> Result<bool> {
+        Ok(self.running_send()?.is_some())
     }
 
     fn error(&self, e: rusqlite::Error) -> Error {
@@ -368,6 +424,17 @@ impl Ledger {
                 Err(e)
             }
         }
+    }
+}
+
+/// What the lock file says: "PID SINCE". Written just after the lock is
+/// taken, so it may be empty for an instant.
+fn holder(lock: &Path) -> Holder {
+    let text = std::fs::read_to_string(lock).unwrap_or_default();
+    let mut words = text.split_whitespace();
+    Holder {
+        pid: words.next().and_then(|w| w.parse().ok()),
+        since: words.next().map(str::to_string),
     }
 }
 

@@ -1,0 +1,510 @@
+//! One SMTP client connection with a deadline on every command and a bound
+//! on every reply: what `smtp` talks through.
+//!
+//! Why not lettre's `SmtpConnection`: its timeout is set on the socket, so
+//! it bounds each read, not a command; a server that answers one byte a
+//! second keeps it waiting forever. It reads a reply line into a `String`
+//! with no limit, so a banner that never ends its line grows memory until
+//! the machine gives out. And a read timeout reaches the user as the OS's
+//! "Resource temporarily unavailable (os error 11)". None of that can be
+//! fixed from outside, because it builds and owns its socket. So this
+//! module owns the socket and drives the protocol, and uses lettre's pieces
+//! for the rest: the command types (their wire text), `Response` parsing,
+//! `ServerInfo` (EHLO keywords) and the AUTH mechanisms. TLS is rustls (the
+//! same crate and the same ring provider lettre would use).
+//!
+//! Every read and write goes through [`Timed`], which knows the deadline of
+//! the command in progress and sets the socket's timeout to what is left of
+//! it before each call; so `timeout` bounds a whole command (the write, the
+//! wait, a reply dripped a byte at a time, a TLS handshake) and a stall is
+//! said in words: "the server did not greet within 30s". A reply is
+//! refused past [`MAX_REPLY`] bytes.
+
+use std::fmt::Display;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::commands::{Auth, Ehlo, Quit, Starttls};
+use lettre::transport::smtp::extension::{ClientId, Extension, ServerInfo};
+use lettre::transport::smtp::response::{Response, Severity};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
+
+/// The most bytes one reply may take, all its lines together. RFC 5321
+/// allows 512 per line; an EHLO reply lists a few dozen lines at most.
+pub const MAX_REPLY: usize = 64 * 1024;
+
+/// Why a command did not get a positive reply.
+#[derive(Debug)]
+pub enum Failure {
+    /// The server answered 4xx or 5xx.
+    Reply(Response),
+    /// The connection is gone or unusable: timed out, closed, a reply too
+    /// long or garbled. Another connection may do better.
+    Lost(String),
+    /// No connection at all, and trying again at once will not change it:
+    /// connection refused, a name that does not resolve, no route.
+    Unreachable(String),
+    /// No retry fixes it: TLS (handshake, certificate), no usable login.
+    Fatal(String),
+}
+
+impl Failure {
+    /// The user's words for it.
+    pub fn text(&self) -> String {
+        match self {
+            Failure::Reply(reply) => reply_text(reply),
+            Failure::Lost(text) | Failure::Unreachable(text) | Failure::Fatal(text) => text.clone(),
+        }
+    }
+}
+
+/// A reply as the user should read it: code and text.
+pub fn reply_text(reply: &Response) -> String {
+    let text = reply.message().collect::<Vec<_>>().join(" ");
+    format!("{} {text}", reply.code())
+}
+
+/// A 5xx: this message (or this connection) will not be taken, however often asked.
+pub fn is_permanent(reply: &Response) -> bool {
+    reply.code().severity == Severity::PermanentNegativeCompletion
+}
+
+/// A TCP socket that keeps the current command's deadline.
+pub struct Timed {
+    tcp: TcpStream,
+    deadline: Instant,
+}
+
+impl Timed {
+    /// What is left before the deadline; a timed-out error once it has passed.
+    fn left(&self) -> io::Result<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        Ok(left)
+    }
+}
+
+/// A socket timeout comes back as WouldBlock on Linux ("os error 11"); both
+/// mean the deadline passed.
+fn stalled(e: io::Error) -> io::Error {
+    match e.kind() {
+        io::ErrorKind::WouldBlock => io::ErrorKind::TimedOut.into(),
+        _ => e,
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp.set_read_timeout(Some(self.left()?))?;
+        self.tcp.read(buf).map_err(stalled)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.set_write_timeout(Some(self.left()?))?;
+        self.tcp.write(buf).map_err(stalled)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+enum Stream {
+    Plain(Timed),
+    Tls(Box<StreamOwned<ClientConnection, Timed>>),
+}
+
+impl Stream {
+    fn timed(&mut self) -> &mut Timed {
+        match self {
+            Stream::Plain(timed) => timed,
+            Stream::Tls(tls) => &mut tls.sock,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// Where to connect, and how long each step may take.
+pub struct Peer<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub timeout: Duration,
+}
+
+impl Peer<'_> {
+    fn name(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// One open SMTP connection.
+pub struct Wire {
+    stream: Stream,
+    /// Bytes read past the end of the last reply.
+    buffer: Vec<u8>,
+    timeout: Duration,
+    peer: String,
+    server: ServerInfo,
+    broken: bool,
+}
+
+impl Wire {
+    /// Connects and reads the greeting; with `tls`, TLS first (port 465).
+    pub fn connect(peer: &Peer<'_>, tls: Option<&Arc<ClientConfig>>) -> Result<Wire, Failure> {
+        let tcp = open(peer)?;
+        // Nagle would hold back the last small write of a command.
+        let _ = tcp.set_nodelay(true);
+        let timed = Timed {
+            tcp,
+            deadline: Instant::now() + peer.timeout,
+        };
+        let mut wire = Wire {
+            stream: Stream::Plain(timed),
+            buffer: Vec::new(),
+            timeout: peer.timeout,
+            peer: peer.name(),
+            server: ServerInfo::default(),
+            broken: false,
+        };
+        if let Some(config) = tls {
+            wire.secure(peer.host, config)?;
+        }
+        wire.start();
+        let greeting = wire.reply("greet")?;
+        if !greeting.is_positive() {
+            return Err(Failure::Reply(greeting));
+        }
+        Ok(wire)
+    }
+
+    /// EHLO, keeping what the server offers.
+    pub fn hello(&mut self, id: &ClientId) -> Result<(), Failure> {
+        let reply = self.command(Ehlo::new(id.clone()), "answer EHLO")?;
+        self.server = ServerInfo::from_response(&reply)
+            .map_err(|e| self.lose(format!("an EHLO reply that makes no sense: {e}")))?;
+        Ok(())
+    }
+
+    pub fn offers(&self, extension: Extension) -> bool {
+        self.server.supports_feature(extension)
+    }
+
+    pub fn is_encrypted(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+
+    /// STARTTLS, the handshake, and EHLO again (RFC 3207).
+    pub fn starttls(
+        &mut self,
+        host: &str,
+        config: &Arc<ClientConfig>,
+        id: &ClientId,
+    ) -> Result<(), Failure> {
+        self.command(Starttls, "answer STARTTLS")?;
+        if !self.buffer.is_empty() {
+            // Text sent before the handshake could be an attacker's injected command.
+            return Err(self.lose("the server sent data before the TLS handshake".into()));
+        }
+        self.start();
+        self.secure(host, config)?;
+        self.hello(id)
+    }
+
+    /// AUTH with the first of PLAIN and LOGIN the server offers.
+    pub fn login(&mut self, credentials: &Credentials) -> Result<(), Failure> {
+        let mechanism = self
+            .server
+            .get_auth_mechanism(&[Mechanism::Plain, Mechanism::Login])
+            .ok_or_else(|| {
+                Failure::Fatal("the server offers neither AUTH PLAIN nor AUTH LOGIN".into())
+            })?;
+        let refuse = |e: lettre::transport::smtp::Error| Failure::Fatal(format!("login: {e}"));
+        let mut reply = self.exchange(
+            Auth::new(mechanism, credentials.clone(), None).map_err(refuse)?,
+            "answer AUTH",
+        )?;
+        for _ in 0..10 {
+            if !reply.has_code(334) {
+                break;
+            }
+            let next =
+                Auth::new_from_response(mechanism, credentials.clone(), &reply).map_err(refuse)?;
+            reply = self.exchange(next, "answer AUTH")?;
+        }
+        if reply.is_positive() && !reply.has_code(334) {
+            Ok(())
+        } else {
+            Err(Failure::Reply(reply))
+        }
+    }
+
+    /// Sends one command and reads its reply; a 4xx or 5xx is a failure.
+    pub fn command(&mut self, command: impl Display, what: &str) -> Result<Response, Failure> {
+        let reply = self.exchange(command, what)?;
+        if reply.is_positive() {
+            Ok(reply)
+        } else {
+            if reply.has_code(421) {
+                // "Service not available, closing transmission channel".
+                self.broken = true;
+            }
+            Err(Failure::Reply(reply))
+        }
+    }
+
+    /// Sends one command and reads its reply, whatever it says.
+    fn exchange(&mut self, command: impl Display, what: &str) -> Result<Response, Failure> {
+        self.start();
+        self.send_bytes(command.to_string().as_bytes(), what)?;
+        self.reply(what)
+    }
+
+    /// Writes bytes under the current deadline.
+    pub fn send_bytes(&mut self, bytes: &[u8], what: &str) -> Result<(), Failure> {
+        let written = self
+            .stream
+            .write_all(bytes)
+            .and_then(|()| self.stream.flush());
+        written.map_err(|e| self.io_failure(e, what))
+    }
+
+    /// Starts a new command's deadline.
+    pub fn start(&mut self) {
+        self.stream.timed().deadline = Instant::now() + self.timeout;
+    }
+
+    /// Reads one whole reply (every line of a multi-line one), bounded in
+    /// size and by the current deadline.
+    pub fn reply(&mut self, what: &str) -> Result<Response, Failure> {
+        let mut scanned = 0;
+        let mut line_start = 0;
+        loop {
+            while let Some(offset) = self.buffer[scanned..].iter().position(|&b| b == b'\n') {
+                let line_end = scanned + offset + 1;
+                let line = &self.buffer[line_start..line_end];
+                // The last line of a reply has a space (or nothing) after its code.
+                let last = line.get(3).is_none_or(|&b| b != b'-');
+                scanned = line_end;
+                line_start = line_end;
+                if last {
+                    return self.take_reply(line_end);
+                }
+            }
+            scanned = self.buffer.len();
+            if self.buffer.len() > MAX_REPLY {
+                return Err(self.lose(format!(
+                    "the server's reply passed {} KB without ending (a reply is a few lines); giving up on this connection",
+                    MAX_REPLY / 1024
+                )));
+            }
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    return Err(
+                        self.lose(format!("the server closed the connection instead of a reply (waiting for it to {what})"))
+                    );
+                }
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_failure(e, what)),
+            }
+        }
+    }
+
+    fn take_reply(&mut self, end: usize) -> Result<Response, Failure> {
+        let bytes: Vec<u8> = self.buffer.drain(..end).collect();
+        let text = String::from_utf8_lossy(&bytes);
+        Response::from_str(&text).map_err(|_| {
+            let shown: String = text.chars().take(80).flat_map(char::escape_debug).collect();
+            self.lose(format!("the server's reply is not SMTP: \"{shown}\""))
+        })
+    }
+
+    /// Wraps the socket in TLS and completes the handshake under the deadline.
+    fn secure(&mut self, host: &str, config: &Arc<ClientConfig>) -> Result<(), Failure> {
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|e| Failure::Fatal(format!("{host}: not a name TLS can check: {e}")))?;
+        let connection = ClientConnection::new(config.clone(), name)
+            .map_err(|e| Failure::Fatal(format!("cannot start TLS: {e}")))?;
+        let placeholder = Stream::Plain(Timed {
+            tcp: self
+                .stream
+                .timed()
+                .tcp
+                .try_clone()
+                .map_err(|e| self.io_failure(e, "start TLS"))?,
+            deadline: Instant::now(),
+        });
+        let Stream::Plain(timed) = std::mem::replace(&mut self.stream, placeholder) else {
+            return Err(Failure::Fatal("TLS is already on".into()));
+        };
+        let mut tls = StreamOwned::new(connection, timed);
+        while tls.conn.is_handshaking() {
+            if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
+                self.broken = true;
+                let text = if e.kind() == io::ErrorKind::TimedOut {
+                    format!(
+                        "{}: the TLS handshake did not finish within {}",
+                        self.peer,
+                        shown(self.timeout)
+                    )
+                } else {
+                    format!("{}: TLS handshake failed: {e}", self.peer)
+                };
+                return Err(Failure::Fatal(text));
+            }
+        }
+        self.stream = Stream::Tls(Box::new(tls));
+        Ok(())
+    }
+
+    fn io_failure(&mut self, e: io::Error, what: &str) -> Failure {
+        if e.kind() == io::ErrorKind::TimedOut {
+            let text = format!("the server did not {what} within {}", shown(self.timeout));
+            return self.lose(text);
+        }
+        if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            self.broken = true;
+            return Failure::Fatal(format!("{}: TLS: {e}", self.peer));
+        }
+        self.lose(format!(
+            "connection lost (waiting for the server to {what}): {e}"
+        ))
+    }
+
+    /// Marks the connection unusable; the failure names the server.
+    fn lose(&mut self, text: String) -> Failure {
+        self.broken = true;
+        Failure::Lost(format!("{}: {text}", self.peer))
+    }
+
+    /// Whether a failure left it unusable.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// QUIT, politely, under one short deadline; then close.
+    pub fn quit(mut self) {
+        if !self.broken {
+            let _ = self.exchange(Quit, "answer QUIT");
+        }
+        self.close();
+    }
+
+    /// Closes at once.
+    pub fn close(&mut self) {
+        self.broken = true;
+        let _ = self.stream.timed().tcp.shutdown(Shutdown::Both);
+    }
+}
+
+/// Resolves and connects, each bounded by the timeout. A refused connection
+/// or a name that does not resolve is known at once and says so.
+fn open(peer: &Peer<'_>) -> Result<TcpStream, Failure> {
+    let addresses = resolve(peer)?;
+    let mut last = None;
+    for address in addresses {
+        match TcpStream::connect_timeout(&address, peer.timeout) {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    let name = peer.name();
+    Err(match last {
+        Some(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ) =>
+        {
+            Failure::Lost(format!(
+                "{name}: no answer to the connection within {}",
+                shown(peer.timeout)
+            ))
+        }
+        Some(e) => Failure::Unreachable(format!("cannot connect to {name}: {e}")),
+        None => Failure::Unreachable(format!("cannot connect to {name}: the name has no address")),
+    })
+}
+
+/// The host's addresses. The system resolver has no timeout of its own, so
+/// it runs on a thread of its own and is given up on after the timeout.
+fn resolve(peer: &Peer<'_>) -> Result<Vec<SocketAddr>, Failure> {
+    let (tx, rx) = mpsc::channel();
+    let target = (peer.host.to_string(), peer.port);
+    thread::spawn(move || {
+        let _ = tx.send(target.to_socket_addrs().map(Iterator::collect::<Vec<_>>));
+    });
+    match rx.recv_timeout(peer.timeout) {
+        Ok(Ok(addresses)) => Ok(addresses),
+        Ok(Err(e)) => Err(Failure::Unreachable(format!(
+            "cannot connect to {}: the name {} does not resolve: {e}",
+            peer.name(),
+            peer.host
+        ))),
+        Err(_) => Err(Failure::Lost(format!(
+            "{}: the name {} did not resolve within {}",
+            peer.name(),
+            peer.host,
+            shown(peer.timeout)
+        ))),
+    }
+}
+
+/// "30s", "1.5s", "500ms".
+pub fn shown(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else if duration.as_secs() == 0 {
+        format!("{}ms", duration.as_millis())
+    } else {
+        format!("{:.1}s", duration.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_shown_as_the_config_writes_them() {
+        assert_eq!(shown(Duration::from_secs(30)), "30s");
+        assert_eq!(shown(Duration::from_millis(500)), "500ms");
+        assert_eq!(shown(Duration::from_millis(1500)), "1.5s");
+    }
+}
