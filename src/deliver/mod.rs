@@ -3,11 +3,13 @@
 //! (`outbox`), with the ledger as the record of what went where.
 //!
 //! The promise: no subscriber gets a post twice without asking, and a
-//! re-run after any stop (a crash, a full disk, an unreachable server)
-//! delivers the rest. Rows are committed as pending before the SMTP
-//! transaction and as sent after the server's 250; a row left pending is
-//! "unknown" and is only re-sent with `--resend-unknown`. The sending
-//! itself (threads, pacing, retries, batching) is in `pump`.
+//! re-run after any stop (a crash, a signal, a full disk, an unreachable
+//! server) delivers the rest. A row is committed as pending just before
+//! the message body goes (the [`Gate`]) and as sent after the server's
+//! 250; a row left pending is "unknown" and is only re-sent with
+//! `--resend-unknown`. The sending itself (threads, pacing, retries,
+//! batching) is in `pump`, the SMTP side in `smtp` and `wire`, signals in
+//! `interrupt`.
 
 pub mod forget;
 mod interrupt;
@@ -86,6 +88,16 @@ pub trait Courier {
     fn deliver(&mut self, letter: &Letter, gate: &mut dyn Gate) -> Attempt;
     /// Closes politely (SMTP QUIT); called once when the thread is done.
     fn finish(&mut self) {}
+}
+
+/// The (first) envelope recipient of a letter, as text.
+fn recipient(letter: &Letter) -> String {
+    letter
+        .envelope
+        .to()
+        .first()
+        .map(|a| a.to_string())
+        .unwrap_or_default()
 }
 
 /// Bounded exponential backoff.
@@ -187,6 +199,8 @@ pub struct Report {
     pub lines: Vec<String>,
     /// Deliveries left unknown by an earlier run and not re-sent.
     pub earlier_unknown: usize,
+    /// Owed for the posts of this run that a stop kept it from reaching.
+    pub owed_later: u64,
     /// Where the messages went: "smtp://host:port" or the outbox folder.
     pub via: String,
 }
@@ -213,7 +227,7 @@ impl Report {
 
     /// Deliveries still owed after this run, over its posts.
     pub fn owed(&self) -> u64 {
-        self.posts.iter().map(|p| p.owed).sum()
+        self.posts.iter().map(|p| p.owed).sum::<u64>() + self.owed_later
     }
 
     /// Whether a signal stopped the run.
@@ -409,21 +423,25 @@ pub fn send(site: &Site, options: &Options) -> Result<Report> {
         Notes::new(move |text| bar.println(text))
     };
     let halt = interrupt::watch();
-    for post in plan.posts {
-        if halt.load(Ordering::SeqCst) {
-            break;
-        }
+    let mut posts = plan.posts.into_iter();
+    for post in posts.by_ref() {
         // Rendered, templated and inlined once; each copy is only filled in.
         let newsletter = kit.newsletter(post)?;
         progress.set_message(newsletter.slug.clone());
         let post_report = route.with_senders(&kit, halt, &notes, |senders| {
             pump::post(&mut ledger, &newsletter, senders, &progress)
         })?;
+        let mut post_report = post_report;
+        // A signal between two posts stops the run too.
+        post_report.interrupted |= halt.load(Ordering::SeqCst);
         let stopped = post_report.stopped.is_some() || post_report.interrupted;
         report.posts.push(post_report);
         if stopped {
             break;
         }
+    }
+    for post in posts {
+        report.owed_later += ledger.owed(post.feed_id())?;
     }
     progress.finish_and_clear();
     Ok(report)

@@ -53,12 +53,7 @@ impl Courier for &Outbox {
 /// `<message-id local part>--<recipient>.eml`, with only file-name-safe characters.
 fn file_name(letter: &Letter) -> String {
     let local = letter.message_id.split('@').next().unwrap_or("message");
-    let to = letter
-        .envelope
-        .to()
-        .first()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let to = super::recipient(letter);
     let safe = |text: &str| -> String {
         text.chars()
             .map(|c| match c {

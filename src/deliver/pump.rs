@@ -456,14 +456,9 @@ pub fn with_retries(
         // The server does not have it: while we wait, it is not unknown.
         gate.withdraw();
         let delay = senders.retry.delay(attempt_no);
-        let to = letter
-            .envelope
-            .to()
-            .first()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
         senders.notes.tell(&format!(
-            "{to}: {why}; trying again in {} (retry {} of {})",
+            "{}: {why}; trying again in {} (retry {} of {})",
+            super::recipient(letter),
             crate::deliver::wire::shown(delay),
             attempt_no + 1,
             senders.retry.retries

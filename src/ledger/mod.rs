@@ -2,13 +2,18 @@
 //! `.herald/herald.db`) holding the subscribers and one row per (post,
 //! subscriber) delivery.
 //!
-//! The exactly-once rule lives here. A delivery row is written `pending` and
-//! committed before the SMTP transaction starts, and becomes `sent` (after
-//! the server's 250) or `failed` (after a 5xx) in batched transactions. A
-//! row still `pending` when no send is running was left by a crash: the mail
-//! may or may not have gone, so it is "unknown" and is not sent again unless
-//! the user asks (`reset_unknown`). A row that never reached the server is
-//! `release`d (deleted) so the next run sends it.
+//! The exactly-once rule lives here. A subscriber waiting their turn has
+//! no delivery row. The row is written `pending` and committed just before
+//! the message body goes to the server ([`Change::Pending`]), and becomes
+//! `sent` (after the server's 250) or `failed` (after a 5xx); these changes
+//! are applied in order, many to a transaction. A row still `pending` when
+//! no send is running was left by a crash: the body may have reached the
+//! server, so it is "unknown" and is not sent again unless the user asks
+//! (`reset_unknown`). A row whose message the server does not have (a 4xx,
+//! a connection lost before the body) is `release`d (deleted) so the next
+//! run sends it. A send keeps at most one row pending per connection, so a
+//! crash leaves at most that many unknown. (Reserving rows a page at a
+//! time, as herald first did, made a whole page unknown at a crash.)
 //!
 //! A post's audience is fixed when its mailing starts: who was active then
 //! (`active_since`). Someone who subscribes, or comes back, afterwards gets
@@ -17,7 +22,9 @@
 //! A send takes a lock file beside the database before it first changes
 //! delivery state, and holds it until the `Ledger` is dropped: two sends on
 //! one ledger, or `--resend-unknown` while another send is in flight, would
-//! otherwise deliver someone twice.
+//! otherwise deliver someone twice. The file says who holds it and since
+//! when, so a second send can name the first, and `status` can tell the
+//! running send's pending rows (in flight) from older ones (unknown).
 //!
 //! Writes use WAL with `synchronous = FULL`: a committed `pending` row must
 //! survive a power cut, or the guarantee is gone (`NORMAL` in WAL mode may
