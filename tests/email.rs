@@ -1185,4 +1185,53 @@ fn sigint_and_sigterm_stop_the_send_cleanly_and_a_rerun_delivers_the_rest_once()
             "SIG{signal}: {record:?}"
         );
     }
+
+#[test]
+fn the_text_part_reads_like_a_plain_text_email() {
+    let server = SmtpServer::start(Mailbox::default(), None);
+    let site = Site::new(&smtp_section(server.port));
+    site.subscribe(&["ada@example.org"]);
+    let long_url = format!(
+        "https://docs.scipy.org/doc/scipy/reference/generated/{}scipy.sparse.linalg.cg.html?highlight=conjugate#scipy.sparse.linalg.cg",
+        "very/deep/".repeat(30)
+    );
+    let long_code = format!("x = solve({})", "a, ".repeat(400));
+    site.post(
+        "2024-07-01-plain.md",
+        &format!(
+            "---\ntitle: Plain\ndate: 2024-07-01\n---\n\n## Steps\n\n1. Build the matrix.\n2. Solve it, as [the docs say]({long_url}).\n\n\
+             ```python\nfrom scipy.sparse.linalg import cg\nx, info = cg(A, b)\n{long_code}\n```\n\nA claim.[^note]\n\n[^note]: The footnote.\n"
+        ),
+    );
+    site.herald(&["send", "--post", "plain"]).success();
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    for line in received[0].bytes.split(|&b| b == b'\n') {
+        assert!(line.len() <= 998, "a line of {} octets", line.len());
+    }
+    let message = MessageParser::default().parse(&received[0].bytes).unwrap();
+    let text = message.body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(text.contains("## Steps"), "{text}");
+    assert!(text.contains("1. Build the matrix."), "{text}");
+    assert!(
+        text.contains("\n    from scipy.sparse.linalg import cg\n    x, info = cg(A, b)\n"),
+        "code blocks are indented: {text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l == format!("    {long_code}").trim_end()),
+        "a long code line stays one line: {text}"
+    );
+    assert!(text.contains("the docs say [1]"), "{text}");
+    assert!(
+        text.lines().any(|l| l == format!("[1] {long_url}")),
+        "the whole URL on its own line: {text}"
+    );
+    assert!(text.contains("A claim.[^1]"), "{text}");
+    let note = text.find("The footnote.").expect("the footnote is there");
+    assert!(
+        note > text.find("A claim.").unwrap(),
+        "footnotes at the end: {text}"
+    );
+    assert!(!text.contains('`'), "no backquoted code block: {text}");
 }

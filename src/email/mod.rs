@@ -11,6 +11,7 @@ pub mod placeholders;
 pub mod preview;
 pub mod shape;
 pub mod template;
+pub mod text;
 
 pub use message::{ComposeError, Letter, Letterhead};
 pub use template::{Copy, Newsletter, Recipient, Templates};

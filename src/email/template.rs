@@ -20,13 +20,11 @@ use url::Url;
 
 use crate::content::Content;
 use crate::email::shape::{Markers, Shapes, Slot};
+use crate::email::text;
 use crate::error::{Error, Result};
 use crate::post::Post;
 use crate::scaffold;
 use crate::site::Site;
-
-/// Width of the text part's lines (html2text wraps there).
-const TEXT_WIDTH: usize = 72;
 
 /// Who one copy is for: what personalisation needs, nothing of the ledger.
 #[derive(Debug, Clone, Copy)]
@@ -256,7 +254,7 @@ impl Templates {
     /// caller), and tries it on sample readers so a template error stops
     /// here, before anyone is mailed.
     pub fn render(&self, site: &Site, post: &Post, content: &Content) -> Result<Newsletter> {
-        let text_body = html_to_text(&content.html);
+        let text_body = text::from_html(&content.html, &post.url);
         let mut newsletter = Newsletter {
             post_id: post.feed_id().to_string(),
             slug: post.slug.clone(),
@@ -330,12 +328,6 @@ fn inline_css(html: &str) -> Result<String> {
         .build()
         .inline(html)
         .map_err(|e| Error::Message(format!("cannot inline the email's CSS: {e}")))
-}
-
-/// The text/plain alternative: the post's HTML as wrapped text with links
-/// listed as numbered references, which reads well in mutt and in previews.
-pub fn html_to_text(html: &str) -> String {
-    html2text::from_read(html.as_bytes(), TEXT_WIDTH).unwrap_or_else(|_| html.to_string())
 }
 
 /// Control characters (CR, LF, tab, ...) become spaces and runs of spaces
