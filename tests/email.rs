@@ -1185,6 +1185,7 @@ fn sigint_and_sigterm_stop_the_send_cleanly_and_a_rerun_delivers_the_rest_once()
             "SIG{signal}: {record:?}"
         );
     }
+}
 
 #[test]
 fn the_text_part_reads_like_a_plain_text_email() {
