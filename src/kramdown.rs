@@ -70,8 +70,23 @@ impl Prepared {
         let text = self.take_math(text);
         let mut lines: Vec<String> = Vec::new();
         let mut skipping_extension = false;
+        let mut markdown_blocks: Vec<String> = Vec::new();
         for line in text.split_inclusive('\n') {
             let trimmed = line.trim();
+            if let Some((opened, name)) = markdown_block(line) {
+                // kramdown reads Markdown inside `<div markdown="1">`;
+                // CommonMark does when blank lines set it apart.
+                lines.push(format!("{}\n\n", opened.trim_end()));
+                markdown_blocks.push(name);
+                continue;
+            }
+            if let Some(name) = markdown_blocks.last()
+                && trimmed.starts_with(&format!("</{name}>"))
+            {
+                lines.push(format!("\n{line}"));
+                markdown_blocks.pop();
+                continue;
+            }
             if skipping_extension {
                 skipping_extension = !trimmed.starts_with("{:/");
                 continue;
@@ -171,6 +186,31 @@ fn at_block_start(out: &str) -> bool {
     let current = lines.next().unwrap_or("");
     let previous = lines.next();
     current.trim().is_empty() && previous.is_none_or(|p| p.trim().is_empty())
+}
+
+/// An opening tag alone on its line with `markdown="1"` (or `"block"`):
+/// the line without the attribute, and the tag's name.
+fn markdown_block(line: &str) -> Option<(String, String)> {
+    let t = line.trim();
+    if !t.starts_with('<') || !t.ends_with('>') || t.starts_with("</") {
+        return None;
+    }
+    let attribute = [
+        "markdown=\"1\"",
+        "markdown='1'",
+        "markdown=\"block\"",
+        "markdown=1",
+    ]
+    .into_iter()
+    .find(|a| t.contains(a))?;
+    let name: String = t[1..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    if name.is_empty() || t[1..].contains('<') {
+        return None;
+    }
+    Some((line.replacen(&format!(" {attribute}"), "", 1), name))
 }
 
 fn is_list_item(line: &str) -> bool {
@@ -276,4 +316,134 @@ fn is_rule(line: &str) -> bool {
     t.contains('-')
         && t.chars()
             .all(|c| matches!(c, '|' | '-' | ':' | ' ' | '+' | '\t'))
+}
+
+/// kramdown's typographic symbols in a piece of text: quotes turned by its
+/// rules (which differ from CommonMark's: a quote after a letter closes,
+/// in any script), `---` and `--` dashes, `...` and `<<` `>>`. `before` is
+/// the character before the text in its block, `after` the one after it
+/// (`*` for emphasis), if any.
+pub fn smarten(text: &str, before: Option<char>, after: Option<char>) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    let len = chars.len();
+    chars.extend(after);
+    let chars = chars;
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut i = 0;
+    while i < len {
+        let c = chars[i];
+        let prev = if i == 0 { before } else { Some(chars[i - 1]) };
+        let at = |k: usize| chars.get(i + k).copied();
+        match c {
+            '"' | '\'' => {
+                let double = c == '"';
+                let (left, right) = if double {
+                    ('“', '”')
+                } else {
+                    ('‘', '’')
+                };
+                out.push(if opens(&chars, i, prev) { left } else { right });
+            }
+            '-' if at(1) == Some('-') && at(2) == Some('-') => {
+                out.push('—');
+                i += 2;
+            }
+            '-' if at(1) == Some('-') => {
+                out.push('–');
+                i += 1;
+            }
+            '.' if at(1) == Some('.') && at(2) == Some('.') => {
+                out.push('…');
+                i += 2;
+            }
+            '<' if at(1) == Some('<') => {
+                out.push('«');
+                i += 1;
+            }
+            '>' if at(1) == Some('>') => {
+                out.push('»');
+                i += 1;
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// kramdown's `SQ_RULES`, in its order, for the quote at `i`.
+fn opens(chars: &[char], i: usize, prev: Option<char>) -> bool {
+    let next = chars.get(i + 1).copied();
+    let after = chars.get(i + 2).copied();
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let space = |c: Option<char>| c.is_none_or(char::is_whitespace);
+    // Before emphasis (`"*word*"`): opening.
+    if matches!(next, Some('_' | '*')) && !after.is_some_and(char::is_whitespace) {
+        return true;
+    }
+    // Before punctuation that does not start a word: closing.
+    if next.is_some_and(|c| c.is_ascii_punctuation())
+        && !word(after)
+        && !(next == Some('.') && after == Some('.'))
+    {
+        return false;
+    }
+    // `"'Quoted'` and `'"Quoted"`: both open.
+    if matches!(next, Some('"' | '\'')) && word(after) {
+        return true;
+    }
+    if matches!(prev, Some('"' | '\'')) && word(next) && i >= 1 {
+        let before = if i >= 2 {
+            chars.get(i - 2).copied()
+        } else {
+            None
+        };
+        if space(before) {
+            return true;
+        }
+    }
+    // The '80s.
+    if chars[i] == '\''
+        && word(next)
+        && next.is_some_and(|c| c.is_ascii_digit())
+        && after.is_some_and(|c| c.is_ascii_digit())
+        && chars.get(i + 3) == Some(&'s')
+    {
+        return false;
+    }
+    if prev.is_some_and(char::is_whitespace) && word(next) {
+        return true;
+    }
+    // After anything but a space, a backslash or an opening bracket: closing.
+    if prev.is_some_and(|p| !p.is_whitespace() && !matches!(p, '\\' | '[' | '{' | '(' | '-')) {
+        return false;
+    }
+    if space(next) || (next == Some('s') && !word(after)) {
+        return false;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_turn_by_kramdowns_rules() {
+        assert_eq!(
+            smarten("以\"无向图\"为例 it's the '80s", None, None),
+            "以”无向图”为例 it’s the ’80s"
+        );
+        assert_eq!(smarten("as \"", None, Some('*')), "as “");
+        assert_eq!(
+            smarten("(or \"key\" -- a --- b... <<c>>", None, None),
+            "(or “key” – a — b… «c»"
+        );
+    }
+
+    #[test]
+    fn markdown_inside_a_block_marked_markdown_1_is_read() {
+        let prepared = prepare("<div class=\"x\" markdown=\"1\">\n[a](b)\n</div>\n");
+        assert_eq!(prepared.markdown, "<div class=\"x\">\n\n[a](b)\n\n</div>\n");
+    }
 }

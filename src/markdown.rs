@@ -73,7 +73,8 @@ fn options(flavour: Flavour) -> Options {
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_HEADING_ATTRIBUTES;
-    if flavour.smart {
+    // kramdown turns quotes by its own rules, applied in `smart_text`.
+    if flavour.smart && flavour.kramdown.is_none() {
         options |= Options::ENABLE_SMART_PUNCTUATION;
     }
     options
@@ -89,6 +90,7 @@ pub fn to_html_with(markdown: &str, flavour: Flavour) -> String {
     let events = Parser::new_ext(source, options(flavour));
     let mut headings = Vec::new();
     let events: Vec<Event<'_>> = match flavour.kramdown {
+        Some(style) if flavour.smart => with_heading_ids(smart_text(events), style, &mut headings),
         Some(style) => with_heading_ids(events, style, &mut headings),
         None => events.collect(),
     };
@@ -103,6 +105,72 @@ pub fn to_html_with(markdown: &str, flavour: Flavour) -> String {
             prepared.finish(out)
         }
         None => out,
+    }
+}
+
+/// kramdown's typographic quotes and dashes in text outside code, each
+/// text seeing the character before it in its block.
+fn smart_text<'a>(events: impl Iterator<Item = Event<'a>>) -> impl Iterator<Item = Event<'a>> {
+    // pulldown-cmark splits text at quotes; kramdown's rules look at both sides.
+    let mut merged: Vec<Event<'a>> = Vec::new();
+    for event in events {
+        match (merged.last_mut(), event) {
+            (Some(Event::Text(previous)), Event::Text(text)) => {
+                *previous = CowStr::from(format!("{previous}{text}"));
+            }
+            (_, event) => merged.push(event),
+        }
+    }
+    let mut in_code = false;
+    let mut before: Option<char> = None;
+    let mut out = Vec::with_capacity(merged.len());
+    for (i, event) in merged.iter().enumerate() {
+        let event = match event {
+            Event::Start(Tag::CodeBlock(_)) => {
+                in_code = true;
+                event.clone()
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                in_code = false;
+                event.clone()
+            }
+            Event::Text(text) if !in_code => {
+                let smart = kramdown::smarten(text, before, merged.get(i + 1).and_then(first_char));
+                before = text.chars().last();
+                Event::Text(CowStr::from(smart))
+            }
+            Event::Code(code) => {
+                before = code.chars().last();
+                event.clone()
+            }
+            Event::SoftBreak | Event::HardBreak => {
+                before = Some(' ');
+                event.clone()
+            }
+            Event::Start(Tag::Emphasis | Tag::Strong | Tag::Link { .. } | Tag::Strikethrough)
+            | Event::End(
+                TagEnd::Emphasis | TagEnd::Strong | TagEnd::Link | TagEnd::Strikethrough,
+            )
+            | Event::InlineHtml(_) => event.clone(),
+            _ => {
+                before = None;
+                event.clone()
+            }
+        };
+        out.push(event);
+    }
+    out.into_iter()
+}
+
+/// The source character an event starts with, as kramdown would see it.
+fn first_char(event: &Event<'_>) -> Option<char> {
+    match event {
+        Event::Text(text) => text.chars().next(),
+        Event::Start(Tag::Emphasis | Tag::Strong) => Some('*'),
+        Event::Start(Tag::Link { .. }) => Some('['),
+        Event::Code(_) => Some('`'),
+        Event::SoftBreak | Event::HardBreak => Some('\n'),
+        _ => None,
     }
 }
 

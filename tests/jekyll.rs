@@ -758,21 +758,31 @@ fn relative_links(html: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every `href` and `src` value, entities decoded.
+/// Every `href` and `src` value of a tag, entities decoded (escaped code
+/// has no tags).
 fn link_values(html: &str) -> Vec<String> {
     let mut links = Vec::new();
-    for attribute in ["href=\"", "src=\"", "href='", "src='"] {
-        let quote = attribute.chars().last().unwrap();
-        let mut rest = html;
-        while let Some(at) = rest.find(attribute) {
-            let preceded_by_space = at > 0 && rest.as_bytes()[at - 1].is_ascii_whitespace();
-            rest = &rest[at + attribute.len()..];
-            let Some(end) = rest.find(quote) else { break };
-            if preceded_by_space {
-                links.push(decode_entities(&rest[..end]));
-            }
-            rest = &rest[end..];
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        let end = rest[open..].find('>').map_or(rest.len(), |e| open + e);
+        let tag = &rest[open..end];
+        for attribute in [" href=", " src=", "\nhref=", "\nsrc="] {
+            let Some(at) = tag.find(attribute) else {
+                continue;
+            };
+            let value = &tag[at + attribute.len()..];
+            let (quote, value) = match value.chars().next() {
+                Some(q @ ('"' | '\'')) => (q, &value[1..]),
+                _ => (' ', value),
+            };
+            let value = value.split(quote).next().unwrap_or("");
+            links.push(decode_entities(value));
         }
+        rest = &rest[end.min(rest.len())..];
+        if rest.is_empty() {
+            break;
+        }
+        rest = &rest[1.min(rest.len())..];
     }
     links
 }

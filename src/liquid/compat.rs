@@ -34,6 +34,12 @@ pub fn quote_path_arguments(body: &str) -> Cow<'_, str> {
                 out.push_str(&rest[..skipped]);
                 rest = &rest[skipped..];
             }
+            // Ruby's Liquid ignores words after an end tag
+            // (`{% endhighlight Vim Script %}`); liquid-rust refuses them.
+            _ if name.starts_with("end") && !args.trim().is_empty() => {
+                out.push_str(&tag[..tag.find(name).unwrap_or(2) + name.len()]);
+                out.push_str(if tag.ends_with("-%}") { " -%}" } else { " %}" });
+            }
             _ if PATH_TAGS.contains(&name) && needs_quotes(args) => {
                 let (path, params) = split_path(args.trim());
                 let quote = if path.contains('"') { '\'' } else { '"' };
@@ -180,6 +186,16 @@ mod tests {
                 "[a]({{ site.baseurl }}{% post_url 2020-01-02-x %}) {{site.baseurl}}{%- link a.md -%} {{ site.baseurl }}/x {{ site.baseurl }}{% linkx %}"
             ),
             "[a]({% post_url \"2020-01-02-x\" %}) {%- link a.md -%} {{ site.baseurl }}/x {{ site.baseurl }}{% linkx %}"
+        );
+    }
+
+    #[test]
+    fn words_after_an_end_tag_are_dropped_as_ruby_liquid_ignores_them() {
+        assert_eq!(
+            quote_path_arguments(
+                "{% highlight vim %}x{% endhighlight Vim Script %}{%- endif x -%}"
+            ),
+            "{% highlight vim %}x{% endhighlight %}{%- endif -%}"
         );
     }
 

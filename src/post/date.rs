@@ -59,6 +59,16 @@ fn normalise(text: &str) -> String {
             text = format!("{} +0000", stripped.trim_end());
         }
     }
+    // Ruby reads a three-digit offset (`+800`) as hours and minutes.
+    if let Some((head, offset)) = text.rsplit_once(' ') {
+        let digits = &offset[1.min(offset.len())..];
+        if offset.starts_with(['+', '-'])
+            && digits.len() == 3
+            && digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            text = format!("{head} {}0{digits}", &offset[..1]);
+        }
+    }
     // Pad `2013-5-6` to `2013-05-06`.
     let (date, rest) = text.split_once(' ').unwrap_or((&text, ""));
     let parts: Vec<&str> = date.split('-').collect();
@@ -88,11 +98,18 @@ pub fn localize(naive: NaiveDateTime, tz: Tz) -> DateTime<FixedOffset> {
 }
 
 /// Splits `2022-07-19-scipy-mission` into its date and `scipy-mission`.
+/// As Jekyll's file name matcher, a month and day may have one digit
+/// (`2012-07-9-title`).
 pub fn from_file_stem(stem: &str) -> Option<(NaiveDate, &str)> {
-    let prefix = stem.get(..10)?;
-    let date = NaiveDate::parse_from_str(prefix, "%Y-%m-%d").ok()?;
-    let rest = &stem[10..];
-    let slug = rest.strip_prefix('-')?;
+    let mut parts = stem.splitn(4, '-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    let slug = parts.next()?;
+    let digits =
+        |s: &str, min, max| (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(year, 4, 4) && digits(month, 1, 2) && digits(day, 1, 2)) {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)?;
     Some((date, slug))
 }
 
@@ -102,6 +119,24 @@ mod tests {
 
     fn utc() -> Tz {
         chrono_tz::UTC
+    }
+
+    #[test]
+    fn a_three_digit_offset_and_a_one_digit_hour_read_as_ruby_reads_them() {
+        let date = parse("2015-04-16 9:52:18 +800", utc()).unwrap();
+        assert_eq!(date.to_rfc3339(), "2015-04-16T09:52:18+08:00");
+    }
+
+    #[test]
+    fn file_names_may_have_one_digit_months_and_days_as_in_jekyll() {
+        let (date, slug) = from_file_stem("2012-07-9-what-is-it").unwrap();
+        assert_eq!(
+            (date.to_string().as_str(), slug),
+            ("2012-07-09", "what-is-it")
+        );
+        assert!(from_file_stem("2012-13-09-x").is_none());
+        assert!(from_file_stem("notes-2012-07-09").is_none());
+        assert!(from_file_stem("2012-07-09").is_none());
     }
 
     #[test]
