@@ -5,7 +5,7 @@
 //! by parsers.
 
 mod support;
-use support::copy_dir;
+use support::{copy_dir, herald};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,13 +34,9 @@ fn write(root: &Path, name: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-fn herald(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
-    Command::cargo_bin("herald")
-        .unwrap()
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .assert()
+/// herald run where the test runs, for what needs no site.
+fn herald_here(args: &[&str]) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("herald").unwrap().args(args).assert()
 }
 
 #[test]
@@ -67,12 +63,8 @@ fn every_exit_status_is_the_documented_one() {
         .stderr(predicate::str::contains("2025-07-01-broken.md:2"));
     // 3 and 4 need a send: tests/ledger.rs (a send holding the ledger) and
     // tests/email.rs (a refused address) check them.
-    let help = Command::cargo_bin("herald")
-        .unwrap()
-        .arg("--help")
-        .output()
-        .unwrap();
-    let help = String::from_utf8(help.stdout).unwrap();
+    let help = herald_here(&["--help"]).success();
+    let help = String::from_utf8_lossy(&help.get_output().stdout).into_owned();
     for line in herald::error::EXIT_STATUS_HELP.lines() {
         assert!(help.contains(line), "--help lacks {line:?}");
     }
@@ -165,11 +157,7 @@ fn every_argument_of_every_command_has_help() {
     }
     assert!(paths.len() > 15, "{paths:?}");
     for path in paths {
-        Command::cargo_bin("herald")
-            .unwrap()
-            .args(&path)
-            .arg("--help")
-            .assert()
+        herald_here(&[&path[..], &["--help"]].concat())
             .success()
             .stdout(predicate::str::contains("Usage: herald"));
     }
@@ -177,41 +165,24 @@ fn every_argument_of_every_command_has_help() {
 
 #[test]
 fn help_teaches_by_example_and_the_man_page_is_generated() {
-    Command::cargo_bin("herald")
-        .unwrap()
-        .arg("--help")
-        .assert()
+    herald_here(&["--help"])
         .success()
         .stdout(predicate::str::contains("Examples:"))
         .stdout(predicate::str::contains("herald send --dry-run"));
-    Command::cargo_bin("herald")
-        .unwrap()
-        .args(["send", "--help"])
-        .assert()
+    herald_here(&["send", "--help"])
         .success()
         .stdout(predicate::str::contains("herald send --to me@example.org"));
-    Command::cargo_bin("herald")
-        .unwrap()
-        .args(["new", "--help"])
-        .assert()
+    herald_here(&["new", "--help"])
         .success()
         .stdout(predicate::str::contains("comma-separated"));
 
-    Command::cargo_bin("herald")
-        .unwrap()
-        .arg("man")
-        .assert()
+    herald_here(&["man"])
         .success()
         .stdout(predicate::str::starts_with(".ie \\n(.g .ds Aq"))
         .stdout(predicate::str::contains(".TH herald 1"))
         .stdout(predicate::str::contains("Exit status:"));
     let dir = tempfile::tempdir().unwrap();
-    Command::cargo_bin("herald")
-        .unwrap()
-        .args(["man", "--out"])
-        .arg(dir.path())
-        .assert()
-        .success();
+    herald_here(&["man", "--out", dir.path().to_str().unwrap()]).success();
     for page in ["herald.1", "herald-send.1", "herald-subscribers-import.1"] {
         let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
         assert!(text.contains(".SH NAME"), "{page}");
@@ -541,6 +512,15 @@ fn the_package_says_what_it_is_and_under_which_licence() {
         manifest["lints"]["rust"]["unsafe_code"].as_str(),
         Some("forbid")
     );
+    let dependencies = manifest["dependencies"].as_table().unwrap();
+    assert!(
+        !dependencies.contains_key("anyhow"),
+        "the library uses thiserror"
+    );
+    let clap_features = dependencies["clap"]["features"].as_array().unwrap();
+    assert!(!clap_features.iter().any(|f| f.as_str() == Some("env")));
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(readme.contains("cargo install --locked --path ."));
     // The leniency code reads liquid's error wording: only an exact version.
     for name in ["liquid", "liquid-core", "liquid-lib"] {
         let spec = &manifest["dependencies"][name];
@@ -549,5 +529,25 @@ fn the_package_says_what_it_is_and_under_which_licence() {
             version.starts_with('='),
             "{name} = {version:?} is not pinned"
         );
+    }
+}
+
+/// A test that passes doing nothing in a fresh clone is worse than none:
+/// every fixture lives in the repository, and no test skips itself.
+#[test]
+fn no_test_needs_files_from_outside_the_repository_or_skips_itself() {
+    let outside = format!("../{}", "shared");
+    let skip = format!("eprintln!(\"{}", "skipped");
+    for entry in std::fs::read_dir(repo().join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                !text.contains(&outside),
+                "{} reads {outside}",
+                path.display()
+            );
+            assert!(!text.contains(&skip), "{} skips itself", path.display());
+        }
     }
 }

@@ -5,23 +5,13 @@
 //! output searched for leaked Liquid.
 
 mod support;
-use support::copy_dir;
+use support::{copy_dir, herald};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use herald::{LoadOptions, Site};
 use predicates::prelude::*;
-
-fn herald(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
-    Command::cargo_bin("herald")
-        .unwrap()
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .assert()
-}
 
 /// A temporary root with a copy of `blog` under `blog/`, adopted with
 /// `init --from-jekyll`.
@@ -397,58 +387,54 @@ fn error_field<'a>(message: &'a str, key: &str) -> Option<&'a str> {
 #[test]
 fn liquid_words_its_errors_as_the_leniency_code_reads_them() {
     let parser = liquid::ParserBuilder::with_stdlib().build().unwrap();
-    let parse_error = |text: &str| match parser.parse(text) {
-        Ok(_) => panic!("{text:?} parsed"),
+    let globals = liquid::object!({ "site": { "title": "t" } });
+    let error = |text: &str| match parser.parse(text) {
         Err(e) => e.to_string(),
+        Ok(template) => match template.render(&globals) {
+            Err(e) => e.to_string(),
+            Ok(out) => panic!("{text:?} rendered as {out:?}"),
+        },
     };
-    let tag = parse_error("a\n{% seo title=false %}");
-    assert!(tag.contains("Unknown tag"), "{tag}");
-    assert_eq!(error_field(&tag, "requested"), Some("seo"), "{tag}");
-
-    let filter = parse_error("{{ 'x' | nosuch }}");
-    assert!(filter.contains("Unknown filter"), "{filter}");
-    assert_eq!(
-        error_field(&filter, "requested filter"),
-        Some("nosuch"),
-        "{filter}"
-    );
-
-    let render = |text: &str| {
-        let globals = liquid::object!({ "site": { "title": "t" } });
-        parser
-            .parse(text)
-            .unwrap()
-            .render(&globals)
-            .unwrap_err()
-            .to_string()
-    };
-    let variable = render("{{ missing }}");
-    assert!(variable.contains("Unknown variable"), "{variable}");
-    assert_eq!(
-        error_field(&variable, "requested variable"),
-        Some("missing"),
-        "{variable}"
-    );
-
-    let index = render("{{ site.nope }}");
-    assert!(index.contains("Unknown index"), "{index}");
-    assert_eq!(error_field(&index, "variable"), Some("site"), "{index}");
-    assert_eq!(
-        error_field(&index, "requested index"),
-        Some("nope"),
-        "{index}"
-    );
-
+    // (template, the error's kind, the `key=value` fields herald reads)
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: [Case<'_>; 4] = [
+        (
+            "a\n{% seo title=false %}",
+            "Unknown tag",
+            &[("requested", "seo")],
+        ),
+        (
+            "{{ 'x' | nosuch }}",
+            "Unknown filter",
+            &[("requested filter", "nosuch")],
+        ),
+        (
+            "{{ missing }}",
+            "Unknown variable",
+            &[("requested variable", "missing")],
+        ),
+        (
+            "{{ site.nope }}",
+            "Unknown index",
+            &[("variable", "site"), ("requested index", "nope")],
+        ),
+    ];
+    for (text, kind, fields) in cases {
+        let message = error(text);
+        assert!(message.contains(kind), "{message}");
+        for (key, value) in fields {
+            assert_eq!(error_field(&message, key), Some(*value), "{message}");
+        }
+    }
     // Parse errors quote the offending line as `N | text`, which is how
     // herald finds the file line.
-    let syntax = parse_error("one\ntwo {% if %}\n");
-    assert!(
-        syntax.lines().any(|l| l
-            .trim_start()
+    let syntax = error("one\ntwo {% if %}\n");
+    let quoted = syntax.lines().any(|l| {
+        l.trim_start()
             .split_once(" | ")
-            .is_some_and(|(n, _)| n.trim().parse::<usize>().is_ok())),
-        "{syntax}"
-    );
+            .is_some_and(|(n, _)| n.trim().parse::<usize>().is_ok())
+    });
+    assert!(quoted, "{syntax}");
 }
 
 /// What herald's feed holds for a blog, compared entry by entry with what

@@ -14,3 +14,14 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The real binary run on the site at `root` (`-C root`).
+#[allow(dead_code)] // not every test binary runs herald this way
+pub fn herald(root: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    assert_cmd::Command::cargo_bin("herald")
+        .unwrap()
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .assert()
+}
