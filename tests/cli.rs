@@ -68,10 +68,18 @@ fn every_exit_status_is_the_documented_one() {
     for line in herald::error::EXIT_STATUS_HELP.lines() {
         assert!(help.contains(line), "--help lacks {line:?}");
     }
-    for code in 0..=4 {
+    // README's table lists the same codes.
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let codes: Vec<&str> = herald::error::EXIT_STATUS_HELP
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(codes[..5], ["0", "1", "2", "3", "4"]);
+    for code in codes {
         assert!(
-            help.contains(&format!("\n  {code}  ")),
-            "--help does not explain exit status {code}"
+            readme.contains(&format!("\n| {code} | ")),
+            "README's exit status table lacks {code}"
         );
     }
 }
