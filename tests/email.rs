@@ -450,21 +450,38 @@ fn dry_run_and_test_copies_leave_the_ledger_alone() {
     let server = SmtpServer::start(Mailbox::default(), None);
     let site = Site::new(&smtp_section(server.port));
     site.subscribe(&["ada@example.org"]);
-    let out = site.herald(&["send", "--dry-run", "--all"]).success();
+    let out = stdout(&site.herald(&["send", "--dry-run", "--all"]).success());
+    assert!(out.contains("would send to ada@example.org"), "{out}");
+    // One summary, and it agrees with the listing.
     assert!(
-        stdout(&out).contains("would send to ada@example.org"),
-        "{}",
-        stdout(&out)
+        out.trim_end()
+            .ends_with("dry run: 2 posts, 2 emails would be sent; nothing was sent or recorded"),
+        "{out}"
     );
+    assert!(!out.contains(" sent, "), "no second summary: {out}");
     assert!(server.received().is_empty());
-    site.herald(&[
-        "send",
-        "--to",
-        "me@example.org",
-        "--post",
-        "faster-sparse-solvers",
-    ])
-    .success();
+    let copy = stdout(
+        &site
+            .herald(&[
+                "send",
+                "--to",
+                "me@example.org",
+                "--post",
+                "faster-sparse-solvers",
+            ])
+            .success(),
+    );
+    assert_eq!(
+        copy.trim_end(),
+        format!(
+            "sent the test copy of faster-sparse-solvers to me@example.org via smtp://127.0.0.1:{} (STARTTLS when offered) (the ledger is untouched)",
+            server.port
+        )
+    );
+    assert!(
+        !copy.contains("(Starttls)") && !copy.contains("(None)"),
+        "{copy}"
+    );
     assert_eq!(server.received().len(), 1);
     check_message(&server.received()[0].bytes, "me@example.org");
     site.herald(&["send", "--post", "faster-sparse-solvers"])

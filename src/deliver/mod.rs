@@ -203,6 +203,9 @@ pub struct Report {
     pub owed_later: u64,
     /// Where the messages went: "smtp://host:port" or the outbox folder.
     pub via: String,
+    /// The closing line of a run that mails no list (a dry run,
+    /// `--mark-sent`, a test copy), instead of the delivery counts.
+    pub summary: Option<String>,
 }
 
 impl Report {
@@ -240,6 +243,9 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for line in &self.lines {
             writeln!(f, "{line}")?;
+        }
+        if let Some(summary) = &self.summary {
+            return write!(f, "{summary}");
         }
         for post in &self.posts {
             for line in &post.failed {
@@ -460,18 +466,20 @@ fn test_copy(site: &Site, kit: &Kit<'_>, options: &Options, address: &str) -> Re
         .letterhead
         .compose(&newsletter, &recipient, SystemTime::now())
         .map_err(|e| Error::Usage(format!("--to {address}: {e}")))?;
+    if options.dry_run {
+        return Ok(Report {
+            summary: Some(format!(
+                "dry run: would send a test copy of {} to {address}; nothing was sent",
+                newsletter.slug
+            )),
+            ..Report::default()
+        });
+    }
     let route = Route::new(site)?;
     let mut report = Report {
         via: route.via(),
         ..Report::default()
     };
-    if options.dry_run {
-        report.lines.push(format!(
-            "would send a test copy of {} to {address}",
-            newsletter.slug
-        ));
-        return Ok(report);
-    }
     let stop = AtomicBool::new(false);
     let attempt = route.with_senders(kit, interrupt::watch(), &options.notes, |senders| {
         let mut courier = (senders.courier)();
@@ -480,20 +488,31 @@ fn test_copy(site: &Site, kit: &Kit<'_>, options: &Options, address: &str) -> Re
         attempt
     });
     let mut post = PostReport::new(&newsletter);
-    match attempt {
-        Attempt::Sent(_) => post.sent = 1,
-        Attempt::Rejected(why) => post.failed.push(format!("{address}: {why}")),
-        Attempt::Deferred(why) | Attempt::Unreachable(why) => {
-            post.deferred.push(format!("{address}: {why}"))
+    let copy = format!("the test copy of {} to {address}", newsletter.slug);
+    let outcome = match attempt {
+        Attempt::Sent(_) => {
+            post.sent = 1;
+            format!("sent {copy} via {}", report.via)
         }
-        Attempt::Uncertain(why) => post.unknown.push(format!("{address}: {why}")),
-        Attempt::Fatal(why) => post.stopped = Some(why),
-        Attempt::NotAttempted => {}
-    }
-    report.lines.push(format!(
-        "test copy of {} to {address} (ledger untouched)",
-        newsletter.slug
-    ));
+        Attempt::Rejected(why) => {
+            post.failed.push(format!("{address}: {why}"));
+            format!("{copy} was refused: {why}")
+        }
+        Attempt::Deferred(why) | Attempt::Unreachable(why) => {
+            post.deferred.push(format!("{address}: {why}"));
+            format!("{copy} could not be sent: {why}")
+        }
+        Attempt::Uncertain(why) => {
+            post.unknown.push(format!("{address}: {why}"));
+            format!("{copy} may or may not have arrived: {why}")
+        }
+        Attempt::Fatal(why) => {
+            post.stopped = Some(why.clone());
+            format!("{copy} could not be sent: {why}")
+        }
+        Attempt::NotAttempted => format!("{copy} was not sent"),
+    };
+    report.summary = Some(format!("{outcome} (the ledger is untouched)"));
     report.posts.push(post);
     Ok(report)
 }

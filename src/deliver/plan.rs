@@ -108,11 +108,10 @@ impl<'a> Plan<'a> {
         for post in &self.posts {
             rows += ledger.mark_post_sent(post.feed_id())?;
         }
-        report.lines.push(format!(
+        report.summary = Some(format!(
             "recorded {} posts as sent ({rows} deliveries) without mailing; from now on `herald send` mails only posts that are new to the list",
             self.posts.len()
         ));
-        report.via = "nothing (--mark-sent)".into();
         Ok(report)
     }
 
@@ -134,11 +133,16 @@ impl<'a> Plan<'a> {
                 }
             }
         }
-        report.lines.push(format!(
+        if report.earlier_unknown > 0 {
+            report.lines.push(format!(
+                "{} deliveries were left unknown by an earlier run and would not be sent again (--resend-unknown sends them)",
+                report.earlier_unknown
+            ));
+        }
+        report.summary = Some(format!(
             "dry run: {} posts, {total} emails would be sent; nothing was sent or recorded",
             self.posts.len()
         ));
-        report.via = "nothing (--dry-run)".into();
         Ok(report)
     }
 }

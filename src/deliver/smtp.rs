@@ -58,6 +58,8 @@ impl std::fmt::Debug for Smtp {
     // Never shows the credentials.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let tls = match self.tls {
+            // On loopback, a server without STARTTLS is spoken to in plain text.
+            Tls::Starttls if self.loopback => "STARTTLS when offered",
             Tls::Starttls => "STARTTLS",
             Tls::Tls => "TLS",
             Tls::None => "plain text",
