@@ -464,3 +464,8 @@ fn a_hundred_thousand_subscribers_are_streamed_page_by_page_each_exactly_once() 
         "100k subscribers (debug build): import {imported:?}, stream+mark pending {streamed:?}"
     );
 }
+
+#[path = "ledger/input.rs"]
+mod input;
+#[path = "ledger/safety.rs"]
+mod safety;
