@@ -484,6 +484,8 @@ pub fn import_csv(ledger: &mut Ledger, path: &Path, shown: &Path) -> Result<Impo
             }
             Ok(())
         })?;
+        // A gap between chunks, for a command waiting to write.
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 

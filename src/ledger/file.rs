@@ -23,10 +23,22 @@ use super::{Ledger, MIGRATIONS, db_error};
 use crate::error::{Error, Result};
 use crate::private;
 
-/// How long a command waits for another one's write transaction. Writers
-/// hold the database for a batch at a time (an import commits every
-/// `subscribers::CHUNK` rows), far below this.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a command waits for another one's write transaction, in 1 ms
+/// steps. Writers hold the database for a batch at a time (an import
+/// commits every `subscribers::CHUNK` rows), far below this.
+const BUSY_TIMEOUT_MS: i32 = 30_000;
+
+/// Polls every millisecond. SQLite's own busy timeout backs off to 100 ms
+/// sleeps, and a writer that commits and begins again within a millisecond
+/// (an import between chunks) would keep a waiting `send` out until it
+/// gave up with "database is locked".
+fn wait_a_moment(attempts: i32) -> bool {
+    if attempts >= BUSY_TIMEOUT_MS {
+        return false;
+    }
+    std::thread::sleep(Duration::from_millis(1));
+    true
+}
 
 impl Ledger {
     /// Opens the ledger at `path` for reading and writing, creating it (and
@@ -86,18 +98,15 @@ impl Ledger {
         Ok(ledger)
     }
 
-    fn with(conn: Connection, path: &Path) -> Result<Ledger> {
-        let ledger = Ledger {
+    fn with(mut conn: Connection, path: &Path) -> Result<Ledger> {
+        conn.busy_handler(Some(wait_a_moment))
+            .and_then(|()| conn.execute_batch("PRAGMA foreign_keys = ON;"))
+            .map_err(|e| db_error(path, e))?;
+        Ok(Ledger {
             conn,
             path: path.to_path_buf(),
             sending: None,
-        };
-        ledger
-            .conn
-            .busy_timeout(BUSY_TIMEOUT)
-            .and_then(|()| ledger.conn.execute_batch("PRAGMA foreign_keys = ON;"))
-            .map_err(|e| ledger.error(e))?;
-        Ok(ledger)
+        })
     }
 
     pub(super) fn schema_version(&self) -> Result<i64> {
