@@ -63,7 +63,12 @@ impl<'a> Plan<'a> {
                 .map(|(old, p)| (p.feed_id().to_string(), old.clone()))
                 .collect();
         } else {
-            list.remember(site, ledger)?;
+            let mailing = if options.mark_sent {
+                &[][..]
+            } else {
+                &plan.posts
+            };
+            list.remember(site, ledger, mailing)?;
         }
         plan.unknown(ledger, options, report)?;
         if !options.mark_sent {
@@ -204,7 +209,9 @@ impl<'a> List<'a> {
     }
 
     /// Records renames and every mailable post (new ones as new or archive).
-    fn remember(&self, site: &Site, ledger: &mut Ledger) -> Result<()> {
+    /// A post this run is about to mail is never the archive: a run killed
+    /// before its mailing started must leave it due, not adopted.
+    fn remember(&self, site: &Site, ledger: &mut Ledger, mailing: &[&Post]) -> Result<()> {
         let renames: Vec<(String, String)> = self
             .renames
             .iter()
@@ -215,7 +222,10 @@ impl<'a> List<'a> {
             .posts
             .iter()
             .filter(|p| p.email)
-            .map(|p| (p.feed_id().to_string(), sighting(p), archive))
+            .map(|p| {
+                let now = mailing.iter().any(|m| m.feed_id() == p.feed_id());
+                (p.feed_id().to_string(), sighting(p), archive && !now)
+            })
             .collect();
         ledger.remember(&renames, &seen)
     }
