@@ -362,5 +362,15 @@ fn workload(ledger: &mut Ledger) {
     restored.token = "0123456789abcdef0123456789abcdef".into();
     ledger.restore(&restored).unwrap();
     ledger.id().unwrap();
+    let seen = [("q".to_string(), Sighting::default(), true)];
+    ledger
+        .remember(&[("p".into(), "p2".into())], &seen)
+        .unwrap();
+    ledger.known_posts().unwrap();
+    ledger.adopting().unwrap();
+    ledger.deliveries_of("q", None).unwrap();
+    ledger.deliveries_of("q", Some(&[a.id])).unwrap();
+    ledger.forget_deliveries("q", Some(&[a.id])).unwrap();
+    ledger.forget_deliveries("p2", None).unwrap();
     ledger.send_running().unwrap();
 }
