@@ -258,7 +258,7 @@ impl Templates {
         let mut newsletter = Newsletter {
             post_id: post.feed_id().to_string(),
             slug: post.slug.clone(),
-            title: post.title.clone(),
+            title: crate::html::plain_text(&post.title),
             subject: String::new(),
             mailto_unsubscribe: self.mailto.clone(),
             templates: Arc::clone(&self.shared),
@@ -303,7 +303,8 @@ fn site_value(site: &Site) -> Value {
 
 fn post_value(post: &Post, content: &Content, text: &str) -> Value {
     context! {
-        title => &post.title,
+        // Plain text, as in the feeds: the templates escape it for HTML.
+        title => crate::html::plain_text(&post.title),
         url => &post.url,
         date => post.date.format("%-d %B %Y").to_string(),
         date_iso => post.date.to_rfc3339(),

@@ -5,7 +5,7 @@ use atom_syndication::{
     Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig,
 };
 
-use super::{Context, plain};
+use super::{Context, full_content, plain, title};
 use crate::html::xml_safe;
 use crate::post::Author;
 
@@ -46,19 +46,19 @@ pub fn render(ctx: &Context<'_>) -> Vec<u8> {
 fn entry(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Entry {
     let post = entry.post;
     let summary = if entry.content.excerpt.trim().is_empty() {
-        Text::plain(plain(&post.title))
+        Text::plain(title(post))
     } else {
         Text::html(xml_safe(&entry.content.excerpt).into_owned())
     };
-    let content = ctx.full.then(|| Content {
+    let content = full_content(ctx, entry).map(|html| Content {
         base: Some(post.url.clone()),
         lang: post.lang.clone(),
-        value: Some(xml_safe(&entry.content.html).into_owned()),
+        value: Some(xml_safe(html).into_owned()),
         src: None,
         content_type: Some("html".into()),
     });
     Entry {
-        title: Text::plain(plain(&post.title)),
+        title: Text::plain(title(post)),
         id: post.feed_id().to_string(),
         updated: entry.updated,
         published: Some(post.date),

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Context, plain};
+use super::{Context, plain, title};
 
 #[derive(Serialize)]
 struct Feed<'a> {
@@ -33,6 +33,9 @@ struct Item<'a> {
     title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     content_html: Option<&'a str>,
+    /// Only for a post without a body: JSON Feed needs one of the two.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_text: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     summary: Option<String>,
     date_published: String,
@@ -79,11 +82,13 @@ fn item<'a>(ctx: &Context<'_>, entry: &'a super::Entry<'a>) -> Item<'a> {
     } else {
         &entry.content.excerpt
     };
+    let content_html = Some(content.as_str()).filter(|html| !html.trim().is_empty());
     Item {
         id: post.feed_id(),
         url: &post.url,
-        title: plain(&post.title),
-        content_html: Some(content.as_str()),
+        title: title(post),
+        content_html,
+        content_text: content_html.is_none().then_some(""),
         summary: Some(summary_text(&entry.content.excerpt)).filter(|s| !s.is_empty()),
         date_published: post.date.to_rfc3339(),
         date_modified: post.updated.map(|d| d.to_rfc3339()),
@@ -107,21 +112,5 @@ fn item<'a>(ctx: &Context<'_>, entry: &'a super::Entry<'a>) -> Item<'a> {
 
 /// JSON Feed's summary is plain text: the excerpt without its markup.
 fn summary_text(html: &str) -> String {
-    let mut text = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    let text = text
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&");
-    plain(&text)
+    plain(&crate::html::plain_text(html))
 }

@@ -226,6 +226,20 @@ impl Context<'_> {
     }
 }
 
+/// A post's title as text: front matter may write it as HTML (`Tom &amp;
+/// Jerry`, `<em>x</em>`), and every feed format gets the same plain title
+/// (see README, Feeds, for why not Atom's `type="html"`).
+pub fn title(post: &Post) -> String {
+    plain(&crate::html::plain_text(&post.title))
+}
+
+/// The full content, unless the post has none: an empty `<content>` or
+/// `content:encoded` is what the W3C validator warns about.
+pub fn full_content<'a>(ctx: &Context<'_>, entry: &'a Entry<'_>) -> Option<&'a str> {
+    let html = entry.content.html.as_str();
+    (ctx.full && !html.trim().is_empty()).then_some(html)
+}
+
 /// Text for an XML element or attribute: no control characters, one line for titles.
 pub fn plain(text: &str) -> String {
     crate::html::xml_safe(text)

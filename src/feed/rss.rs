@@ -9,7 +9,7 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item};
 
-use super::{Context, plain};
+use super::{Context, full_content, plain, title};
 use crate::html::xml_safe;
 
 pub fn render(ctx: &Context<'_>) -> Vec<u8> {
@@ -54,7 +54,7 @@ fn item(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Item {
     let post = entry.post;
     let id = post.feed_id();
     let description = if entry.content.excerpt.trim().is_empty() {
-        plain(&post.title)
+        title(post)
     } else {
         xml_safe(&entry.content.excerpt).into_owned()
     };
@@ -74,10 +74,10 @@ fn item(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Item {
         (None, post.authors.iter().map(|a| plain(&a.name)).collect())
     };
     Item {
-        title: Some(plain(&post.title)),
+        title: Some(title(post)),
         link: Some(post.url.clone()),
         description: Some(description),
-        content: ctx.full.then(|| xml_safe(&entry.content.html).into_owned()),
+        content: full_content(ctx, entry).map(|html| xml_safe(html).into_owned()),
         pub_date: Some(post.date.to_rfc2822()),
         guid: Some(Guid {
             value: id.to_string(),

@@ -1,0 +1,314 @@
+//! Portable, safe HTML: what feed readers and mail clients get of a post.
+//!
+//! The post's HTML is parsed the way a browser parses it (html5ever, through
+//! ammonia) and written out again, so broken markup (`<a name="x"/>`, a
+//! stray `</a>`) arrives well-formed. While the tree is walked, an
+//! allow-list ([`allow`]) keeps the elements and attributes readers need and
+//! drops the rest; every URL attribute (`href`, `src`, `srcset` entry by
+//! entry, `poster`, `cite`) is resolved against the post's URL *after* the
+//! parser has normalised it (tabs, newlines and leading control characters
+//! gone, entities decoded) and kept only as http, https or mailto, so
+//! `java&#9;script:` or `data:` cannot slip through. Inline styles keep what
+//! readers keep ([`style`]).
+//!
+//! A second, streaming pass (lol_html) over the cleaned, canonical HTML turns
+//! an iframe into a link to its source and bounds nesting at [`MAX_DEPTH`]:
+//! elements deeper than that are unwrapped and their text kept, so the
+//! recursive stages after this one (CSS inlining and html2text for email)
+//! never see a pathological tree. When that pass changed anything, the
+//! result is cleaned once more, so the output always re-parses to itself.
+
+mod allow;
+mod guard;
+mod style;
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::rc::Rc;
+
+use ammonia::{Builder, UrlRelative};
+use lol_html::html_content::{ContentType, Element};
+use lol_html::{RewriteStrSettings, element, rewrite_str};
+use url::Url;
+
+pub use style::portable_style;
+
+/// The deepest element nesting a post keeps. Real posts stay under 30
+/// levels; past this, elements are unwrapped (their text stays), because
+/// css-inline and html2text recurse once per level and a 16 KB post of
+/// nested blockquotes would overflow their stack.
+pub const MAX_DEPTH: usize = 100;
+
+/// URL schemes a reader may follow or load.
+const SCHEMES: &[&str] = &["http", "https", "mailto"];
+
+/// `html` as safe, well-formed HTML with absolute URLs (see the module doc).
+pub fn portable(html: &str, base: &Url) -> String {
+    let cleaned = clean(&guard::guard(html), base);
+    match unframe_and_bound(&cleaned) {
+        Some(changed) => clean(&changed, base),
+        None => cleaned,
+    }
+}
+
+fn clean(html: &str, base: &Url) -> String {
+    let resolver = base.clone();
+    Builder::empty()
+        .tags(allow::elements())
+        .clean_content_tags(allow::dropped())
+        .generic_attributes(allow::generic())
+        .tag_attributes(allow::per_element())
+        .url_schemes(SCHEMES.iter().copied().collect())
+        .url_relative(UrlRelative::RewriteWithBase(base.clone()))
+        .link_rel(None)
+        .strip_comments(true)
+        .attribute_filter(move |_element, attribute, value| {
+            filter_attribute(&resolver, attribute, value)
+        })
+        .clean(html)
+        .to_string()
+}
+
+/// The second look at each kept attribute: URLs resolved and checked (ammonia
+/// checks only some of them, and leaves `srcset`, `poster` and `cite` alone),
+/// styles filtered.
+fn filter_attribute<'a>(base: &Url, attribute: &str, value: &'a str) -> Option<Cow<'a, str>> {
+    match attribute {
+        "href" | "src" | "poster" | "cite" => absolute(base, value).map(Cow::Owned),
+        "srcset" => absolute_srcset(base, value).map(Cow::Owned),
+        "style" => portable_style(value).map(Cow::Owned),
+        _ => Some(Cow::Borrowed(value)),
+    }
+}
+
+/// `value` resolved against `base`, if it is a URL a reader may follow.
+/// The WHATWG parser removes tabs and newlines anywhere and control
+/// characters and spaces at the ends before it reads the scheme, as
+/// browsers do, so the scheme checked is the one a browser would use.
+fn absolute(base: &Url, value: &str) -> Option<String> {
+    let url = base.join(value).ok()?;
+    SCHEMES.contains(&url.scheme()).then(|| url.into())
+}
+
+/// Each candidate of a `srcset` resolved and checked; the unsafe ones go.
+/// Candidates are split as the HTML standard does: a URL is a run without
+/// whitespace (commas inside it are part of it unless it ends with one).
+fn absolute_srcset(base: &Url, srcset: &str) -> Option<String> {
+    let mut kept = Vec::new();
+    let mut rest = srcset;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == ',');
+        if rest.is_empty() {
+            break;
+        }
+        let url_end = rest
+            .find(|c: char| c.is_ascii_whitespace())
+            .unwrap_or(rest.len());
+        let (url, after) = rest.split_at(url_end);
+        let (url, descriptor, next) = match url.strip_suffix(',') {
+            Some(url) => (url.trim_end_matches(','), "", after),
+            None => {
+                let end = after.find(',').unwrap_or(after.len());
+                (url, after[..end].trim(), &after[end..])
+            }
+        };
+        if let Some(url) = absolute(base, url) {
+            kept.push(if descriptor.is_empty() {
+                url
+            } else {
+                format!("{url} {descriptor}")
+            });
+        }
+        rest = next;
+    }
+    (!kept.is_empty()).then(|| kept.join(", "))
+}
+
+/// On cleaned HTML (every element closed, attributes escaped once): iframes
+/// become links, and elements past [`MAX_DEPTH`] are unwrapped. `None` when
+/// there was nothing to change.
+fn unframe_and_bound(html: &str) -> Option<String> {
+    let depth = Rc::new(Cell::new(0usize));
+    let changed = Rc::new(Cell::new(false));
+    let (depth_in, changed_in) = (depth.clone(), changed.clone());
+    let settings =
+        RewriteStrSettings::new().append_element_content_handler(element!("*", move |el| {
+            if el.tag_name() == "iframe" {
+                changed_in.set(true);
+                el.replace(&iframe_link(el), ContentType::Html);
+                return Ok(());
+            }
+            let level = depth_in.get() + 1;
+            let Some(handlers) = el.end_tag_handlers() else {
+                return Ok(());
+            };
+            depth_in.set(level);
+            let depth_out = depth_in.clone();
+            handlers.push(Box::new(move |_| {
+                depth_out.set(depth_out.get() - 1);
+                Ok(())
+            }));
+            if level > MAX_DEPTH {
+                changed_in.set(true);
+                el.remove_and_keep_content();
+            }
+            Ok(())
+        }));
+    // The handler never fails and no memory limit is set; on the impossible
+    // error, keep the cleaned HTML, which is already safe.
+    let out = rewrite_str(html, settings).ok()?;
+    changed.get().then_some(out)
+}
+
+/// `<p><a href=src>title</a></p>` for an iframe (nothing when it had no
+/// source). The cleaned attribute values are already escaped for an
+/// attribute, so `src` is reused as it is (escaping it again turned `&amp;`
+/// into `&amp;amp;`); as text, only `<` and `>` still need escaping.
+fn iframe_link(el: &Element<'_, '_>) -> String {
+    let Some(src) = el.get_attribute("src") else {
+        return String::new();
+    };
+    let label = el.get_attribute("title").unwrap_or_else(|| src.clone());
+    let label = label.replace('<', "&lt;").replace('>', "&gt;");
+    format!("<p><a href=\"{src}\">{label}</a></p>")
+}
+
+/// Text of an HTML fragment: tags stripped, entities decoded, whitespace
+/// collapsed. For titles, which front matter may write as HTML
+/// (`Tom &amp; Jerry`, `<em>x</em>`) but feeds and subjects show as text.
+pub fn plain_text(html: &str) -> String {
+    let text = Builder::empty()
+        .clean_content_tags(["script", "style"].into_iter().collect())
+        .clean(html)
+        .to_string();
+    // The serialiser escapes exactly these in text; `&amp;` last.
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Escapes text for an HTML attribute or text node.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Removes what XML 1.0 forbids: control characters other than tab and
+/// newlines, lone surrogates (impossible in Rust strings) and U+FFFE/U+FFFF.
+pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+            || c == '\u{7f}'
+            || c == '\u{fffe}'
+            || c == '\u{ffff}'
+    };
+    if text.chars().any(bad) {
+        text.chars().filter(|&c| !bad(c)).collect::<String>().into()
+    } else {
+        text.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://example.org/blog/2024/01/05/post/").unwrap()
+    }
+
+    #[test]
+    fn relative_urls_become_absolute() {
+        let html = portable(
+            r#"<a href="../other/">x</a><img src="/img/a.png" srcset="a.png 1x, /b.png 2x"><video poster="p.jpg"></video>"#,
+            &base(),
+        );
+        assert!(
+            html.contains(r#"href="https://example.org/blog/2024/01/05/other/""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"src="https://example.org/img/a.png""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"srcset="https://example.org/blog/2024/01/05/post/a.png 1x, https://example.org/b.png 2x""#), "{html}");
+        assert!(
+            html.contains(r#"poster="https://example.org/blog/2024/01/05/post/p.jpg""#),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn fragments_and_mailto_survive() {
+        let html = portable(
+            r##"<a href="#fn1">1</a><a href="mailto:a@b.org">m</a>"##,
+            &base(),
+        );
+        assert!(
+            html.contains("https://example.org/blog/2024/01/05/post/#fn1"),
+            "{html}"
+        );
+        assert!(html.contains(r#"href="mailto:a@b.org""#), "{html}");
+    }
+
+    #[test]
+    fn unsafe_elements_and_handlers_are_removed() {
+        let html = portable(
+            r#"<p onclick="x()">a</p><script>alert(1)</script><style>p{}</style><form><input></form><object></object><a href="javascript:x()">j</a>"#,
+            &base(),
+        );
+        assert_eq!(html, "<p>a</p><a>j</a>");
+    }
+
+    #[test]
+    fn an_iframe_becomes_a_link() {
+        let html = portable(
+            r#"<iframe src="https://www.youtube.com/embed/x" title="Talk"></iframe>"#,
+            &base(),
+        );
+        assert_eq!(
+            html,
+            r#"<p><a href="https://www.youtube.com/embed/x">Talk</a></p>"#
+        );
+    }
+
+    #[test]
+    fn styles_keep_only_what_feed_readers_keep() {
+        assert_eq!(
+            portable_style("padding:8px 0 2px;text-align:center;background:rgba(240,0,0,0.1)")
+                .as_deref(),
+            Some("padding: 8px 0 2px; text-align: center")
+        );
+        assert_eq!(
+            portable_style("position: absolute; background: url(x.png)"),
+            None
+        );
+        let html = portable(
+            r#"<span style="margin:0 6px;font-size:0.75em;vertical-align:top">x</span>"#,
+            &base(),
+        );
+        assert!(
+            html.contains(r#"style="margin: 0 6px; font-size: 0.75em; vertical-align: top""#),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_dropped_for_xml() {
+        assert_eq!(xml_safe("a\u{0}b\u{1b}c\td"), "abc\td");
+        assert!(matches!(xml_safe("plain"), std::borrow::Cow::Borrowed(_)));
+    }
+}
