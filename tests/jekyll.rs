@@ -310,7 +310,8 @@ fn liquid_in_a_jekyll_post_renders_into_the_feed() {
         "{html}"
     );
     assert!(
-        html.contains("<pre><code class=\"language-ruby\">puts &quot;Liquid&quot;</code></pre>"),
+        // Re-serialised by html5ever, which escapes no quotes in text.
+        html.contains("<pre><code class=\"language-ruby\">puts \"Liquid\"</code></pre>"),
         "{html}"
     );
     assert!(html.contains("<code>{{ not rendered }}</code>"), "{html}");
