@@ -47,33 +47,31 @@ impl<'a> Plan<'a> {
         let list = List::read(site, ledger)?;
         let mut plan = Plan {
             posts: chosen(site, &list, options)?,
-            earlier_ids: HashMap::new(),
-        };
-        if !list.started && !options.mark_sent {
-            plan.posts = owed(ledger, plan.posts, |p| p.feed_id().to_string())?;
-            if plan.posts.len() > 1 && !(options.all || options.post.is_some()) {
-                return Err(Error::Usage(first_run_refusal(&plan.posts)));
-            }
-        }
-        list.tell(site, &plan.posts, options, report);
-        if options.dry_run {
-            plan.earlier_ids = list
+            // Until this run records the renames, the ledger knows them by their old ids.
+            earlier_ids: list
                 .renames
                 .iter()
                 .map(|(old, p)| (p.feed_id().to_string(), old.clone()))
-                .collect();
-        } else {
-            let mailing = if options.mark_sent {
-                &[][..]
-            } else {
-                &plan.posts
-            };
-            list.remember(site, ledger, mailing)?;
-        }
+                .collect(),
+        };
         plan.unknown(ledger, options, report)?;
         if !options.mark_sent {
             let posts = std::mem::take(&mut plan.posts);
             plan.posts = owed(ledger, posts, |p| plan.ledger_id(p).to_string())?;
+            let named = options.all || options.post.is_some();
+            if !list.started && plan.posts.len() > 1 && !named {
+                return Err(Error::Usage(first_run_refusal(&plan.posts)));
+            }
+        }
+        list.tell(site, &plan.posts, options, report);
+        if !options.dry_run {
+            let due: Vec<&str> = if options.mark_sent {
+                Vec::new()
+            } else {
+                plan.posts.iter().map(|p| p.feed_id()).collect()
+            };
+            list.remember(site, ledger, &due)?;
+            plan.earlier_ids.clear();
         }
         plan.posts.reverse();
         Ok(plan)
@@ -209,9 +207,7 @@ impl<'a> List<'a> {
     }
 
     /// Records renames and every mailable post (new ones as new or archive).
-    /// A post this run is about to mail is never the archive: a run killed
-    /// before its mailing started must leave it due, not adopted.
-    fn remember(&self, site: &Site, ledger: &mut Ledger, mailing: &[&Post]) -> Result<()> {
+    fn remember(&self, site: &Site, ledger: &mut Ledger, due: &[&str]) -> Result<()> {
         let renames: Vec<(String, String)> = self
             .renames
             .iter()
@@ -222,12 +218,9 @@ impl<'a> List<'a> {
             .posts
             .iter()
             .filter(|p| p.email)
-            .map(|p| {
-                let now = mailing.iter().any(|m| m.feed_id() == p.feed_id());
-                (p.feed_id().to_string(), sighting(p), archive && !now)
-            })
+            .map(|p| (p.feed_id().to_string(), sighting(p), archive))
             .collect();
-        ledger.remember(&renames, &seen)
+        ledger.remember(&renames, &seen, due)
     }
 
     /// Says, once, what this run decided about posts the author may not expect.

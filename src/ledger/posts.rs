@@ -75,11 +75,14 @@ impl Ledger {
     /// Records one run's view of the posts, in one transaction: each
     /// `(old, new)` rename carries the old id's history over to the new id;
     /// then each post is remembered (`archive` applies only to a post seen
-    /// for the first time) with its current date, title and digest.
+    /// for the first time) with its current date, title and digest; the
+    /// posts this run mails are `due` (not archive): should the run stop
+    /// before their mailing starts, the next plain `send` still mails them.
     pub fn remember(
         &mut self,
         renames: &[(String, String)],
         seen: &[(String, Sighting, bool)],
+        due: &[&str],
     ) -> Result<()> {
         self.claim()?;
         let now = now();
@@ -99,6 +102,11 @@ impl Ledger {
             )?;
             for (post, s, archive) in seen {
                 upsert.execute(params![post, now, archive, s.date, s.title, s.digest])?;
+            }
+            let mut mark =
+                tx.prepare_cached("UPDATE known_posts SET archive = 0 WHERE post = ?1")?;
+            for post in due {
+                mark.execute([post])?;
             }
             tx.execute("DELETE FROM list_meta WHERE key = 'adopt'", [])?;
             Ok(())

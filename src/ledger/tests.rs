@@ -364,7 +364,7 @@ fn workload(ledger: &mut Ledger) {
     ledger.id().unwrap();
     let seen = [("q".to_string(), Sighting::default(), true)];
     ledger
-        .remember(&[("p".into(), "p2".into())], &seen)
+        .remember(&[("p".into(), "p2".into())], &seen, &["p2"])
         .unwrap();
     ledger.known_posts().unwrap();
     ledger.adopting().unwrap();
