@@ -1,35 +1,68 @@
 #!/usr/bin/env bash
-# Whole-process comparison: herald against Jekyll (jekyll-feed) and Hugo
-# building feeds for the same generated posts, timed with hyperfine.
+# Whole-process comparison on real-sized posts (benches/corpus.rs): herald
+# against Hugo, and Jekyll with jekyll-feed where it is installed and the
+# corpus is small enough for it to finish, timed side by side in one run.
 #
-#   benches/compare.sh [POSTS]      (default 1000)
+#   benches/compare.sh [POSTS] [SEED]       (default 10000 posts, seed 1)
 #
-# Needs hyperfine, and jekyll + ruby-jekyll-feed and hugo for the others
-# (Debian: apt-get install hyperfine jekyll ruby-jekyll-feed hugo); a tool
-# that is missing is left out. Each tool builds its whole site, which is what
-# a user runs; herald writes only feeds, which is what herald is for.
+# Needs hyperfine and GNU time (/usr/bin/time) and, for the others, hugo,
+# jekyll + ruby-jekyll-feed (Debian: apt-get install hyperfine time hugo
+# jekyll ruby-jekyll-feed); a tool that is missing is left out.
+#
+# Two jobs, each with Liquid on (the default) for herald:
+#   default  feeds of 20 entries, tag and category feeds
+#   archive  every post in every feed (herald limit = 0, Hugo rssLimit = -1)
+# Hugo builds HTML pages too (it cannot build only feeds); herald writes
+# only feeds, which is the job a user asks of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-posts=${1:-1000}
+posts=${1:-10000}
+seed=${2:-1}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 cargo build --release --quiet
-HERALD_BENCH_POSTS=$posts HERALD_BENCH_SITE="$work/herald" cargo bench --quiet --bench build
-commands=(-n herald "target/release/herald -q -C $work/herald build")
+cargo bench --quiet --bench corpus --no-run 2>/dev/null
+herald=$PWD/target/release/herald
 
-if command -v jekyll >/dev/null; then
-    mkdir -p "$work/jekyll"
-    cp -r "$work/herald/posts" "$work/jekyll/_posts"
-    printf 'title: Bench\nurl: https://example.org\nbaseurl: /blog\nplugins: [jekyll-feed]\nfeed:\n  tags: true\n  categories: [blog]\n' > "$work/jekyll/_config.yml"
-    commands+=(-n jekyll "jekyll build --quiet -s $work/jekyll -d $work/jekyll/_site")
-fi
+corpus() { # corpus DIR LIMIT
+    HERALD_CORPUS_DIR=$1 HERALD_CORPUS_POSTS=$posts HERALD_CORPUS_SEED=$seed \
+        HERALD_CORPUS_LIMIT=$2 cargo bench --quiet --bench corpus
+}
 
-if command -v hugo >/dev/null; then
-    mkdir -p "$work/hugo/content"
-    cp -r "$work/herald/posts" "$work/hugo/content/posts"
-    printf 'baseURL = "https://example.org/blog/"\ntitle = "Bench"\nrssLimit = 20\n' > "$work/hugo/config.toml"
-    commands+=(-n hugo "hugo --quiet -s $work/hugo -d $work/hugo/public")
-fi
+peak() { # peak NAME COMMAND...: one run, its wall time and peak memory
+    /usr/bin/time -f "%e %M" -o "$work/time" "${@:2}" >/dev/null 2>&1
+    read -r secs kb <"$work/time"
+    printf '%-28s %8.2f s %8.0f MiB\n' "$1" "$secs" "$((kb / 1024))"
+}
 
-hyperfine --warmup 1 --runs 5 "${commands[@]}"
+for job in default archive; do
+    limit=20
+    [ "$job" = archive ] && limit=0
+    dir=$work/$job
+    corpus "$dir" "$limit"
+    commands=(-n "herald $job" "$herald -q -C $dir build")
+    if command -v hugo >/dev/null; then
+        commands+=(-n "hugo $job" "hugo --quiet -s $dir/hugo -d $dir/hugo/public")
+    fi
+    if command -v jekyll >/dev/null && [ "$posts" -le 1000 ]; then
+        mkdir -p "$dir/jekyll"
+        cp -r "$dir/posts" "$dir/jekyll/_posts"
+        cp -r "$dir/_includes" "$dir/jekyll/_includes"
+        printf 'title: Bench\nurl: https://notes.invalid\nbaseurl: /blog\nplugins: [jekyll-feed]\nfeed:\n  tags: true\n  posts_limit: %s\n' \
+            "$([ "$limit" = 0 ] && echo 1000000 || echo "$limit")" >"$dir/jekyll/_config.yml"
+        commands+=(-n "jekyll $job" "jekyll build --quiet -s $dir/jekyll -d $dir/jekyll/_site")
+    fi
+    echo "== $job: $posts posts, seed $seed"
+    hyperfine --warmup 1 --runs 5 --export-json "$work/$job.json" "${commands[@]}"
+    echo "-- peak memory (one run each)"
+    peak "herald $job" "$herald" -q -C "$dir" build
+    command -v hugo >/dev/null && peak "hugo $job" hugo --quiet -s "$dir/hugo" -d "$dir/hugo/public"
+    python3 - "$work/$job.json" <<'EOF'
+import json, sys
+runs = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}
+herald = next(v for k, v in runs.items() if k.startswith("herald"))
+for name, median in runs.items():
+    print(f"   {name:<20} median {median:7.3f} s   herald takes {herald / median:6.3f}x its time")
+EOF
+done
