@@ -110,7 +110,11 @@ fn prose(source: &Path) -> Vec<String> {
             }
         }
     }
-    assert!(!paragraphs.is_empty(), "no prose under {}", source.display());
+    assert!(
+        !paragraphs.is_empty(),
+        "no prose under {}",
+        source.display()
+    );
     paragraphs
 }
 

@@ -256,6 +256,28 @@ fn a_feeds_date_is_its_newest_entrys_and_two_builds_give_the_same_bytes() {
         .stdout(predicate::str::contains("(0 changed)"));
 }
 
+/// Posts are read and rendered in parallel; the bytes must not depend on it.
+#[test]
+fn one_thread_and_many_give_the_same_feeds() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jekyll-news/_posts");
+    let build = |threads: &str| {
+        let site = TestSite::sample();
+        copy_dir(&corpus, &site.path("posts/news"));
+        Command::cargo_bin("herald")
+            .unwrap()
+            .env("RAYON_NUM_THREADS", threads)
+            .arg("-C")
+            .arg(site.dir.path())
+            .arg("build")
+            .assert()
+            .success();
+        site.outputs()
+    };
+    let one = build("1");
+    assert!(one.len() > 20, "tag and category feeds too: {}", one.len());
+    assert_eq!(one, build("4"), "1 thread and 4 threads");
+}
+
 #[test]
 fn drafts_unpublished_and_future_posts_never_reach_a_feed() {
     let site = TestSite::new()
@@ -532,7 +554,7 @@ mod no_panic {
             match Post::read(Path::new("posts/2024-01-01-x.md"), &text, &config()) {
                 Read::Post(post) => {
                     prop_assert!(post.url.starts_with("https://example.org/blog/"));
-                    let html = herald::markdown::to_html(&post.body);
+                    let html = herald::markdown::to_html(&post.body().unwrap());
                     let base = url::Url::parse(&post.url).unwrap();
                     let _ = herald::html::portable(&html, &base);
                 }

@@ -302,7 +302,8 @@ fn owed<'a>(
 
 /// What the list remembers of a post, to know it again after a rename.
 pub fn sighting(post: &Post) -> Sighting {
-    let text = post.body.trim();
+    let body = post.body().unwrap_or_default();
+    let text = body.trim();
     Sighting {
         date: post.date.to_rfc3339(),
         title: post.title.clone(),

@@ -117,8 +117,14 @@ impl Engine {
     /// Renders a post's Liquid; problems (syntax errors, unknown posts in
     /// `post_url`) carry the file and line.
     pub fn render(&self, post: &Post) -> Result<Output, Vec<Problem>> {
+        let body = post.body().map_err(|p| vec![p])?;
+        self.render_text(post, &body)
+    }
+
+    /// Renders `body`, the text of `post` (read by the caller).
+    pub fn render_text(&self, post: &Post, body: &str) -> Result<Output, Vec<Problem>> {
         let mut warnings = Vec::new();
-        let template = self.parse(post, &mut warnings)?;
+        let template = self.parse(post, body, &mut warnings)?;
         let mut page = globals::page(post, &self.links.site_url);
         let mut site: Option<Value> = None;
         let mut extra: Vec<(String, Value)> = Vec::new();
@@ -134,16 +140,16 @@ impl Engine {
             };
             match template.render(&globals) {
                 Ok(text) => {
-                    self.warn_missing_includes(post, &mut warnings);
+                    self.warn_missing_includes(post, body, &mut warnings);
                     return Ok(Output { text, warnings });
                 }
                 Err(e) => {
                     let message = e.to_string();
                     let Some(missing) = Missing::from_error(&message) else {
-                        let line = error_line(post, &message);
+                        let line = error_line(post, body, &message);
                         return Err(vec![self.problem(post, &message, line)]);
                     };
-                    let line = line_of(post, &missing.needle());
+                    let line = line_of(post, body, &missing.needle());
                     // `a.b.c` after `a` was found missing is the same mistake.
                     let path = missing.path();
                     let repeated = defined_paths
@@ -192,17 +198,18 @@ impl Engine {
     fn parse(
         &self,
         post: &Post,
+        body: &str,
         warnings: &mut Vec<Problem>,
     ) -> Result<liquid::Template, Vec<Problem>> {
         loop {
             let parsed = self
                 .read_parser()
-                .parse(&compat::quote_path_arguments(&post.body));
+                .parse(&compat::quote_path_arguments(body));
             let e = match parsed {
                 Ok(template) => return Ok(template),
                 Err(e) => e.to_string(),
             };
-            let line = error_line(post, &e);
+            let line = error_line(post, body, &e);
             if e.contains("Unknown tag") {
                 let Some(name) = context(&e, "requested") else {
                     return Err(vec![self.problem(post, &e, line)]);
@@ -225,7 +232,7 @@ impl Engine {
                 let Some(name) = context(&e, "requested filter") else {
                     return Err(vec![self.problem(post, &e, line)]);
                 };
-                let line = line_of(post, name);
+                let line = line_of(post, body, name);
                 self.warn_once(&format!("filter {name}"), || {
                     Problem::new(&post.path, line, format!("Liquid: unknown filter `{name}` passes its input through (warned once)"))
                 }, warnings);
@@ -282,10 +289,10 @@ impl Engine {
         }
     }
 
-    fn warn_missing_includes(&self, post: &Post, warnings: &mut Vec<Problem>) {
+    fn warn_missing_includes(&self, post: &Post, body: &str, warnings: &mut Vec<Problem>) {
         let missing = MISSING_INCLUDES.with(|m| std::mem::take(&mut *m.borrow_mut()));
         for name in missing {
-            let line = line_of(post, &name);
+            let line = line_of(post, body, &name);
             self.warn_once(&format!("include {name}"), || {
                 Problem::new(
                     &post.path,
@@ -421,7 +428,7 @@ fn context<'a>(message: &'a str, key: &str) -> Option<&'a str> {
 /// The file line of a parse error. Liquid parses a tag's arguments on
 /// their own, so the line pest reports may count from the tag; the text
 /// pest quotes (`12 | text`) is looked up in the post instead.
-fn error_line(post: &Post, message: &str) -> Option<usize> {
+fn error_line(post: &Post, body: &str, message: &str) -> Option<usize> {
     let quoted = message.lines().find_map(|line| {
         let (number, text) = line.trim_start().split_once(" | ")?;
         number.trim().parse::<usize>().ok()?;
@@ -430,8 +437,8 @@ fn error_line(post: &Post, message: &str) -> Option<usize> {
     // A name in quotes in the message (`no post named "x"`) is the next best clue.
     let named = message.split('"').nth(1).filter(|n| !n.is_empty());
     quoted
-        .and_then(|text| line_of(post, text))
-        .or_else(|| named.and_then(|name| line_of(post, name)))
+        .and_then(|text| line_of(post, body, text))
+        .or_else(|| named.and_then(|name| line_of(post, body, name)))
         .or_else(|| {
             message.lines().find_map(|line| {
                 let position = line.trim_start().strip_prefix("--> ")?;
@@ -442,9 +449,8 @@ fn error_line(post: &Post, message: &str) -> Option<usize> {
 }
 
 /// The first line of a post's body mentioning `needle`, as a file line.
-fn line_of(post: &Post, needle: &str) -> Option<usize> {
-    post.body
-        .lines()
+fn line_of(post: &Post, body: &str, needle: &str) -> Option<usize> {
+    body.lines()
         .position(|line| line.contains(needle))
         .map(|i| post.body_line + i)
 }

@@ -10,6 +10,7 @@ pub mod discover;
 pub mod front_matter;
 pub mod permalink;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, NaiveTime};
@@ -51,12 +52,27 @@ pub struct Post {
     pub lang: Option<String>,
     /// `draft: true` or `published: false`.
     pub draft: bool,
-    /// The text after the front matter, unrendered.
-    pub body: String,
+    /// The text after the front matter, unrendered: see [`Body`].
+    pub body: Body,
     /// The line of the file where `body` starts, for messages.
     pub body_line: usize,
     /// Every front matter key, known or not (Liquid's `page.*`).
     pub front_matter: Map<String, Value>,
+}
+
+/// A post's text after its front matter.
+///
+/// A loaded site keeps only where that text is ([`Body::InFile`]): 10,000
+/// real posts are over 100 MB of text, and most never reach a feed, so the
+/// text is read again, from the page cache, when a post is rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Text(String),
+    InFile {
+        file: PathBuf,
+        offset: usize,
+        len: usize,
+    },
 }
 
 /// What reading a file gave.
@@ -70,6 +86,39 @@ pub enum Read {
 }
 
 impl Post {
+    /// The text after the front matter, read from the file if it was left
+    /// there. A file changed since it was loaded is a problem, not a panic.
+    pub fn body(&self) -> Result<Cow<'_, str>, Problem> {
+        match &self.body {
+            Body::Text(text) => Ok(Cow::Borrowed(text)),
+            Body::InFile { file, offset, len } => {
+                let mut text = fs_err::read_to_string(file)
+                    .map_err(|e| Problem::file(&self.path, format!("cannot read: {e}")))?;
+                match text.get(*offset..) {
+                    Some(body) if body.len() == *len => Ok(Cow::Owned(text.split_off(*offset))),
+                    _ => Err(Problem::file(
+                        &self.path,
+                        "the file changed while herald was reading it; run the command again",
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Leaves the body in its file (read from `text`, the whole file at
+    /// `file`), for [`Post::body`] to read when it is needed.
+    pub fn leave_body_in(&mut self, file: &Path, text: &str) {
+        if let Body::Text(body) = &self.body
+            && text.ends_with(body.as_str())
+        {
+            self.body = Body::InFile {
+                file: file.to_path_buf(),
+                offset: text.len() - body.len(),
+                len: body.len(),
+            };
+        }
+    }
+
     /// The id used by feeds: front matter `id`, else the permalink.
     pub fn feed_id(&self) -> &str {
         self.id.as_deref().unwrap_or(&self.url)
@@ -217,7 +266,7 @@ impl Post {
             email,
             lang,
             draft,
-            body: split.body.to_string(),
+            body: Body::Text(split.body.to_string()),
             body_line: split.body_line,
             front_matter: fields.clone(),
         }))
@@ -482,7 +531,7 @@ mod tests {
             "https://example.org/blog/2022/07/19/scipy-mission/"
         );
         assert_eq!(post.slug, "scipy-mission");
-        assert_eq!(post.body, "Hi\n");
+        assert_eq!(post.body().unwrap(), "Hi\n");
     }
 
     #[test]
@@ -531,7 +580,7 @@ mod tests {
             panic!("not a post");
         };
         assert_eq!(p.title, "No Front Matter");
-        assert_eq!(p.body, "hello *world*\n");
+        assert_eq!(p.body().unwrap(), "hello *world*\n");
         assert!(matches!(
             read("2020-01-05-x.md", "hello\n"),
             Read::Broken(_)
