@@ -44,12 +44,26 @@ const SCHEMES: &[&str] = &["http", "https", "mailto"];
 
 /// `html` as safe, well-formed HTML with absolute URLs (see the module doc).
 pub fn portable(html: &str, base: &Url) -> String {
-    let cleaned = clean(&guard::guard(html), base);
-    match unframe_and_bound(&cleaned) {
-        Some(changed) => clean(&changed, base),
-        None => cleaned,
+    let mut out = clean(&guard::guard(html), base);
+    if let Some(changed) = unframe_and_bound(&out) {
+        out = clean(&changed, base);
     }
+    // A parsed tree does not always re-parse to itself (a link inside a
+    // link through a table's foster parenting, say); clean until it does,
+    // so that what readers parse is exactly what was checked.
+    for _ in 0..MAX_ROUNDS {
+        let again = clean(&out, base);
+        if again == out {
+            break;
+        }
+        out = again;
+    }
+    out
 }
+
+/// Cleaning rounds after the first; real posts settle in one, the worst
+/// the property tests found in two.
+const MAX_ROUNDS: usize = 3;
 
 fn clean(html: &str, base: &Url) -> String {
     let resolver = base.clone();
@@ -112,7 +126,9 @@ fn absolute_srcset(base: &Url, srcset: &str) -> Option<String> {
                 (url, after[..end].trim(), &after[end..])
             }
         };
-        if let Some(url) = absolute(base, url) {
+        // A browser drops a candidate with a broken descriptor too.
+        let valid = descriptor.split_whitespace().all(is_descriptor);
+        if let Some(url) = absolute(base, url).filter(|_| valid) {
             kept.push(if descriptor.is_empty() {
                 url
             } else {
@@ -122,6 +138,16 @@ fn absolute_srcset(base: &Url, srcset: &str) -> Option<String> {
         rest = next;
     }
     (!kept.is_empty()).then(|| kept.join(", "))
+}
+
+/// `2x`, `1.5x`, `640w`, `480h`: a width, density or height.
+fn is_descriptor(word: &str) -> bool {
+    let Some(number) = word.strip_suffix(['w', 'x', 'h']) else {
+        return false;
+    };
+    !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && number.parse::<f64>().is_ok()
 }
 
 /// On cleaned HTML (every element closed, attributes escaped once): iframes
@@ -160,8 +186,8 @@ fn unframe_and_bound(html: &str) -> Option<String> {
     changed.get().then_some(out)
 }
 
-/// `<p><a href=src>title</a></p>` for an iframe (nothing when it had no
-/// source). The cleaned attribute values are already escaped for an
+/// `<a href=src>title</a>` for an iframe (nothing when it had no source);
+/// no paragraph around it, since the iframe may sit inside one. The cleaned attribute values are already escaped for an
 /// attribute, so `src` is reused as it is (escaping it again turned `&amp;`
 /// into `&amp;amp;`); as text, only `<` and `>` still need escaping.
 fn iframe_link(el: &Element<'_, '_>) -> String {
@@ -170,7 +196,7 @@ fn iframe_link(el: &Element<'_, '_>) -> String {
     };
     let label = el.get_attribute("title").unwrap_or_else(|| src.clone());
     let label = label.replace('<', "&lt;").replace('>', "&gt;");
-    format!("<p><a href=\"{src}\">{label}</a></p>")
+    format!("<a href=\"{src}\">{label}</a>")
 }
 
 /// Text of an HTML fragment: tags stripped, entities decoded, whitespace
@@ -223,92 +249,4 @@ pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn base() -> Url {
-        Url::parse("https://example.org/blog/2024/01/05/post/").unwrap()
-    }
-
-    #[test]
-    fn relative_urls_become_absolute() {
-        let html = portable(
-            r#"<a href="../other/">x</a><img src="/img/a.png" srcset="a.png 1x, /b.png 2x"><video poster="p.jpg"></video>"#,
-            &base(),
-        );
-        assert!(
-            html.contains(r#"href="https://example.org/blog/2024/01/05/other/""#),
-            "{html}"
-        );
-        assert!(
-            html.contains(r#"src="https://example.org/img/a.png""#),
-            "{html}"
-        );
-        assert!(html.contains(r#"srcset="https://example.org/blog/2024/01/05/post/a.png 1x, https://example.org/b.png 2x""#), "{html}");
-        assert!(
-            html.contains(r#"poster="https://example.org/blog/2024/01/05/post/p.jpg""#),
-            "{html}"
-        );
-    }
-
-    #[test]
-    fn fragments_and_mailto_survive() {
-        let html = portable(
-            r##"<a href="#fn1">1</a><a href="mailto:a@b.org">m</a>"##,
-            &base(),
-        );
-        assert!(
-            html.contains("https://example.org/blog/2024/01/05/post/#fn1"),
-            "{html}"
-        );
-        assert!(html.contains(r#"href="mailto:a@b.org""#), "{html}");
-    }
-
-    #[test]
-    fn unsafe_elements_and_handlers_are_removed() {
-        let html = portable(
-            r#"<p onclick="x()">a</p><script>alert(1)</script><style>p{}</style><form><input></form><object></object><a href="javascript:x()">j</a>"#,
-            &base(),
-        );
-        assert_eq!(html, "<p>a</p><a>j</a>");
-    }
-
-    #[test]
-    fn an_iframe_becomes_a_link() {
-        let html = portable(
-            r#"<iframe src="https://www.youtube.com/embed/x" title="Talk"></iframe>"#,
-            &base(),
-        );
-        assert_eq!(
-            html,
-            r#"<p><a href="https://www.youtube.com/embed/x">Talk</a></p>"#
-        );
-    }
-
-    #[test]
-    fn styles_keep_only_what_feed_readers_keep() {
-        assert_eq!(
-            portable_style("padding:8px 0 2px;text-align:center;background:rgba(240,0,0,0.1)")
-                .as_deref(),
-            Some("padding: 8px 0 2px; text-align: center")
-        );
-        assert_eq!(
-            portable_style("position: absolute; background: url(x.png)"),
-            None
-        );
-        let html = portable(
-            r#"<span style="margin:0 6px;font-size:0.75em;vertical-align:top">x</span>"#,
-            &base(),
-        );
-        assert!(
-            html.contains(r#"style="margin: 0 6px; font-size: 0.75em; vertical-align: top""#),
-            "{html}"
-        );
-    }
-
-    #[test]
-    fn control_characters_are_dropped_for_xml() {
-        assert_eq!(xml_safe("a\u{0}b\u{1b}c\td"), "abc\td");
-        assert!(matches!(xml_safe("plain"), std::borrow::Cow::Borrowed(_)));
-    }
-}
+mod tests;

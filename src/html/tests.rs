@@ -1,0 +1,396 @@
+//! The sanitiser's promises, case by case and as properties.
+
+use super::*;
+
+fn base() -> Url {
+    Url::parse("https://example.org/blog/2024/01/05/post/").unwrap()
+}
+
+#[test]
+fn relative_urls_become_absolute() {
+    let html = portable(
+        r#"<a href="../other/">x</a><img src="/img/a.png" srcset="a.png 1x, /b.png 2x"><video poster="p.jpg"></video>"#,
+        &base(),
+    );
+    assert!(
+        html.contains(r#"href="https://example.org/blog/2024/01/05/other/""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"src="https://example.org/img/a.png""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"srcset="https://example.org/blog/2024/01/05/post/a.png 1x, https://example.org/b.png 2x""#), "{html}");
+    assert!(
+        html.contains(r#"poster="https://example.org/blog/2024/01/05/post/p.jpg""#),
+        "{html}"
+    );
+}
+
+#[test]
+fn fragments_and_mailto_survive() {
+    let html = portable(
+        r##"<a href="#fn1">1</a><a href="mailto:a@b.org">m</a>"##,
+        &base(),
+    );
+    assert!(
+        html.contains("https://example.org/blog/2024/01/05/post/#fn1"),
+        "{html}"
+    );
+    assert!(html.contains(r#"href="mailto:a@b.org""#), "{html}");
+}
+
+#[test]
+fn unsafe_elements_and_handlers_are_removed() {
+    let html = portable(
+        r#"<p onclick="x()">a</p><script>alert(1)</script><style>p{}</style><form><input></form><object></object><a href="javascript:x()">j</a>"#,
+        &base(),
+    );
+    assert_eq!(html, "<p>a</p><a>j</a>");
+}
+
+#[test]
+fn an_iframe_becomes_a_link() {
+    let html = portable(
+        r#"<iframe src="https://www.youtube.com/embed/x" title="Talk"></iframe>"#,
+        &base(),
+    );
+    assert_eq!(
+        html,
+        r#"<a href="https://www.youtube.com/embed/x">Talk</a>"#
+    );
+}
+
+#[test]
+fn styles_keep_only_what_feed_readers_keep() {
+    assert_eq!(
+        portable_style("padding:8px 0 2px;text-align:center;background:rgba(240,0,0,0.1)")
+            .as_deref(),
+        Some("padding: 8px 0 2px; text-align: center")
+    );
+    assert_eq!(
+        portable_style("position: absolute; background: url(x.png)"),
+        None
+    );
+    let html = portable(
+        r#"<span style="margin:0 6px;font-size:0.75em;vertical-align:top">x</span>"#,
+        &base(),
+    );
+    assert!(
+        html.contains(r#"style="margin: 0 6px; font-size: 0.75em; vertical-align: top""#),
+        "{html}"
+    );
+}
+
+#[test]
+fn control_characters_are_dropped_for_xml() {
+    assert_eq!(xml_safe("a\u{0}b\u{1b}c\td"), "abc\td");
+    assert!(matches!(xml_safe("plain"), std::borrow::Cow::Borrowed(_)));
+}
+
+/// Links a browser would follow to script or data, written the ways that
+/// fooled the old deny-list (and some more).
+const HOSTILE_URLS: &[&str] = &[
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "java\tscript:alert(1)",
+    "java\nscript:alert(1)",
+    "java\rscript:alert(1)",
+    "\u{1}javascript:alert(1)",
+    " \u{1f}javascript:alert(1)",
+    "java&#9;script:alert(1)",
+    "java&Tab;script:alert(1)",
+    "&#106;avascript:alert(1)",
+    "javascript&colon;alert(1)",
+    "&#x6A;&#x61;vascript:alert(1)",
+    "vbscript:msgbox(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "data:image/svg+xml,<svg onload=alert(1)>",
+    "livescript:alert(1)",
+];
+
+/// Every URL-carrying attribute in `html`, with its element, read back by a
+/// real tokenizer (lol_html) rather than by patterns.
+fn url_attributes(html: &str) -> Vec<(String, String, String)> {
+    let found = std::cell::RefCell::new(Vec::new());
+    let settings = RewriteStrSettings::new().append_element_content_handler(element!("*", |el| {
+        for attribute in el.attributes() {
+            found
+                .borrow_mut()
+                .push((el.tag_name(), attribute.name(), attribute.value()));
+        }
+        Ok(())
+    }));
+    rewrite_str(html, settings).unwrap();
+    found.into_inner()
+}
+
+/// What a reader could be made to run or load: an `on*` handler, a URL
+/// attribute whose scheme is not http/https/mailto, `url(` in a style.
+fn active_content(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (element, name, value) in url_attributes(html) {
+        let value = value.replace("&amp;", "&");
+        let urls: Vec<&str> = match name.as_str() {
+            "srcset" => value
+                .split(", ")
+                .filter_map(|c| c.split_whitespace().next())
+                .collect(),
+            "href" | "src" | "poster" | "cite" | "action" | "formaction" | "xlink:href"
+            | "data" | "background" => vec![value.as_str()],
+            _ => Vec::new(),
+        };
+        for url in urls {
+            let scheme = Url::parse(url).map(|u| u.scheme().to_string());
+            if !matches!(scheme.as_deref(), Ok("http" | "https" | "mailto")) {
+                found.push(format!("<{element} {name}={url:?}>"));
+            }
+        }
+        if name.starts_with("on") || name == "formaction" || name.contains("xlink") {
+            found.push(format!("<{element} {name}>"));
+        }
+        if name == "style" && value.to_ascii_lowercase().contains("url(") {
+            found.push(format!("<{element} style={value:?}>"));
+        }
+    }
+    for element in [
+        "<script", "<svg", "<object", "<embed", "<form", "<iframe", "<style",
+    ] {
+        if html.to_ascii_lowercase().contains(element) {
+            found.push(element.to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn hostile_urls_are_dropped_in_every_url_attribute() {
+    for url in HOSTILE_URLS {
+        let attribute = url.replace('"', "&quot;");
+        let html = format!(
+            r#"<a href="{attribute}">a</a><img src="{attribute}" srcset="ok.png 1x, {attribute} 2x"><video poster="{attribute}" src="{attribute}"></video><blockquote cite="{attribute}">q</blockquote><iframe src="{attribute}"></iframe><svg><a xlink:href="{attribute}"><text>s</text></a></svg><form action="{attribute}"><button formaction="{attribute}">b</button></form><math href="{attribute}"><mi>x</mi></math>"#
+        );
+        let out = portable(&html, &base());
+        assert_eq!(
+            active_content(&out),
+            Vec::<String>::new(),
+            "{url:?} gave {out}"
+        );
+        assert!(
+            out.contains(r#"srcset="https://example.org/blog/2024/01/05/post/ok.png 1x""#),
+            "the safe srcset entry stays: {out}"
+        );
+    }
+}
+
+#[test]
+fn handlers_and_unsafe_styles_are_dropped() {
+    let out = portable(
+        r#"<p onclick="x()" onmouseover=y style="color: red; background: url(javascript:alert(1))">a</p><img src=a.png onerror=alert(1)><div style="behavior: url(x.htc); width: expression(alert(1))">d</div>"#,
+        &base(),
+    );
+    assert_eq!(
+        out,
+        r#"<p style="color: red">a</p><img src="https://example.org/blog/2024/01/05/post/a.png"><div>d</div>"#
+    );
+}
+
+#[test]
+fn what_readers_need_is_kept() {
+    let html = r##"<h2 id="intro">Intro</h2><p>A<sup id="fnref:1"><a href="#fn:1" class="footnote" rel="footnote" role="doc-noteref">1</a></sup> <abbr title="HyperText">HTML</abbr> <del>old</del><ins>new</ins> H<sub>2</sub>O</p><figure><img src="a.png" alt="A" width="10" height="20"><figcaption>Cap</figcaption></figure><details open><summary>More</summary><p>x</p></details><pre><code class="language-rust">fn main() {}</code></pre><table><thead><tr><th scope="col">h</th></tr></thead><tbody><tr><td colspan="2">d</td></tr></tbody></table><math display="block"><mfrac><mi>a</mi><mn>2</mn></mfrac></math><div class="footnotes" role="doc-endnotes"><ol><li id="fn:1"><p>Note <a href="#fnref:1" class="reversefootnote" role="doc-backlink">↩</a></p></li></ol></div>"##;
+    let out = portable(html, &base());
+    for kept in [
+        r#"<h2 id="intro">"#,
+        r#"<sup id="fnref:1"><a href="https://example.org/blog/2024/01/05/post/#fn:1" class="footnote" rel="footnote" role="doc-noteref">1</a></sup>"#,
+        r#"<abbr title="HyperText">HTML</abbr>"#,
+        "<del>old</del><ins>new</ins> H<sub>2</sub>O",
+        "<figcaption>Cap</figcaption>",
+        "<details open=\"\"><summary>More</summary>",
+        r#"<code class="language-rust">fn main() {}</code>"#,
+        r#"<th scope="col">h</th>"#,
+        r#"<td colspan="2">d</td>"#,
+        r#"<math display="block"><mfrac><mi>a</mi><mn>2</mn></mfrac></math>"#,
+        r#"<li id="fn:1">"#,
+        r#"<a href="https://example.org/blog/2024/01/05/post/#fnref:1" class="reversefootnote" role="doc-backlink">↩</a>"#,
+    ] {
+        assert!(out.contains(kept), "{kept} is missing from {out}");
+    }
+}
+
+#[test]
+fn broken_markup_comes_out_as_a_browser_reads_it() {
+    assert_eq!(
+        portable(r#"<p><a name="x"/>Text</p><p>after</a> more</p>"#, &base()),
+        r#"<p><a name="x">Text</a></p><p><a name="x">after</a> more</p>"#
+    );
+    assert_eq!(
+        portable("<p>stray</a> <b>bold <i>both</b> italic</i>", &base()),
+        "<p>stray <b>bold <i>both</i></b><i> italic</i></p>"
+    );
+    assert_eq!(
+        portable("<ul><li>a<li>b</ul><p>x", &base()),
+        "<ul><li>a</li><li>b</li></ul><p>x</p>"
+    );
+}
+
+#[test]
+fn an_iframe_url_is_escaped_once() {
+    let out = portable(
+        r#"<iframe src="https://www.youtube.com/embed/x?a=1&amp;b=2" title="A &amp; B"></iframe>"#,
+        &base(),
+    );
+    assert_eq!(
+        out,
+        r#"<a href="https://www.youtube.com/embed/x?a=1&amp;b=2">A &amp; B</a>"#
+    );
+    let inside_a_paragraph = portable(r#"<p>See <iframe src="/v?a=1&b=2"></iframe></p>"#, &base());
+    assert_eq!(
+        inside_a_paragraph,
+        r#"<p>See <a href="https://example.org/v?a=1&amp;b=2">https://example.org/v?a=1&amp;b=2</a></p>"#
+    );
+}
+
+#[test]
+fn srcset_candidates_are_split_as_browsers_split_them() {
+    let out = absolute_srcset(
+        &base(),
+        "https://cdn.example/w_100,h_100/a.png 1x,b.png 2x , javascript:x 3x,, c.png, d.png script:x 4x",
+    );
+    assert_eq!(
+        out.as_deref(),
+        Some(
+            "https://cdn.example/w_100,h_100/a.png 1x, https://example.org/blog/2024/01/05/post/b.png 2x, https://example.org/blog/2024/01/05/post/c.png"
+        )
+    );
+    assert_eq!(absolute_srcset(&base(), "javascript:x 1x"), None);
+}
+
+#[test]
+fn nesting_past_the_bound_is_flattened_and_its_text_kept() {
+    for n in [MAX_DEPTH + 5, 20_000] {
+        let html = format!(
+            "{}deep{}",
+            "<blockquote>".repeat(n),
+            "</blockquote>".repeat(n)
+        );
+        let out = portable(&html, &base());
+        assert_eq!(out.matches("<blockquote>").count(), MAX_DEPTH, "at {n}");
+        assert!(out.contains("deep"));
+    }
+    let shallow = format!(
+        "{}x{}",
+        "<div>".repeat(MAX_DEPTH),
+        "</div>".repeat(MAX_DEPTH)
+    );
+    assert_eq!(portable(&shallow, &base()), shallow);
+}
+
+#[test]
+fn titles_become_plain_text() {
+    assert_eq!(plain_text("Tom &amp; Jerry"), "Tom & Jerry");
+    assert_eq!(
+        plain_text("<em>Rust</em> &lt;3 and <code>Vec</code>"),
+        "Rust <3 and Vec"
+    );
+    assert_eq!(plain_text("a < b &amp;&amp; c > d"), "a < b && c > d");
+    assert_eq!(plain_text("x<script>alert(1)</script>  y"), "x y");
+    assert_eq!(plain_text("Tom & Jerry"), "Tom & Jerry");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces of HTML that combine into broken, nested and hostile markup.
+    fn piece() -> impl Strategy<Value = String> {
+        let fixed = prop::sample::select(vec![
+            "<p>",
+            "</p>",
+            "<a href=\"",
+            "<a name=x/>",
+            "</a>",
+            "<b>",
+            "</b>",
+            "<i>",
+            "</i>",
+            "<table>",
+            "<tr>",
+            "<td>",
+            "</table>",
+            "<ul><li>",
+            "<li>",
+            "</ul>",
+            "<blockquote>",
+            "</blockquote>",
+            "<div>",
+            "</div>",
+            "<pre><code class=\"language-x\">",
+            "</code></pre>",
+            "<img src=\"",
+            "<img srcset=\"",
+            "<video poster=\"",
+            "<iframe src=\"",
+            "</iframe>",
+            "<svg><a xlink:href=\"",
+            "</svg>",
+            "<math><mi>",
+            "</math>",
+            "<form action=\"",
+            "<button formaction=\"",
+            "<script>",
+            "</script>",
+            "<style>",
+            "<!--",
+            "-->",
+            "\">",
+            "\" onclick=\"x()\">",
+            " style=\"color:red;background:url(",
+            "<br/>",
+            "&amp;",
+            "&#9;",
+            "&colon;",
+            "&",
+            "<",
+            ">",
+            "\"",
+            "'",
+            "\t",
+            "\n",
+            "\u{1}",
+            "javascript:",
+            "java\tscript:",
+            "JAVA&#x0A;SCRIPT:",
+            "vbscript:",
+            "data:text/html,",
+            "mailto:a@b",
+            "https://e.org/a?b=1&c=2",
+            "/rel",
+            "../up",
+            "#frag",
+            "text",
+            " ",
+        ])
+        .prop_map(str::to_string);
+        prop_oneof![4 => fixed, 1 => "\\PC{0,6}"]
+    }
+
+    fn html() -> impl Strategy<Value = String> {
+        prop::collection::vec(piece(), 0..40).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_active_content_survives(input in html()) {
+            let out = portable(&input, &base());
+            prop_assert_eq!(active_content(&out), Vec::<String>::new(), "{}", out);
+        }
+
+        #[test]
+        fn the_output_cleans_to_itself(input in html()) {
+            let out = portable(&input, &base());
+            prop_assert_eq!(portable(&out, &base()), out.clone());
+        }
+    }
+}
