@@ -526,6 +526,59 @@ fn a_title_cannot_inject_a_header() {
 }
 
 #[test]
+fn a_hostile_post_previews_as_clean_html_with_a_plain_subject() {
+    let site = Site::new("");
+    site.post("2024-06-01-hostile.md", support::hostile::POST);
+    let out = site
+        .herald(&["preview", "hostile", "--out", "pv"])
+        .success();
+    assert!(
+        stdout(&out).contains("subject: Tom & Jerry strike back"),
+        "{}",
+        stdout(&out)
+    );
+    let html = std::fs::read_to_string(site.path().join("pv/hostile.html")).unwrap();
+    assert_eq!(
+        support::hostile::active_content(&html),
+        Vec::<String>::new(),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"href="https://www.youtube.com/embed/x?a=1&amp;b=2""#),
+        "{html}"
+    );
+    let eml = std::fs::read(site.path().join("pv/hostile.eml")).unwrap();
+    let message = MessageParser::default().parse(&eml).unwrap();
+    assert_eq!(message.subject(), Some("Tom & Jerry strike back"));
+}
+
+#[test]
+fn deeply_nested_posts_preview_without_overflowing() {
+    // 16,000 levels overflowed css-inline's stack; 100,000 kept html2text
+    // busy for minutes. Both are flattened past the sanitiser's bound.
+    let site = Site::new("");
+    site.post(
+        "2024-06-01-quotes.md",
+        &format!("---\ntitle: Quotes\n---\n{} deep\n", ">".repeat(16_000)),
+    );
+    site.post(
+        "2024-06-02-divs.md",
+        &format!(
+            "---\ntitle: Divs\n---\n{}deeper\n",
+            "<blockquote>".repeat(100_000)
+        ),
+    );
+    for (slug, text) in [("quotes", "deep"), ("divs", "deeper")] {
+        site.herald(&["preview", slug, "--out", "pv"]).success();
+        let html = std::fs::read_to_string(site.path().join(format!("pv/{slug}.html"))).unwrap();
+        let quotes = html.matches("<blockquote").count();
+        assert_eq!(quotes, herald::html::MAX_DEPTH, "{slug}");
+        let plain = std::fs::read_to_string(site.path().join(format!("pv/{slug}.txt"))).unwrap();
+        assert!(plain.contains(text), "{slug}: {plain}");
+    }
+}
+
+#[test]
 fn a_connection_dropped_before_the_body_is_retried_and_each_reader_gets_one_copy() {
     let server = FaultServer::start(Fault::DropAtDataOnce);
     let site = Site::new(&smtp_section(server.port));

@@ -525,6 +525,137 @@ fn the_jekyll_news_corpus_builds_without_error_and_every_feed_reads_back() {
     }
 }
 
+/// The content (or, without it, the summary) of every entry titled `title`,
+/// in all three formats, as feed-rs reads it back.
+fn contents(site: &TestSite, title: &str) -> Vec<(String, Option<String>)> {
+    ["public/atom.xml", "public/rss.xml", "public/feed.json"]
+        .into_iter()
+        .map(|name| {
+            let entry = site
+                .feed(name)
+                .entries
+                .into_iter()
+                .find(|e| e.title.as_ref().is_some_and(|t| t.content == title))
+                .unwrap_or_else(|| panic!("{name} has no entry titled {title:?}"));
+            (name.to_string(), entry.content.and_then(|c| c.body))
+        })
+        .collect()
+}
+
+#[test]
+fn a_hostile_post_reaches_no_feed_with_anything_active() {
+    let site = TestSite::new()
+        .with_config(CONFIG)
+        .file("posts/2024-06-01-hostile.md", support::hostile::POST);
+    site.herald(&["build"]).success();
+    for name in ["public/atom.xml", "public/rss.xml"] {
+        assert_well_formed(name, site.read(name).as_bytes());
+    }
+    // The title is decoded and stripped the same way in every format.
+    let title = "Tom & Jerry strike back";
+    for (name, content) in contents(&site, title) {
+        let html = content.unwrap_or_else(|| panic!("{name}: no content"));
+        assert_eq!(
+            support::hostile::active_content(&html),
+            Vec::<String>::new(),
+            "{name}: {html}"
+        );
+        assert!(!html.contains("<style"), "{name}: {html}");
+        assert_absolute_urls(&name, &html);
+        for kept in [
+            // The iframe's link, escaped once.
+            r#"<a href="https://www.youtube.com/embed/x?a=1&amp;b=2">A talk</a>"#,
+            r#"<a href="https://example.org/relative/?a=1&amp;b=2">kept, made absolute</a>"#,
+            r#"srcset="https://example.org/blog/2024/06/01/hostile/ok.png 1x""#,
+            // Broken markup, as a browser reads it.
+            r#"<p><a name="anchor">Text after a self-closed anchor</a></p>"#,
+            // The unclosed anchor goes on into the next paragraph, where the
+            // stray end tag closes it, as in a browser.
+            r#"<p><a name="anchor">A stray end tag</a> and <b>misnested <i>tags</i></b><i> here</i>.</p>"#,
+        ] {
+            assert!(html.contains(kept), "{name} lacks {kept}: {html}");
+        }
+        assert!(!html.contains("&amp;amp;"), "{name}: {html}");
+    }
+    // Summaries too (the excerpt is the first paragraph, full of links).
+    for name in ["public/atom.xml", "public/rss.xml"] {
+        let feed = site.feed(name);
+        let summary = feed.entries[0]
+            .summary
+            .as_ref()
+            .expect("summary")
+            .content
+            .clone();
+        assert_eq!(
+            support::hostile::active_content(&summary),
+            Vec::<String>::new(),
+            "{name}: {summary}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_post_has_no_empty_content_element() {
+    let site = TestSite::new()
+        .with_config(CONFIG)
+        .file("posts/2024-06-02-empty.md", "---\ntitle: Empty\n---\n")
+        .file(
+            "posts/2024-06-01-full.md",
+            &post("Full", "", "Some text.\n"),
+        );
+    site.herald(&["build"]).success();
+    for (name, content) in contents(&site, "Empty") {
+        // feed-rs reads JSON's `content_text: ""` as an empty body.
+        assert!(content.unwrap_or_default().is_empty(), "{name}");
+    }
+    let atom = site.read("public/atom.xml");
+    assert_eq!(atom.matches("<content ").count(), 1, "{atom}");
+    let rss = site.read("public/rss.xml");
+    assert_eq!(rss.matches("<content:encoded>").count(), 1, "{rss}");
+    let json: serde_json::Value = serde_json::from_str(&site.read("public/feed.json")).unwrap();
+    let empty = &json["items"][0];
+    assert_eq!(empty["title"], "Empty");
+    assert!(empty.get("content_html").is_none(), "{empty}");
+    assert_eq!(empty["content_text"], "");
+    assert!(
+        json["items"][1]["content_html"]
+            .as_str()
+            .unwrap()
+            .contains("Some text.")
+    );
+}
+
+#[test]
+fn deeply_nested_posts_build_with_their_nesting_bounded() {
+    let levels = 16_000;
+    let site = TestSite::new()
+        .with_config(CONFIG)
+        .file(
+            "posts/2024-06-01-quotes.md",
+            &post("Quotes", "", &format!("{} deep\n", ">".repeat(levels))),
+        )
+        .file(
+            "posts/2024-06-02-divs.md",
+            &post("Divs", "", &format!("{}deeper\n", "<div>".repeat(100_000))),
+        );
+    site.herald(&["build"]).success();
+    assert_well_formed("atom.xml", site.read("public/atom.xml").as_bytes());
+    for (title, element, text) in [
+        ("Quotes", "<blockquote>", "deep"),
+        ("Divs", "<div>", "deeper"),
+    ] {
+        for (name, content) in contents(&site, title) {
+            let html = content.expect("content");
+            assert_eq!(
+                html.matches(element).count(),
+                herald::html::MAX_DEPTH,
+                "{name}"
+            );
+            assert!(html.contains(text), "{name}: the text is kept");
+        }
+    }
+}
+
 mod no_panic {
     use std::path::Path;
 

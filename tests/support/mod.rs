@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+pub mod hostile;
+
 /// Copies a folder tree (a fixture site, the Jekyll corpus) into `to`.
 pub fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
