@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::error::{Problem, Result};
 use crate::post::Post;
+use crate::shortcodes::{self, Generator, Targets};
 use crate::site::Site;
 use crate::{html, liquid, markdown};
 
@@ -30,23 +31,35 @@ pub struct Renderer<'a> {
     site: &'a Site,
     liquid: Option<liquid::Engine>,
     markdown: markdown::Flavour,
+    /// A Hugo or Zola blog: shortcodes instead of Liquid.
+    generator: Option<(Generator, Targets)>,
 }
 
 impl<'a> Renderer<'a> {
     pub fn new(site: &'a Site) -> Result<Renderer<'a>> {
-        let liquid = if site.config.posts.liquid {
+        let generator = match &site.config.posts.jekyll_config {
+            Some(_) => None,
+            None => Generator::detect(&site.path(&site.config.posts.dir)),
+        };
+        let liquid = if site.config.posts.liquid && generator.is_none() {
             Some(liquid::Engine::new(site)?)
         } else {
             None
         };
-        let markdown = match &site.config.posts.jekyll_config {
-            Some(_) => markdown::Flavour::jekyll(&liquid::jekyll_config(site)?),
-            None => markdown::Flavour::default(),
+        let markdown = match (&site.config.posts.jekyll_config, generator) {
+            (Some(_), _) => markdown::Flavour::jekyll(&liquid::jekyll_config(site)?),
+            // Hugo's goldmark makes typographic quotes by default.
+            (None, Some(Generator::Hugo)) => markdown::Flavour {
+                smart: true,
+                ..markdown::Flavour::default()
+            },
+            _ => markdown::Flavour::default(),
         };
         Ok(Renderer {
             site,
             liquid,
             markdown,
+            generator: generator.map(|g| (g, Targets::new(&site.posts))),
         })
     }
 
@@ -55,8 +68,12 @@ impl<'a> Renderer<'a> {
         let body = post.body().map_err(|p| vec![p])?;
         // Text without `{{` or `{%` is its own rendering: most posts of most
         // blogs, and parsing them as templates was the larger part of a build.
-        let (source, warnings) = match &self.liquid {
-            Some(engine) if body.contains("{{") || body.contains("{%") => {
+        let (source, warnings) = match (&self.liquid, &self.generator) {
+            (_, Some((generator, targets))) => {
+                let out = shortcodes::render(post, &body, *generator, targets);
+                (out.text, out.warnings)
+            }
+            (Some(engine), None) if body.contains("{{") || body.contains("{%") => {
                 let out = engine.render_text(post, &body)?;
                 (out.text, out.warnings)
             }

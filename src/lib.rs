@@ -22,6 +22,7 @@ pub mod markdown;
 pub mod post;
 pub mod private;
 pub mod scaffold;
+pub mod shortcodes;
 pub mod site;
 pub mod status;
 pub mod subscribers;

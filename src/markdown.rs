@@ -95,7 +95,9 @@ pub fn to_html_with(markdown: &str, flavour: Flavour) -> String {
         None => events.collect(),
     };
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut out, footnotes_at_end(events).into_iter());
+    // kramdown names footnote ids after the note (`fn:name`); goldmark numbers them.
+    let by_name = flavour.kramdown.is_some();
+    html::push_html(&mut out, footnotes_at_end(events, by_name).into_iter());
     match prepared {
         Some(prepared) => {
             if prepared.toc {
@@ -299,9 +301,10 @@ fn table_of_contents(headings: &[Heading]) -> String {
 }
 
 /// Moves footnote definitions to a list at the end, numbered in the order
-/// they are first referred to, with kramdown's ids and back-links.
+/// they are first referred to, with kramdown's ids and back-links (by the
+/// note's name), or goldmark's (Hugo: by number).
 /// Definitions nothing refers to are left out, as kramdown does.
-fn footnotes_at_end(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+fn footnotes_at_end(events: Vec<Event<'_>>, by_name: bool) -> Vec<Event<'_>> {
     if !events
         .iter()
         .any(|e| matches!(e, Event::FootnoteReference(_)))
@@ -326,7 +329,7 @@ fn footnotes_at_end(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
                 continue;
             }
             Event::FootnoteReference(name) => {
-                let name = name.to_string();
+                let mut name = name.to_string();
                 let number = match order.iter().position(|n| *n == name) {
                     Some(i) => i + 1,
                     None => {
@@ -334,13 +337,22 @@ fn footnotes_at_end(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
                         order.len()
                     }
                 };
+                if !by_name {
+                    name = number.to_string();
+                }
                 let seen = references.entry(name.clone()).or_insert(0);
                 let id = reference_id(&name, *seen);
                 *seen += 1;
                 let name = escape(&name);
-                Event::InlineHtml(CowStr::from(format!(
-                    "<sup id=\"{id}\" role=\"doc-noteref\"><a href=\"#fn:{name}\" class=\"footnote\" rel=\"footnote\">{number}</a></sup>"
-                )))
+                Event::InlineHtml(CowStr::from(if by_name {
+                    format!(
+                        "<sup id=\"{id}\" role=\"doc-noteref\"><a href=\"#fn:{name}\" class=\"footnote\" rel=\"footnote\">{number}</a></sup>"
+                    )
+                } else {
+                    format!(
+                        "<sup id=\"{id}\"><a href=\"#fn:{name}\" class=\"footnote-ref\" role=\"doc-noteref\">{number}</a></sup>"
+                    )
+                }))
             }
             other => other,
         };
@@ -349,18 +361,29 @@ fn footnotes_at_end(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
             None => body.push(event),
         }
     }
-    body.push(Event::Html(CowStr::from(
-        "<div class=\"footnotes\" role=\"doc-endnotes\">\n<ol>\n",
-    )));
-    for name in order {
-        let Some(mut note) = definitions.remove(&name) else {
+    body.push(Event::Html(CowStr::from(if by_name {
+        "<div class=\"footnotes\" role=\"doc-endnotes\">\n<ol>\n"
+    } else {
+        "<div class=\"footnotes\" role=\"doc-endnotes\">\n<hr>\n<ol>\n"
+    })));
+    for (index, note_name) in order.into_iter().enumerate() {
+        let Some(mut note) = definitions.remove(&note_name) else {
             continue;
+        };
+        let name = if by_name {
+            note_name
+        } else {
+            (index + 1).to_string()
         };
         let count = references.get(&name).copied().unwrap_or(1);
         let backlinks: String = (0..count)
             .map(|n| {
                 let sup = if n == 0 { String::new() } else { format!("<sup>{}</sup>", n + 1) };
-                format!(" <a href=\"#{}\" class=\"reversefootnote\" role=\"doc-backlink\">&#8617;{sup}</a>", reference_id(&name, n))
+                if by_name {
+                    format!(" <a href=\"#{}\" class=\"reversefootnote\" role=\"doc-backlink\">&#8617;{sup}</a>", reference_id(&name, n))
+                } else {
+                    format!("&#160;<a href=\"#{}\" class=\"footnote-backref\" role=\"doc-backlink\">&#x21a9;&#xfe0e;</a>", reference_id(&name, n))
+                }
             })
             .collect();
         let backlinks = Event::InlineHtml(CowStr::from(backlinks));
@@ -442,8 +465,17 @@ mod tests {
 
     #[test]
     fn footnotes_go_to_the_end_with_kramdowns_ids_and_back_links() {
-        let html =
-            to_html("a[^1] b[^x] c[^1]\n\n[^1]: one\n\nmiddle\n\n[^x]: two\n\n[^unused]: gone\n");
+        let kramdown = Flavour {
+            kramdown: Some(HeadingIds::Gfm),
+            smart: false,
+        };
+        let goldmark = to_html("a[^x] b[^y]\n\n[^x]: one\n[^y]: two\n");
+        assert!(goldmark.contains("<sup id=\"fnref:2\"><a href=\"#fn:2\" class=\"footnote-ref\" role=\"doc-noteref\">2</a></sup>"), "{goldmark}");
+        assert!(goldmark.contains("<li id=\"fn:2\" role=\"doc-endnote\">\n<p>two&#160;<a href=\"#fnref:2\" class=\"footnote-backref\""), "{goldmark}");
+        let html = to_html_with(
+            "a[^1] b[^x] c[^1]\n\n[^1]: one\n\nmiddle\n\n[^x]: two\n\n[^unused]: gone\n",
+            kramdown,
+        );
         let end = html.find("<div class=\"footnotes\"").unwrap();
         assert!(html[..end].contains("<p>middle</p>"), "{html}");
         assert!(html.contains("<sup id=\"fnref:1\" role=\"doc-noteref\"><a href=\"#fn:1\" class=\"footnote\" rel=\"footnote\">1</a></sup>"), "{html}");
