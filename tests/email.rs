@@ -1191,7 +1191,7 @@ fn wait_for(server: &FaultServer, count: usize) {
 fn a_second_send_while_one_runs_stops_at_once_naming_the_first_and_status_says_in_flight() {
     let server = FaultServer::start(Fault::SlowReply(std::time::Duration::from_millis(100)));
     let site = Site::new(&smtp_section(server.port));
-    let readers = subscribe_many(&site, 30);
+    let readers = subscribe_many(&site, 60);
     let first = spawn_send(&site);
     wait_for(&server, 1);
     let second = site
@@ -1224,9 +1224,10 @@ fn a_second_send_while_one_runs_stops_at_once_naming_the_first_and_status_says_i
 #[test]
 fn sigint_and_sigterm_stop_the_send_cleanly_and_a_rerun_delivers_the_rest_once() {
     for signal in ["INT", "TERM"] {
-        let server = FaultServer::start(Fault::SlowReply(std::time::Duration::from_millis(40)));
+        // Slow enough that the signal lands mid-send even on a loaded machine.
+        let server = FaultServer::start(Fault::SlowReply(std::time::Duration::from_millis(60)));
         let site = Site::new(&smtp_section(server.port));
-        let readers = subscribe_many(&site, 40);
+        let readers = subscribe_many(&site, 60);
         let child = spawn_send(&site);
         wait_for(&server, 3);
         let killed = std::process::Command::new("kill")
