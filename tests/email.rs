@@ -539,7 +539,7 @@ fn a_hostile_post_previews_as_clean_html_with_a_plain_subject() {
     );
     let html = std::fs::read_to_string(site.path().join("pv/hostile.html")).unwrap();
     assert_eq!(
-        support::hostile::active_content(&html),
+        herald::html::active_content(&html),
         Vec::<String>::new(),
         "{html}"
     );

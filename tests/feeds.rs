@@ -556,7 +556,7 @@ fn a_hostile_post_reaches_no_feed_with_anything_active() {
     for (name, content) in contents(&site, title) {
         let html = content.unwrap_or_else(|| panic!("{name}: no content"));
         assert_eq!(
-            support::hostile::active_content(&html),
+            herald::html::active_content(&html),
             Vec::<String>::new(),
             "{name}: {html}"
         );
@@ -587,7 +587,7 @@ fn a_hostile_post_reaches_no_feed_with_anything_active() {
             .content
             .clone();
         assert_eq!(
-            support::hostile::active_content(&summary),
+            herald::html::active_content(&summary),
             Vec::<String>::new(),
             "{name}: {summary}"
         );

@@ -19,6 +19,7 @@
 //! result is cleaned once more, so the output always re-parses to itself.
 
 mod allow;
+mod check;
 mod guard;
 mod style;
 
@@ -31,6 +32,7 @@ use lol_html::html_content::{ContentType, Element};
 use lol_html::{RewriteStrSettings, element, rewrite_str};
 use url::Url;
 
+pub use check::active_content;
 pub use style::portable_style;
 
 /// The deepest element nesting a post keeps. Real posts stay under 20

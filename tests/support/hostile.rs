@@ -1,10 +1,8 @@
-//! A hostile post and the check that nothing active survives it: shared by
-//! the feed tests (all three formats) and the email tests (`preview`).
+//! A hostile post, shared by the feed tests (all three formats) and the
+//! email tests (`preview`); `herald::html::active_content` checks the output.
 
 // Not every test binary that includes `support` uses it.
 #![allow(dead_code)]
-
-use std::cell::RefCell;
 
 /// Every link trick that fooled the old deny-list, in Markdown and raw HTML,
 /// with a title written as HTML, an iframe whose URL has `&amp;`, and
@@ -43,56 +41,3 @@ Markdown links: [tab](java	script:alert(1)), [entity](java&#9;script:alert(1)),
 <p><a name="anchor"/>Text after a self-closed anchor</p>
 <p>A stray end tag</a> and <b>misnested <i>tags</b> here</i>.</p>
 "##;
-
-/// What a reader could be made to run or load in `html`: an `on*`
-/// attribute, a URL attribute (or srcset entry) whose scheme is not http,
-/// https or mailto, `url(` in a style, or an element that runs or embeds.
-/// Read with a real tokenizer (lol_html), attribute values as written.
-pub fn active_content(html: &str) -> Vec<String> {
-    let found = RefCell::new(Vec::new());
-    let settings = lol_html::RewriteStrSettings::new().append_element_content_handler(
-        lol_html::element!("*", |el| {
-            let tag = el.tag_name();
-            if ["script", "iframe", "object", "embed", "form", "svg", "base"]
-                .contains(&tag.as_str())
-            {
-                found.borrow_mut().push(format!("<{tag}>"));
-            }
-            for attribute in el.attributes() {
-                let (name, value) = (attribute.name(), attribute.value().replace("&amp;", "&"));
-                if let Some(problem) = problem(&tag, &name, &value) {
-                    found.borrow_mut().push(problem);
-                }
-            }
-            Ok(())
-        }),
-    );
-    lol_html::rewrite_str(html, settings).expect("lol_html reads the HTML");
-    found.into_inner()
-}
-
-fn problem(tag: &str, name: &str, value: &str) -> Option<String> {
-    if name.starts_with("on")
-        || ["formaction", "http-equiv"].contains(&name)
-        || name.contains("xlink")
-    {
-        return Some(format!("<{tag} {name}>"));
-    }
-    if name == "style" && value.to_ascii_lowercase().contains("url(") {
-        return Some(format!("<{tag} style={value:?}>"));
-    }
-    let urls: Vec<&str> = match name {
-        "srcset" => value
-            .split(", ")
-            .filter_map(|c| c.split_whitespace().next())
-            .collect(),
-        "href" | "src" | "poster" | "cite" | "action" | "data" | "background" => vec![value],
-        _ => return None,
-    };
-    urls.into_iter()
-        .find(|url| {
-            let scheme = url::Url::parse(url).map(|u| u.scheme().to_string());
-            !matches!(scheme.as_deref(), Ok("http" | "https" | "mailto"))
-        })
-        .map(|url| format!("<{tag} {name}={url:?}>"))
-}
