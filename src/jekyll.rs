@@ -20,6 +20,8 @@ use crate::error::{Error, Problem, Result};
 pub struct Imported {
     pub config: PathBuf,
     pub warnings: Vec<Problem>,
+    /// What it found and kept (the feed, where the URL came from).
+    pub notes: Vec<String>,
 }
 
 /// Writes `root/config/herald.toml` for the Jekyll blog at `blog`.
@@ -32,19 +34,53 @@ pub fn init(root: &Path, blog: &Path, force: bool) -> Result<Imported> {
         )));
     }
     let jekyll_file = blog.join("_config.yml");
-    let text = fs_err::read_to_string(&jekyll_file).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::Usage(format!(
-                "{}: no _config.yml here; point --from-jekyll at the blog's folder",
-                blog.display()
-            ))
-        } else {
-            Error::Io(e)
+    let mut notes = Vec::new();
+    let jekyll = match fs_err::read_to_string(&jekyll_file) {
+        Ok(text) => parse(&text, &jekyll_file)?,
+        // GitHub Pages builds a blog without one, on Jekyll's defaults.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && blog.join("_posts").is_dir() => {
+            notes.push("no _config.yml: Jekyll's defaults".to_string());
+            Map::new()
         }
-    })?;
-    let jekyll = parse(&text, &jekyll_file)?;
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Usage(format!(
+                "{}: no _config.yml and no _posts here; point --from-jekyll at the blog's folder",
+                blog.display()
+            )));
+        }
+        Err(e) => return Err(Error::Io(e)),
+    };
+    let (url, source) = site_url(&jekyll, blog)?;
+    notes.push(format!("site.url {url} ({source})"));
+    let feed = existing_feed(blog);
+    notes.push(match &feed {
+        Some(found) => format!(
+            "the blog publishes its own {} feed at /{} (entry ids from {}); herald writes it there",
+            match found.format {
+                crate::config::FeedFormat::Rss => "RSS",
+                _ => "Atom",
+            },
+            found.path,
+            if found.jekyll_ids {
+                "post.id"
+            } else {
+                "post.url"
+            }
+        ),
+        None if uses_jekyll_feed(&jekyll) => {
+            "jekyll-feed's Atom feed: kept at its path, with its entry ids".to_string()
+        }
+        None => "no feed published yet: herald's Atom feed goes to /feed.xml".to_string(),
+    });
     let mut warnings = Vec::new();
-    let toml = herald_toml(&jekyll, &jekyll_file, root, blog, &mut warnings);
+    let sources = Sources {
+        jekyll_file: &jekyll_file,
+        root,
+        blog,
+        url: &url,
+        feed: feed.as_ref(),
+    };
+    let toml = herald_toml(&jekyll, &sources, &mut warnings);
     if let Some(parent) = config_path.parent() {
         fs_err::create_dir_all(parent)?;
     }
@@ -53,7 +89,172 @@ pub fn init(root: &Path, blog: &Path, force: bool) -> Result<Imported> {
     Ok(Imported {
         config: config_path,
         warnings,
+        notes,
     })
+}
+
+/// Where the blog's settings and files are, and what was found in them.
+struct Sources<'a> {
+    jekyll_file: &'a Path,
+    root: &'a Path,
+    blog: &'a Path,
+    /// The site's absolute URL, baseurl included.
+    url: &'a str,
+    feed: Option<&'a FoundFeed>,
+}
+
+/// The blog's address: `url` + `baseurl` from _config.yml, else a CNAME
+/// file (GitHub Pages' custom domain), else the GitHub repository it is
+/// pushed to (`USER.github.io`, or `USER.github.io/REPO` for a project).
+fn site_url(jekyll: &Map<String, Value>, blog: &Path) -> Result<(String, &'static str)> {
+    let base = text(jekyll, "baseurl")
+        .unwrap_or("")
+        .trim_matches('/')
+        .to_string();
+    let join = |url: &str, base: &str| {
+        let url = url.trim_end_matches('/');
+        if base.is_empty() {
+            url.to_string()
+        } else {
+            format!("{url}/{base}")
+        }
+    };
+    if let Some(url) =
+        text(jekyll, "url").filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+    {
+        return Ok((join(url, &base), "url and baseurl in _config.yml"));
+    }
+    if let Some(domain) = fs_err::read_to_string(blog.join("CNAME"))
+        .ok()
+        .and_then(|t| t.lines().next().map(|l| l.trim().to_string()))
+        .filter(|d| !d.is_empty())
+    {
+        return Ok((join(&format!("https://{domain}"), &base), "the CNAME file"));
+    }
+    if let Some((user, repo)) = github_remote(blog) {
+        let user_site = format!("{}.github.io", user.to_lowercase());
+        let url = format!("https://{user_site}");
+        // A project site is served under the repository's name.
+        let base = if !base.is_empty() || repo.to_lowercase() == user_site {
+            base
+        } else {
+            repo
+        };
+        return Ok((
+            join(&url, &base),
+            "the GitHub repository the blog is pushed to",
+        ));
+    }
+    Err(Error::Usage(
+        "no `url` in _config.yml, no CNAME file and no GitHub remote to tell where the blog is served; \
+         add `url: https://...` to _config.yml and run init again"
+            .to_string(),
+    ))
+}
+
+/// `(user, repository)` of the blog's `origin` remote on GitHub.
+fn github_remote(blog: &Path) -> Option<(String, String)> {
+    let absolute = std::path::absolute(blog).ok()?;
+    let config = absolute
+        .ancestors()
+        .take(4)
+        .find_map(|dir| fs_err::read_to_string(dir.join(".git/config")).ok())?;
+    let mut in_origin = false;
+    for line in config.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_origin = line == "[remote \"origin\"]";
+        } else if let Some(url) = line.strip_prefix("url = ").filter(|_| in_origin) {
+            let rest = url
+                .split("github.com")
+                .nth(1)?
+                .trim_start_matches([':', '/']);
+            let mut parts = rest
+                .trim_end_matches('/')
+                .trim_end_matches(".git")
+                .split('/');
+            return Some((parts.next()?.to_string(), parts.next()?.to_string()));
+        }
+    }
+    None
+}
+
+fn uses_jekyll_feed(jekyll: &Map<String, Value>) -> bool {
+    ["plugins", "gems"].iter().any(|key| {
+        jekyll
+            .get(*key)
+            .and_then(Value::as_array)
+            .is_some_and(|list| list.iter().any(|p| p.as_str() == Some("jekyll-feed")))
+    }) || jekyll.contains_key("feed")
+}
+
+/// A feed the blog renders itself from a template in its folder.
+#[derive(Debug)]
+struct FoundFeed {
+    /// Where it is served, under the site URL.
+    path: String,
+    format: crate::config::FeedFormat,
+    /// Entry ids made from `post.id` (no trailing slash), as herald's
+    /// `ids = "jekyll"`; else from the post's URL.
+    jekyll_ids: bool,
+}
+
+/// `feed.xml`, `atom.xml`, `rss.xml`... with front matter (so Jekyll renders
+/// it) and an `<rss` or `<feed` root.
+fn existing_feed(blog: &Path) -> Option<FoundFeed> {
+    use crate::config::FeedFormat;
+    [
+        "feed.xml",
+        "atom.xml",
+        "rss.xml",
+        "index.xml",
+        "feed/index.xml",
+        "feed.rss",
+        "feed.atom",
+    ]
+    .iter()
+    .find_map(|name| {
+        let text = fs_err::read_to_string(blog.join(name)).ok()?;
+        if !text.starts_with("---") {
+            return None;
+        }
+        let format = if text.contains("<rss") {
+            FeedFormat::Rss
+        } else if text.contains("<feed") {
+            FeedFormat::Atom
+        } else {
+            return None;
+        };
+        let permalink = text
+            .lines()
+            .skip(1)
+            .take_while(|l| l.trim() != "---")
+            .find_map(|l| l.strip_prefix("permalink:"))
+            .map(|p| {
+                p.trim()
+                    .trim_matches(['"', '\''])
+                    .trim_start_matches('/')
+                    .to_string()
+            });
+        let entry_id = match format {
+            FeedFormat::Rss => element(&text, "guid"),
+            _ => text
+                .find("<entry")
+                .and_then(|at| element(&text[at..], "id")),
+        };
+        Some(FoundFeed {
+            path: permalink.unwrap_or_else(|| name.to_string()),
+            format,
+            jekyll_ids: entry_id.is_some_and(|id| id.contains("post.id")),
+        })
+    })
+}
+
+/// The text of the first `<name ...>...</name>` in a template.
+fn element<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let start = text.find(&format!("<{name}"))?;
+    let open_end = start + text[start..].find('>')? + 1;
+    let close = open_end + text[open_end..].find(&format!("</{name}>"))?;
+    Some(&text[open_end..close])
 }
 
 fn parse(text: &str, path: &Path) -> Result<Map<String, Value>> {
@@ -91,11 +292,16 @@ fn quoted(text: &str) -> String {
 
 fn herald_toml(
     jekyll: &Map<String, Value>,
-    jekyll_file: &Path,
-    root: &Path,
-    blog: &Path,
+    sources: &Sources<'_>,
     warnings: &mut Vec<Problem>,
 ) -> String {
+    let Sources {
+        jekyll_file,
+        root,
+        blog,
+        url,
+        feed: found,
+    } = *sources;
     let mut out = String::from(
         "# Written by `herald init --from-jekyll`; see README for every key.\n[site]\n",
     );
@@ -103,25 +309,7 @@ fn herald_toml(
         .or_else(|| text(jekyll, "name"))
         .unwrap_or("My blog");
     out.push_str(&format!("title = {}\n", quoted(title)));
-    let url = match text(jekyll, "url") {
-        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
-            let base = text(jekyll, "baseurl").unwrap_or("").trim_matches('/');
-            let url = url.trim_end_matches('/');
-            if base.is_empty() {
-                url.to_string()
-            } else {
-                format!("{url}/{base}")
-            }
-        }
-        _ => {
-            warnings.push(Problem::file(
-                jekyll_file,
-                "no absolute `url` in _config.yml; wrote https://example.org: set site.url to where the blog is served",
-            ));
-            "https://example.org".to_string()
-        }
-    };
-    out.push_str(&format!("url = {}\n", quoted(&url)));
+    out.push_str(&format!("url = {}\n", quoted(url)));
     if let Some(description) = text(jekyll, "description") {
         out.push_str(&format!("description = {}\n", quoted(description)));
     }
@@ -174,14 +362,37 @@ fn herald_toml(
 
     out.push_str("\n[feeds]\n");
     let feed = jekyll.get("feed").and_then(Value::as_object);
-    // jekyll-feed serves Atom at /feed.xml; readers keep that address.
-    let atom = feed
-        .and_then(|f| text(f, "path"))
-        .map(|p| p.trim_start_matches('/').to_string())
-        .unwrap_or_else(|| "feed.xml".into());
-    out.push_str(&format!("atom_file = {}\n", quoted(&atom)));
-    // Entry ids as jekyll-feed wrote them: readers keep their read state.
-    out.push_str("ids = \"jekyll\"\n");
+    match found {
+        // The blog's own feed keeps its address, format and ids, so readers
+        // do not see every post again; the other formats go beside it.
+        Some(found) => {
+            use crate::config::FeedFormat;
+            let (key, other, other_file) = match found.format {
+                FeedFormat::Rss => ("rss_file", "atom_file", "atom.xml"),
+                _ => ("atom_file", "rss_file", "rss.xml"),
+            };
+            out.push_str(&format!("{key} = {}\n", quoted(&found.path)));
+            if found.path == other_file {
+                out.push_str(&format!(
+                    "{other} = \"feed.{}\"\n",
+                    other_file.trim_end_matches(".xml")
+                ));
+            }
+            if found.jekyll_ids {
+                out.push_str("ids = \"jekyll\"\n");
+            }
+        }
+        None => {
+            // jekyll-feed serves Atom at /feed.xml; readers keep that address.
+            let atom = feed
+                .and_then(|f| text(f, "path"))
+                .map(|p| p.trim_start_matches('/').to_string())
+                .unwrap_or_else(|| "feed.xml".into());
+            out.push_str(&format!("atom_file = {}\n", quoted(&atom)));
+            // Entry ids as jekyll-feed wrote them: readers keep their read state.
+            out.push_str("ids = \"jekyll\"\n");
+        }
+    }
     let limit = feed
         .and_then(|f| f.get("posts_limit"))
         .and_then(Value::as_u64)
@@ -316,14 +527,15 @@ mod tests {
     fn convert(yaml: &str) -> (Config, Vec<Problem>) {
         let jekyll = parse(yaml, Path::new("_config.yml")).unwrap();
         let mut warnings = Vec::new();
-        let root = Path::new("/site");
-        let toml = herald_toml(
-            &jekyll,
-            Path::new("/site/blog/_config.yml"),
-            root,
-            Path::new("/site/blog"),
-            &mut warnings,
-        );
+        let (url, _) = site_url(&jekyll, Path::new("/nowhere")).unwrap();
+        let sources = Sources {
+            jekyll_file: Path::new("/site/blog/_config.yml"),
+            root: Path::new("/site"),
+            blog: Path::new("/site/blog"),
+            url: &url,
+            feed: None,
+        };
+        let toml = herald_toml(&jekyll, &sources, &mut warnings);
         (
             Config::parse(&toml, Path::new("herald.toml")).unwrap(),
             warnings,
@@ -366,11 +578,54 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_url_is_a_placeholder_with_a_warning() {
-        let (config, warnings) = convert("title: x\n");
-        assert_eq!(config.site.url, "https://example.org");
-        assert_eq!(config.site.permalink, "date");
-        assert!(warnings[0].message.contains("url"));
+    fn without_url_the_address_comes_from_cname_or_the_github_remote() {
+        let dir = tempfile::tempdir().unwrap();
+        let blog = dir.path();
+        let config = parse("baseurl: /blog\n", Path::new("_config.yml")).unwrap();
+        let refused = site_url(&config, blog).unwrap_err().to_string();
+        assert!(refused.contains("add `url: https://...`"), "{refused}");
+        std::fs::create_dir_all(blog.join(".git")).unwrap();
+        std::fs::write(
+            blog.join(".git/config"),
+            "[core]\n\tbare = false\n[remote \"origin\"]\n\turl = git@github.com:Ada/notes.git\n",
+        )
+        .unwrap();
+        assert_eq!(
+            site_url(&Map::new(), blog).unwrap().0,
+            "https://ada.github.io/notes"
+        );
+        assert_eq!(
+            site_url(&config, blog).unwrap().0,
+            "https://ada.github.io/blog"
+        );
+        std::fs::write(blog.join("CNAME"), "notes.example.net\n").unwrap();
+        assert_eq!(
+            site_url(&config, blog).unwrap().0,
+            "https://notes.example.net/blog"
+        );
+    }
+
+    #[test]
+    fn a_feed_template_in_the_blog_is_found_with_its_format_and_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("feed.xml"),
+            "---\nlayout: null\n---\n<rss version=\"2.0\"><channel>{% for post in site.posts %}<item>\
+             <guid isPermaLink=\"true\">{{ site.url }}{{ post.url }}</guid></item>{% endfor %}</channel></rss>\n",
+        )
+        .unwrap();
+        let found = existing_feed(dir.path()).unwrap();
+        assert_eq!(found.path, "feed.xml");
+        assert_eq!(found.format, crate::config::FeedFormat::Rss);
+        assert!(!found.jekyll_ids);
+        std::fs::remove_file(dir.path().join("feed.xml")).unwrap();
+        std::fs::write(
+            dir.path().join("atom.xml"),
+            "---\npermalink: /atom.xml\n---\n<feed><id>{{ site.url }}</id>{% for post in site.posts %}<entry><id>{{ site.url }}{{ post.id }}</id></entry>{% endfor %}</feed>\n",
+        )
+        .unwrap();
+        let found = existing_feed(dir.path()).unwrap();
+        assert_eq!((found.path.as_str(), found.jekyll_ids), ("atom.xml", true));
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub fn execute(cli: &Cli, args: &InitArgs) -> Result<(), Error> {
     if let Some(blog) = &args.from_jekyll {
         let imported = jekyll::init(&dir, blog, args.force)?;
         warn(cli, &imported.warnings);
+        for note in &imported.notes {
+            say(cli, note)?;
+        }
         say(cli, &format!("created {}", imported.config.display()))?;
         return say(cli, &"next: check site.url in it, then run `herald build`");
     }
