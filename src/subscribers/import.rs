@@ -1,185 +1,13 @@
-//! The subscriber list as the user handles it: addresses checked and
-//! normalised, CSV imports from Mailchimp, Buttondown and Substack (the
-//! email column found by its name), CSV export. Storage is `ledger`'s.
+//! CSV imports: Mailchimp, Buttondown and Substack exports, herald's own
+//! export, hand-made lists; the email column found by its name, the
+//! delimiter by the header row, every bad row reported with its line.
 
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
-use std::str::FromStr;
 
+use super::{is_token, normalise, parse};
 use crate::error::{Error, Problem, Result};
-use crate::ledger::{Ledger, Record, Subscriber, SubscriberStatus};
-
-/// An address as written on the command line or in an export, checked,
-/// with the display name it came with (`Zed <zed@example.com>`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mailbox {
-    /// The one stored spelling: see [`normalise`].
-    pub email: String,
-    pub name: Option<String>,
-}
-
-/// Checks an address and gives its one stored spelling: trimmed, without
-/// `mailto:`, a display name or angle brackets; the local part in lower case
-/// (mail providers treat it without case, and two spellings must not be two
-/// subscribers); the domain as its IDNA A-label (`xn--...`), so that the
-/// Unicode and punycode forms of one domain are one subscriber, and the
-/// address is one every server takes. Refused: what no ordinary server
-/// delivers to (a quoted local part, an IP address for a domain) and a
-/// non-ASCII local part (that needs SMTPUTF8, which herald does not use).
-pub fn normalise(address: &str) -> std::result::Result<String, String> {
-    parse(address).map(|mailbox| mailbox.email)
-}
-
-/// [`normalise`], keeping the display name.
-pub fn parse(text: &str) -> std::result::Result<Mailbox, String> {
-    let trimmed = text.trim();
-    let trimmed = trimmed.strip_prefix("mailto:").unwrap_or(trimmed);
-    let (name, address) = match trimmed.strip_suffix('>').and_then(|t| t.rsplit_once('<')) {
-        Some((name, address)) => (display_name(name), address.trim()),
-        None => (None, trimmed),
-    };
-    if address.is_empty() {
-        return Err("the address is empty".into());
-    }
-    if address.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "{address:?} is not an email address: it contains spaces or control characters"
-        ));
-    }
-    let Some((local, domain)) = address.rsplit_once('@') else {
-        return Err(format!("{address:?} is not an email address: no @"));
-    };
-    let email = format!(
-        "{}@{}",
-        local_part(address, local)?,
-        domain_part(address, domain)?
-    );
-    lettre::Address::from_str(&email)
-        .map_err(|e| format!("{address:?} is not an email address ({e})"))?;
-    Ok(Mailbox { email, name })
-}
-
-/// `Zed` or `"Zed, Z."` before `<...>`; none when blank.
-fn display_name(text: &str) -> Option<String> {
-    let text = text.trim();
-    let text = text
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .unwrap_or(text)
-        .trim();
-    (!text.is_empty()).then(|| text.to_string())
-}
-
-fn local_part(address: &str, local: &str) -> std::result::Result<String, String> {
-    if local.starts_with('"') {
-        return Err(format!(
-            "{address:?}: a quoted local part is refused (few mail servers accept one; ask for the plain address)"
-        ));
-    }
-    if !local.is_ascii() {
-        return Err(format!(
-            "{address:?}: a non-ASCII name before the @ needs SMTPUTF8, which herald does not use; \
-             refused (ask the reader for an ASCII address)"
-        ));
-    }
-    Ok(local.to_ascii_lowercase())
-}
-
-fn domain_part(address: &str, domain: &str) -> std::result::Result<String, String> {
-    if domain.starts_with('[') {
-        return Err(format!(
-            "{address:?}: an IP address in place of a domain is refused (mail servers do not deliver to one)"
-        ));
-    }
-    let ascii = idna::domain_to_ascii_strict(domain).map_err(|_| {
-        format!("{address:?} is not an email address: {domain:?} is not a valid domain name")
-    })?;
-    if !ascii.contains('.') || ascii.starts_with('.') || ascii.ends_with('.') {
-        return Err(format!(
-            "{address:?} is not an email address: no full domain after the @"
-        ));
-    }
-    Ok(ascii)
-}
-
-/// An unsubscribe token as herald makes them: 32 hex digits.
-pub fn is_token(text: &str) -> bool {
-    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// The subscriber an address or an unsubscribe token names.
-pub fn find(ledger: &Ledger, who: &str) -> Result<Subscriber> {
-    let who = who.trim();
-    if is_token(who) {
-        return ledger
-            .subscriber_by_token(&who.to_ascii_lowercase())?
-            .ok_or_else(|| Error::Usage(format!("no subscriber has the token {who}")));
-    }
-    let email = normalise(who).map_err(Error::Usage)?;
-    ledger
-        .subscriber(&email)?
-        .ok_or_else(|| Error::Usage(format!("{email} is not a subscriber")))
-}
-
-/// What `subscribers add` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Added {
-    /// A new address.
-    New(String),
-    /// An address on the list as unsubscribed or bounced, active again: it
-    /// gets posts mailed from now on, not those it missed.
-    Again(String, SubscriberStatus),
-    /// Already subscribed; only the name changed.
-    Renamed(String, String),
-}
-
-impl fmt::Display for Added {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Added::New(email) => write!(f, "added {email}"),
-            Added::Again(email, was) => {
-                write!(f, "{email} was {was}; active again from the next post on")
-            }
-            Added::Renamed(email, name) => {
-                write!(f, "{email} is already subscribed; name changed to {name:?}")
-            }
-        }
-    }
-}
-
-/// Adds one subscriber from the command line (`Zed <zed@example.com>`
-/// gives the name when `name` does not). Someone already active is refused,
-/// unless a new name is given: then only the name changes. Someone
-/// unsubscribed or bounced is made active again, since naming an address on
-/// the command line is a deliberate act (an import is not: it never revives
-/// anyone).
-pub fn add(ledger: &Ledger, text: &str, name: Option<&str>) -> Result<Added> {
-    let mailbox = parse(text).map_err(Error::Usage)?;
-    let email = mailbox.email;
-    let name = name
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .or(mailbox.name.as_deref());
-    let Some(existing) = ledger.subscriber(&email)? else {
-        ledger.add_subscriber(&email, name)?;
-        return Ok(Added::New(email));
-    };
-    let renamed = name.filter(|n| existing.name.as_deref() != Some(*n));
-    if let Some(name) = renamed {
-        ledger.set_name(&email, Some(name))?;
-    }
-    match (existing.status, renamed) {
-        (SubscriberStatus::Active, Some(name)) => Ok(Added::Renamed(email, name.to_string())),
-        (SubscriberStatus::Active, None) => Err(Error::Usage(format!(
-            "{email} is already subscribed (pass a new --name to change the name)"
-        ))),
-        (was, _) => {
-            ledger.set_status(&email, SubscriberStatus::Active)?;
-            Ok(Added::Again(email, was))
-        }
-    }
-}
+use crate::ledger::{Ledger, Record, SubscriberStatus};
 
 /// What an import did.
 #[derive(Debug, Default)]
@@ -636,78 +464,9 @@ fn import_row(
     Ok(Ok(()))
 }
 
-/// The columns of `export`: everything `import` needs to restore the list.
-const EXPORT_COLUMNS: [&str; 7] = [
-    "email",
-    "name",
-    "status",
-    "created",
-    "updated",
-    "active_since",
-    "token",
-];
-
-/// Writes every subscriber as CSV with every column (`EXPORT_COLUMNS`):
-/// importing the file into an empty ledger restores the list as it was,
-/// tokens (so unsubscribe links keep working) and dates included.
-pub fn export_csv(ledger: &Ledger, out: impl Write) -> Result<usize> {
-    let mut writer = csv::Writer::from_writer(out);
-    let csv_error = |e: csv::Error| Error::Message(format!("writing CSV: {e}"));
-    writer.write_record(EXPORT_COLUMNS).map_err(csv_error)?;
-    let records = ledger.records()?;
-    for r in &records {
-        writer
-            .write_record([
-                r.email.as_str(),
-                r.name.as_deref().unwrap_or(""),
-                r.status.as_str(),
-                r.created.as_str(),
-                r.updated.as_str(),
-                r.active_since.as_str(),
-                r.token.as_str(),
-            ])
-            .map_err(csv_error)?;
-    }
-    writer.flush()?;
-    Ok(records.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn addresses_are_trimmed_unwrapped_and_lower_cased() {
-        assert_eq!(
-            normalise("  <Ada@Example.ORG> ").unwrap(),
-            "ada@example.org"
-        );
-        assert_eq!(
-            normalise("mailto:bob@example.org").unwrap(),
-            "bob@example.org"
-        );
-    }
-
-    #[test]
-    fn bad_addresses_say_why() {
-        assert!(normalise("").unwrap_err().contains("empty"));
-        assert!(
-            normalise("ada")
-                .unwrap_err()
-                .contains("not an email address")
-        );
-        assert!(
-            normalise("ada@localhost")
-                .unwrap_err()
-                .contains("full domain")
-        );
-        assert!(
-            normalise("a da@example.org")
-                .unwrap_err()
-                .contains("spaces")
-        );
-        assert!(normalise("ada@example.org\r\nBcc: x@y.org").is_err());
-    }
 
     #[test]
     fn lines_are_counted_the_same_with_crlf_lf_and_quoted_line_breaks() {
@@ -739,5 +498,13 @@ mod tests {
         assert_eq!(listed("unactivated"), Listed::Unconfirmed);
         assert_eq!(listed("pending"), Listed::Unconfirmed);
         assert_eq!(listed("vip"), Listed::Unknown("vip".into()));
+    }
+
+    #[test]
+    fn the_delimiter_is_the_commonest_of_comma_semicolon_and_tab_in_the_header() {
+        assert_eq!(delimiter(b"Email Address;First Name;Last\na,b;c"), b';');
+        assert_eq!(delimiter(b"email\tname\n"), b'\t');
+        assert_eq!(delimiter(b"email,name;x\n"), b',');
+        assert_eq!(delimiter(b"ada@example.org\n"), b',');
     }
 }
