@@ -53,13 +53,18 @@ impl Ledger {
 
     /// The subscriber with this address (compared without case).
     pub fn subscriber(&self, email: &str) -> Result<Option<Subscriber>> {
+        self.subscriber_where("email", email)
+    }
+
+    /// The subscriber whose `column` (a unique one: `email`, `token`) is `value`.
+    fn subscriber_where(&self, column: &str, value: &str) -> Result<Option<Subscriber>> {
         self.conn
             .prepare_cached(&format!(
-                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email = ?1"
+                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE {column} = ?1"
             ))
             .and_then(|mut select| {
                 select
-                    .query_row(params![email], subscriber_from_row)
+                    .query_row(params![value], subscriber_from_row)
                     .optional()
             })
             .map_err(|e| self.error(e))
@@ -153,16 +158,7 @@ impl Ledger {
 
     /// The subscriber whose unsubscribe token this is.
     pub fn subscriber_by_token(&self, token: &str) -> Result<Option<Subscriber>> {
-        self.conn
-            .prepare_cached(&format!(
-                "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE token = ?1"
-            ))
-            .and_then(|mut select| {
-                select
-                    .query_row(params![token], subscriber_from_row)
-                    .optional()
-            })
-            .map_err(|e| self.error(e))
+        self.subscriber_where("token", token)
     }
 
     /// Sets (or clears) a subscriber's name.
