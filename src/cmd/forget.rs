@@ -32,7 +32,7 @@ fn confirm(question: &str) -> Result<bool, Error> {
             "{question}\nNo terminal to ask on: pass --yes to confirm."
         )));
     }
-    eprint!("{question} [y/N] ");
+    eprint!("{} [y/N] ", herald::terminal::escape_lines(question));
     let mut answer = String::new();
     io::stdin().read_line(&mut answer)?;
     Ok(matches!(

@@ -20,7 +20,7 @@ pub fn execute(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         notes: if cli.quiet {
             deliver::Notes::default()
         } else {
-            deliver::Notes::new(|text| eprintln!("{text}"))
+            deliver::Notes::new(|text| eprintln!("{}", herald::terminal::escape_lines(text)))
         },
     };
     let report = deliver::send(&site, &options)?;
