@@ -118,7 +118,7 @@ impl Prepared {
                 }
                 continue;
             }
-            lines.push(without_span_attributes(line));
+            lines.push(spaced_destinations(&without_span_attributes(line)));
         }
         self.markdown.push_str(&with_table_rules(&lines.concat()));
     }
@@ -272,6 +272,34 @@ fn without_span_attributes(line: &str) -> String {
         out.push(c);
         rest = &rest[c.len_utf8()..];
     }
+    out
+}
+
+/// kramdown takes a link destination with spaces (`[a](my page.html)`);
+/// CommonMark wants it in angle brackets. Destinations with a title, and
+/// code spans, are left alone.
+fn spaced_destinations(line: &str) -> String {
+    if !line.contains("](") || line.contains('`') {
+        return line.to_string();
+    }
+    let mut out = String::with_capacity(line.len() + 4);
+    let mut rest = line;
+    while let Some(at) = rest.find("](") {
+        out.push_str(&rest[..at + 2]);
+        rest = &rest[at + 2..];
+        let Some(end) = rest.find(')') else {
+            break;
+        };
+        let destination = &rest[..end];
+        let spaced = destination.trim().contains(' ')
+            && !destination.contains(['"', '\'', '<', '(', '['])
+            && !destination.trim().is_empty();
+        if spaced {
+            out.push_str(&format!("<{}>", destination.trim()));
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -438,6 +466,14 @@ mod tests {
         assert_eq!(
             smarten("(or \"key\" -- a --- b... <<c>>", None, None),
             "(or “key” – a — b… «c»"
+        );
+    }
+
+    #[test]
+    fn link_destinations_with_spaces_are_links_as_in_kramdown() {
+        assert_eq!(
+            spaced_destinations("[a](my page.html) [b](x.html \"title\") [c](d)\n"),
+            "[a](<my page.html>) [b](x.html \"title\") [c](d)\n"
         );
     }
 
