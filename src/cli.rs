@@ -36,7 +36,7 @@ Examples:
     after_help = format!("{EXAMPLES}\n\n{EXIT_STATUS_HELP}"),
 )]
 pub struct Cli {
-    /// Run as if started in DIR (the site root; no search in parent folders).
+    /// Run as if started in DIR (the site is DIR or the nearest parent with config/herald.toml).
     #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
     pub directory: Option<PathBuf>,
 

@@ -247,6 +247,10 @@ fn herald_finds_its_site_from_a_subfolder_and_names_a_missing_folder() {
         .success();
     assert!(site.path().join("public/atom.xml").is_file());
     assert!(!site.path().join("posts/2025/public").exists());
+    // -C DIR searches from DIR the same way.
+    herald(&site.path().join("posts"), &["check"])
+        .success()
+        .stdout(predicate::str::contains("no problems"));
 
     let missing = site.path().join("no-such-folder");
     herald(&missing, &["build"])
