@@ -154,11 +154,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     let mut changed = 0;
     let mut removed = 0;
     if options.write {
-        for (path, bytes) in &files {
-            if feed::write::atomic(path, bytes)? {
-                changed += 1;
-            }
-        }
+        changed = feed::write::all_or_nothing(&files)?;
         let written: BTreeSet<&PathBuf> = files.iter().map(|(path, _)| path).chain(&kept).collect();
         let names = [
             &config.feeds.atom_file,

@@ -4,6 +4,7 @@
 //! Loading reads every post file in parallel and collects every problem of
 //! every file before failing, so one run shows them all.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -55,11 +56,18 @@ impl Site {
         let config_path = root.join(config_path.unwrap_or(Path::new(config::DEFAULT_PATH)));
         let config = Config::load(&config_path, &shown(root, &config_path))?;
         let posts_dir = root.join(&config.posts.dir);
-        let files = discover::post_files(&posts_dir)?;
-        let reads: Vec<Read> = files
+        let found = discover::post_files(&posts_dir)?;
+        let mut reads: Vec<Read> = found
+            .files
             .par_iter()
             .map(|file| read_post(root, file, &config))
             .collect();
+        reads.extend(
+            found
+                .unreadable
+                .iter()
+                .map(|(path, why)| Read::Broken(vec![Problem::file(shown(root, path), why)])),
+        );
 
         let mut site = Site {
             root: root.to_path_buf(),
@@ -85,6 +93,7 @@ impl Site {
                 }
             }
         }
+        problems.append(&mut remove_duplicates(&mut site.posts));
         if !problems.is_empty() && !options.keep_going {
             return Err(Error::Posts {
                 problems: Problems(problems),
@@ -131,12 +140,73 @@ impl Site {
     }
 }
 
+/// Two posts with one URL or one feed id would be one entry to feed readers
+/// and one key in the ledger, so one of them would never be mailed. Which
+/// one the author meant cannot be known: both are problems, and with
+/// `--keep-going` both are left out.
+fn remove_duplicates(posts: &mut Vec<Post>) -> Vec<Problem> {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut clashes: Vec<(usize, usize, &'static str)> = Vec::new();
+    for (index, post) in posts.iter().enumerate() {
+        for (key, what) in [(post.url.as_str(), "URL"), (post.feed_id(), "id")] {
+            match first.get(key) {
+                Some(&earlier) if earlier != index => clashes.push((earlier, index, what)),
+                Some(_) => {}
+                None => {
+                    first.insert(key, index);
+                }
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    let mut dropped = BTreeSet::new();
+    for (a, b, what) in clashes {
+        let (a_post, b_post) = (&posts[a], &posts[b]);
+        let value = if what == "URL" {
+            &b_post.url
+        } else {
+            b_post.feed_id()
+        };
+        problems.push(Problem::file(
+            &b_post.path,
+            format!(
+                "has the same {what} as {}: {value}; each post needs its own (set `permalink`, `slug` or `id`)",
+                a_post.path.display()
+            ),
+        ));
+        dropped.extend([a, b]);
+    }
+    let mut index = 0;
+    posts.retain(|_| {
+        index += 1;
+        !dropped.contains(&(index - 1))
+    });
+    problems
+}
+
 fn shown(root: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(root).unwrap_or(path).to_path_buf()
 }
 
+/// The largest post file herald reads. Real posts are a few kilobytes;
+/// past this, a file is a mistake (a log or a dump saved as `.md`) and
+/// Markdown, Liquid and the feeds would spend memory on it for nothing.
+pub const MAX_POST_BYTES: u64 = 4 * 1024 * 1024;
+
 fn read_post(root: &Path, file: &Path, config: &Config) -> Read {
     let name = shown(root, file);
+    if let Ok(meta) = std::fs::metadata(file)
+        && meta.len() > MAX_POST_BYTES
+    {
+        return Read::Broken(vec![Problem::file(
+            &name,
+            format!(
+                "{} bytes: larger than the {} MB a post may be",
+                meta.len(),
+                MAX_POST_BYTES / (1024 * 1024)
+            ),
+        )]);
+    }
     match fs_err::read(file) {
         Err(e) => Read::Broken(vec![Problem::file(&name, format!("cannot read: {e}"))]),
         Ok(bytes) => match String::from_utf8(bytes) {

@@ -18,7 +18,7 @@ use chrono::{DateTime, FixedOffset};
 use crate::config::{Config, FeedContent, FeedFormat};
 use crate::content::Content;
 use crate::post::Post;
-use crate::post::permalink::{Mode, slugify};
+use crate::post::permalink::{Mode, fit_file_name, slugify};
 
 /// One feed, in every format: its metadata and its posts (newest first).
 #[derive(Debug)]
@@ -119,7 +119,7 @@ pub fn terms<'a>(posts: &'a [Post], of: impl Fn(&'a Post) -> &'a Vec<String>) ->
         term.posts.reverse();
         let base = match slugify(term.name, Mode::Default) {
             s if s.is_empty() => "-".to_string(),
-            s => s,
+            s => fit_file_name(&s),
         };
         // "C" and "C++" slugify alike; later ones get a number.
         let count = taken.entry(base.clone()).or_insert(0);
@@ -173,7 +173,11 @@ pub fn entry_dates(posts: &[Post]) -> Vec<DateTime<FixedOffset>> {
     for index in order {
         let mut date = posts[index].last_modified();
         while !used.insert(date.timestamp()) {
-            date += chrono::Duration::seconds(1);
+            // Never past year 9999, which RSS cannot write: a shared stamp there is harmless.
+            match date.checked_add_signed(chrono::Duration::seconds(1)) {
+                Some(next) if crate::post::date::in_range(&next) => date = next,
+                _ => break,
+            }
         }
         dates[index] = date;
     }

@@ -3,7 +3,7 @@
 //! touched, so its modification time (and rsync) stay quiet.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 
@@ -13,6 +13,34 @@ pub fn atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
     if fs_err::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
+    stage(path, bytes)?
+        .persist(path)
+        .map_err(|e| with_path(e.error, path))?;
+    Ok(true)
+}
+
+/// Writes every file or none: each is first written beside its target as a
+/// temporary file, and only when all of them are on disk (a full disk or a
+/// name the file system refuses shows here) are they renamed into place.
+/// Returns how many files changed.
+pub fn all_or_nothing(files: &[(PathBuf, Vec<u8>)]) -> Result<usize> {
+    let mut staged = Vec::new();
+    for (path, bytes) in files {
+        if fs_err::read(path).is_ok_and(|old| &old == bytes) {
+            continue;
+        }
+        // On an error the staged files drop, which deletes them.
+        staged.push((stage(path, bytes)?, path));
+    }
+    let changed = staged.len();
+    for (temp, path) in staged {
+        temp.persist(path).map_err(|e| with_path(e.error, path))?;
+    }
+    Ok(changed)
+}
+
+/// Writes `bytes` to a temporary file in `path`'s folder, ready to rename.
+fn stage(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(dir)?;
     let mut temp = tempfile::Builder::new()
@@ -32,8 +60,7 @@ pub fn atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
             .as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644));
     }
-    temp.persist(path).map_err(|e| with_path(e.error, path))?;
-    Ok(true)
+    Ok(temp)
 }
 
 /// Removes feed files under `group` (`public/tags`) that this build did not
@@ -84,5 +111,21 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn one_file_that_cannot_be_written_leaves_every_file_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("atom.xml");
+        std::fs::write(&good, b"old").unwrap();
+        let bad = dir.path().join("x".repeat(300)).join("atom.xml");
+        let files = vec![(good.clone(), b"new".to_vec()), (bad, b"new".to_vec())];
+        assert!(all_or_nothing(&files).is_err());
+        assert_eq!(std::fs::read(&good).unwrap(), b"old");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "nothing staged is left"
+        );
     }
 }

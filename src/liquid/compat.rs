@@ -18,10 +18,11 @@ pub fn quote_path_arguments(body: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(body.len() + 16);
     let mut rest = body;
     while let Some(start) = rest.find("{%") {
-        let Some(len) = rest[start..].find("%}") else {
+        // `%}` is looked for after the `{%`: in `{%}` the two overlap.
+        let Some(len) = rest[start + 2..].find("%}") else {
             break;
         };
-        let tag = &rest[start..start + len + 2];
+        let tag = &rest[start..start + len + 4];
         out.push_str(&rest[..start]);
         rest = &rest[start + tag.len()..];
         let inner = tag[2..tag.len() - 2].trim_matches(|c: char| c == '-' || c.is_whitespace());
@@ -100,6 +101,65 @@ fn without_baseurl_before_links(body: &str) -> Cow<'_, str> {
 
 /// A bare path (not already quoted, not a variable), or a name built with
 /// `{{ }}` (`{{ page.kind }}.html`), which the tag renders.
+
+/// Whitespace that Liquid's grammar reads once per character of its run
+/// (before each character it looks ahead across the rest of the run for a
+/// `{%-`), making parse time quadratic: 20,000 spaces took seconds. A run
+/// outside tags is cut every [`RUN`] characters by `marker`, a character
+/// the text does not contain, which the caller removes from the output.
+/// A run that a `-%}` or `{%-` trims is left whole: the marker would stop
+/// the trim, and the grammar reads such a run only once anyway.
+pub fn break_whitespace_runs(text: &str, marker: char) -> String {
+    const RUN: usize = 32;
+    let is_space = |b: u8| matches!(b, b' ' | b'\n' | b'\r');
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + text.len() / RUN);
+    let mut i = 0;
+    while i < bytes.len() {
+        if text[i..].starts_with("{%") || text[i..].starts_with("{{") {
+            let close = if bytes[i + 1] == b'%' { "%}" } else { "}}" };
+            let end = text[i + 2..].find(close).map_or(text.len(), |n| i + n + 4);
+            out.push_str(&text[i..end]);
+            i = end;
+        } else if is_space(bytes[i]) {
+            let end = (i..bytes.len())
+                .find(|&j| !is_space(bytes[j]))
+                .unwrap_or(bytes.len());
+            let run = &text[i..end];
+            let trimmed = out.ends_with("-%}")
+                || out.ends_with("-}}")
+                || text[end..].starts_with("{%-")
+                || text[end..].starts_with("{{-");
+            if run.len() > RUN && !trimmed {
+                for (n, chunk) in run.as_bytes().chunks(RUN).enumerate() {
+                    if n > 0 {
+                        out.push(marker);
+                    }
+                    // Spaces, CR and LF are ASCII: every chunk is valid UTF-8.
+                    out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+                }
+            } else {
+                out.push_str(run);
+            }
+            i = end;
+        } else {
+            let end = (i + 1..bytes.len())
+                .find(|&j| is_space(bytes[j]) || bytes[j] == b'{')
+                .unwrap_or(bytes.len());
+            out.push_str(&text[i..end]);
+            i = end;
+        }
+    }
+    out
+}
+
+/// A character `text` does not contain, from Unicode's noncharacters (set
+/// aside for a program's internal use), if one is free.
+pub fn unused_marker(text: &str) -> Option<char> {
+    ('\u{FDD0}'..='\u{FDEF}').find(|&c| !text.contains(c))
+}
+
+/// A bare path: not already quoted, not a variable or a `{{ }}` expression.
 fn needs_quotes(args: &str) -> bool {
     let first = args.split_whitespace().next().unwrap_or("");
     !first.is_empty()
@@ -135,14 +195,15 @@ fn skip_to_end(text: &str, end: &str) -> usize {
     let mut offset = 0;
     while let Some(start) = text[offset..].find("{%") {
         let at = offset + start;
-        let Some(len) = text[at..].find("%}") else {
+        let Some(len) = text[at + 2..].find("%}") else {
             break;
         };
-        let inner = text[at + 2..at + len].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        let inner =
+            text[at + 2..at + 2 + len].trim_matches(|c: char| c == '-' || c.is_whitespace());
         if inner == end {
             return at;
         }
-        offset = at + len + 2;
+        offset = at + len + 4;
     }
     text.len()
 }
@@ -197,6 +258,20 @@ mod tests {
             ),
             "{% highlight vim %}x{% endhighlight %}{%- endif -%}"
         );
+    }
+
+    #[test]
+    fn long_whitespace_runs_are_cut_outside_tags_only() {
+        let text = format!(
+            "a{}b{{{{ x{}}}}}c {}{{%- if %}}",
+            " ".repeat(70),
+            " ".repeat(70),
+            "\n".repeat(70)
+        );
+        let marked = break_whitespace_runs(&text, '#');
+        assert_eq!(marked.matches('#').count(), 2, "{marked}");
+        assert_eq!(marked.replace('#', ""), text);
+        assert_eq!(unused_marker("plain"), Some('\u{FDD0}'));
     }
 
     #[test]

@@ -120,6 +120,62 @@ pub fn jekyll(site_url: &str) -> Vec<Box<dyn ParseFilter>> {
     ]
 }
 
+/// Liquid's standard filters, as `liquid::ParserBuilder::stdlib` registers
+/// them, listed so that each can be wrapped (see `bounded`).
+pub fn stdlib() -> Vec<Box<dyn ParseFilter>> {
+    use liquid_lib::stdlib::*;
+    vec![
+        Box::new(Abs),
+        Box::new(Append),
+        Box::new(AtLeast),
+        Box::new(AtMost),
+        Box::new(Capitalize),
+        Box::new(Ceil),
+        Box::new(Compact),
+        Box::new(Concat),
+        Box::new(Date),
+        Box::new(Default),
+        Box::new(DividedBy),
+        Box::new(Downcase),
+        Box::new(Escape),
+        Box::new(EscapeOnce),
+        Box::new(First),
+        Box::new(Floor),
+        Box::new(Join),
+        Box::new(Last),
+        Box::new(Lstrip),
+        Box::new(Map),
+        Box::new(Minus),
+        Box::new(Modulo),
+        Box::new(NewlineToBr),
+        Box::new(Plus),
+        Box::new(Prepend),
+        Box::new(Remove),
+        Box::new(RemoveFirst),
+        Box::new(Replace),
+        Box::new(ReplaceFirst),
+        Box::new(Reverse),
+        Box::new(Round),
+        Box::new(Rstrip),
+        Box::new(Size),
+        Box::new(Slice),
+        Box::new(Sort),
+        Box::new(SortNatural),
+        Box::new(Split),
+        Box::new(Strip),
+        Box::new(StripHtml),
+        Box::new(StripNewlines),
+        Box::new(Times),
+        Box::new(Truncate),
+        Box::new(TruncateWords),
+        Box::new(Uniq),
+        Box::new(Upcase),
+        Box::new(UrlDecode),
+        Box::new(UrlEncode),
+        Box::new(Where),
+    ]
+}
+
 /// A filter herald does not know: the input passes through unchanged.
 pub fn pass_through(name: &'static str) -> Simple {
     Simple::new(name, str::to_string)

@@ -12,9 +12,12 @@
 //! output unless the post asked for it with `{% raw %}`.
 
 mod arrays;
+mod bounded;
 mod compat;
 mod filters;
 mod globals;
+mod limits;
+mod loops;
 mod tags;
 
 use std::cell::RefCell;
@@ -22,6 +25,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
+use liquid_core::ParseFilter;
 use liquid_core::model::Value;
 use liquid_core::partials::{OnDemandCompiler, PartialSource};
 
@@ -84,6 +88,8 @@ impl PartialSource for Includes {
 
 /// How many times one post may be rendered again after defining a missing variable.
 const RETRIES: usize = 32;
+/// How many unknown tags and filters one post may use (each costs a parse).
+const MAX_UNKNOWN_NAMES: usize = 64;
 
 impl Engine {
     pub fn new(site: &Site) -> Result<Engine> {
@@ -121,10 +127,46 @@ impl Engine {
         self.render_text(post, &body)
     }
 
-    /// Renders `body`, the text of `post` (read by the caller).
+    /// Renders `body`, the text of `post` (read by the caller). The liquid
+    /// crate may panic on input nobody foresaw; that is one post's problem,
+    /// not the end of the build.
     pub fn render_text(&self, post: &Post, body: &str) -> Result<Output, Vec<Problem>> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.render_unguarded(post, body)
+        }))
+        .unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(vec![Problem::new(
+                &post.path,
+                Some(post.body_line),
+                format!(
+                    "Liquid failed on this post ({why}); check its {{% %}} and {{{{ }}}} markup"
+                ),
+            )])
+        })
+    }
+
+    fn render_unguarded(&self, post: &Post, body: &str) -> Result<Output, Vec<Problem>> {
+        limits::start_post();
+        if let Err(e) = limits::check_nesting(body) {
+            return Err(vec![Problem::new(
+                &post.path,
+                Some(post.body_line + e.line),
+                e.message,
+            )]);
+        }
         let mut warnings = Vec::new();
-        let template = self.parse(post, body, &mut warnings)?;
+        let Some(marker) = compat::unused_marker(body) else {
+            return Err(vec![Problem::file(
+                &post.path,
+                "the post holds every Unicode noncharacter U+FDD0 to U+FDEF; they mean nothing in text, remove them",
+            )]);
+        };
+        let template = self.parse(post, body, marker, &mut warnings)?;
         let mut page = globals::page(post, &self.links.site_url);
         let mut site: Option<Value> = None;
         let mut extra: Vec<(String, Value)> = Vec::new();
@@ -138,13 +180,22 @@ impl Engine {
                 vars: &self.vars,
                 extra: &extra,
             };
-            match template.render(&globals) {
-                Ok(text) => {
+            let mut out = limits::Bounded::default();
+            match template.render_to(&mut out, &globals) {
+                Ok(()) => {
                     self.warn_missing_includes(post, body, &mut warnings);
+                    let text = String::from_utf8_lossy(&out.bytes).replace(marker, "");
                     return Ok(Output { text, warnings });
                 }
+                Err(_) if out.exceeded => {
+                    return Err(vec![Problem::new(
+                        &post.path,
+                        Some(post.body_line),
+                        limits::output_message(),
+                    )]);
+                }
                 Err(e) => {
-                    let message = e.to_string();
+                    let message = e.to_string().replace(marker, "");
                     let Some(missing) = Missing::from_error(&message) else {
                         let line = error_line(post, body, &message);
                         return Err(vec![self.problem(post, &message, line)]);
@@ -199,15 +250,16 @@ impl Engine {
         &self,
         post: &Post,
         body: &str,
+        marker: char,
         warnings: &mut Vec<Problem>,
     ) -> Result<liquid::Template, Vec<Problem>> {
-        loop {
-            let parsed = self
-                .read_parser()
-                .parse(&compat::quote_path_arguments(body));
+        let text = compat::break_whitespace_runs(&compat::quote_path_arguments(body), marker);
+        // Each round makes one more unknown name lenient and parses again.
+        for _ in 0..MAX_UNKNOWN_NAMES {
+            let parsed = self.read_parser().parse(&text);
             let e = match parsed {
                 Ok(template) => return Ok(template),
-                Err(e) => e.to_string(),
+                Err(e) => e.to_string().replace(marker, ""),
             };
             let line = error_line(post, body, &e);
             if e.contains("Unknown tag") {
@@ -241,6 +293,10 @@ impl Engine {
                 return Err(vec![self.problem(post, &e, line)]);
             }
         }
+        Err(vec![Problem::file(
+            &post.path,
+            format!("Liquid: more than {MAX_UNKNOWN_NAMES} unknown tags and filters in one post"),
+        )])
     }
 
     fn read_parser(&self) -> std::sync::RwLockReadGuard<'_, liquid::Parser> {
@@ -320,27 +376,35 @@ fn build_parser(
 ) -> Result<liquid::Parser> {
     let mut builder = liquid::ParserBuilder::with_stdlib()
         .tag(tags::Include)
-        .filter(liquid_lib::jekyll::Slugify)
-        .filter(liquid_lib::jekyll::Pop)
-        .filter(liquid_lib::jekyll::Push)
-        .filter(liquid_lib::jekyll::Shift)
-        .filter(liquid_lib::jekyll::Unshift)
-        .filter(liquid_lib::jekyll::ArrayToSentenceString)
         .tag(tags::PostUrl(links.clone()))
         .tag(tags::Link(links.clone()))
         .tag(tags::Gist)
-        .block(tags::Highlight);
-    for filter in filters::jekyll(&links.site_url)
+        .block(tags::Highlight)
+        .block(loops::LoopBlock(loops::Kind::For))
+        .block(loops::LoopBlock(loops::Kind::TableRow))
+        .block(bounded::CaptureBlock);
+    let jekyll: Vec<Box<dyn ParseFilter>> = vec![
+        Box::new(liquid_lib::jekyll::Slugify),
+        Box::new(liquid_lib::jekyll::Pop),
+        Box::new(liquid_lib::jekyll::Push),
+        Box::new(liquid_lib::jekyll::Shift),
+        Box::new(liquid_lib::jekyll::Unshift),
+        Box::new(liquid_lib::jekyll::ArrayToSentenceString),
+    ];
+    let unknown = unknown_filters
+        .iter()
+        .map(|name| Box::new(filters::pass_through(name)) as Box<dyn ParseFilter>);
+    for filter in filters::stdlib()
         .into_iter()
+        .chain(jekyll)
+        .chain(filters::jekyll(&links.site_url))
         .chain(arrays::filters())
+        .chain(unknown)
     {
-        builder = builder.filter(filter);
+        builder = builder.filter(bounded::BoundedFilter(filter));
     }
     for name in unknown_tags {
         builder = builder.tag(tags::Silent(name));
-    }
-    for name in unknown_filters {
-        builder = builder.filter(filters::pass_through(name));
     }
     builder
         .partials(OnDemandCompiler::new(includes.clone()))

@@ -2,7 +2,7 @@
 //! offset) and the `YYYY-MM-DD-` prefix of a file name. A date without an
 //! offset is read in the site's time zone.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 
 /// Reads a front matter date such as `2024-01-05`, `2024-01-05 10:00`,
@@ -82,6 +82,15 @@ fn normalise(text: &str) -> String {
     } else {
         format!("{date} {}", rest.trim())
     }
+}
+
+/// The years a post's date may fall in, both where it was written and in
+/// UTC: RSS dates (RFC 2822) and Atom dates (RFC 3339) have four-digit years.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// Whether `date` can be written in every feed format.
+pub fn in_range(date: &DateTime<FixedOffset>) -> bool {
+    YEARS.contains(&date.year()) && YEARS.contains(&date.naive_utc().year())
 }
 
 /// Places a wall-clock time in `tz`. In a DST gap the time does not exist,
@@ -196,6 +205,22 @@ mod tests {
             parse("2013-5-6", utc()).unwrap().to_rfc3339(),
             "2013-05-06T00:00:00+00:00"
         );
+    }
+
+    #[test]
+    fn dates_outside_four_digit_years_are_out_of_range() {
+        for text in [
+            "0000-01-01",
+            "-0001-06-01",
+            "9999-12-31T23:00:00-05:00",
+            "+10000-01-01T00:00:00Z",
+        ] {
+            if let Some(date) = parse(text, utc()) {
+                assert!(!in_range(&date), "{text}");
+            }
+        }
+        assert!(in_range(&parse("9999-12-31T23:59:59Z", utc()).unwrap()));
+        assert!(in_range(&parse("0001-01-01T00:00:00Z", utc()).unwrap()));
     }
 
     #[test]

@@ -136,6 +136,19 @@ impl Post {
             .and_then(|s| s.to_str())
             .unwrap_or_default();
         let file_date = date::from_file_stem(stem);
+        if let Some((day, _)) = file_date
+            && !date::in_range(&date::localize(
+                day.and_time(NaiveTime::MIN),
+                config.site.timezone,
+            ))
+        {
+            return Read::Broken(vec![Problem::file(
+                path,
+                format!(
+                    "the date in the file name, {day}, is out of range (years 1 to 9999, in UTC too)"
+                ),
+            )]);
+        }
         // Jekyll only takes `_posts` files named YYYY-MM-DD-title as posts.
         if file_date.is_none() && config.posts.jekyll_config.is_some() {
             return Read::Skipped(Problem::file(
@@ -232,6 +245,9 @@ impl Post {
         let id = reader.string("id");
         let lang = reader.string("lang");
         let own_permalink = reader.string("permalink");
+        let own_url = own_permalink
+            .as_deref()
+            .and_then(|p| reader.absolute_url(p));
         if !reader.problems.is_empty() {
             return Read::Broken(reader.problems);
         }
@@ -244,9 +260,12 @@ impl Post {
         };
         let pattern = own_permalink.as_deref().unwrap_or(&config.site.permalink);
         let url_path = permalink::expand(pattern, &parts);
-        let url = absolute(&config.site.url, &url_path);
         let slug = front_slug.unwrap_or_else(|| file_slug.clone());
-        let id = id.or_else(|| {
+        // A post published elsewhere (`permalink: https://other.example/x`) keeps its own URL.
+        let url = own_url
+            .clone()
+            .unwrap_or_else(|| absolute(&config.site.url, &url_path));
+        let id = id.or(own_url).or_else(|| {
             (config.feeds.ids == FeedIds::Jekyll)
                 .then(|| jekyll_id(&config.site.url, &url_path, &slug))
         });
@@ -351,6 +370,29 @@ impl Reader<'_> {
         }
     }
 
+    /// A permalink that is a whole URL (`https://other.example/x`), checked;
+    /// None for a path on this site.
+    fn absolute_url(&mut self, permalink: &str) -> Option<String> {
+        let scheme = permalink.split_once("://")?.0;
+        if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+            self.problem(
+                "permalink",
+                format!("`permalink` {permalink:?} is neither a path nor an http(s) URL"),
+            );
+            return None;
+        }
+        match url::Url::parse(permalink) {
+            Ok(url) if url.host().is_some() => Some(url.to_string()),
+            _ => {
+                self.problem(
+                    "permalink",
+                    format!("`permalink` {permalink:?} is not a valid URL"),
+                );
+                None
+            }
+        }
+    }
+
     fn boolean(&mut self, key: &str) -> Option<bool> {
         match self.fields.get(key)? {
             Value::Bool(b) => Some(*b),
@@ -390,14 +432,23 @@ impl Reader<'_> {
     }
 
     fn date(&mut self, text: &str, tz: chrono_tz::Tz, key: &str) -> Option<DateTime<FixedOffset>> {
-        let parsed = date::parse(text, tz);
-        if parsed.is_none() {
-            self.problem(
-                key,
-                format!("`{key}` is not a date: {text:?} (write 2024-01-05, 2024-01-05 10:30 or 2024-01-05T10:30:00+02:00)"),
-            );
+        match date::parse(text, tz) {
+            Some(date) if date::in_range(&date) => Some(date),
+            Some(_) => {
+                self.problem(
+                    key,
+                    format!("`{key}` is out of range: {text:?} (years 1 to 9999, in UTC too)"),
+                );
+                None
+            }
+            None => {
+                self.problem(
+                    key,
+                    format!("`{key}` is not a date: {text:?} (write 2024-01-05, 2024-01-05 10:30 or 2024-01-05T10:30:00+02:00)"),
+                );
+                None
+            }
         }
-        parsed
     }
 
     /// A list, or a space-separated string as Jekyll allows. Zola keeps
@@ -666,6 +717,22 @@ mod tests {
             ),
             "https://e.org/blog/2015/07/23/some-title"
         );
+    }
+
+    #[test]
+    fn an_absolute_permalink_is_the_url_as_written() {
+        let p = post(
+            "2022-07-19-x.md",
+            "---\ntitle: x\npermalink: \"https://other.example/x\"\n---\n",
+        );
+        assert_eq!(p.url, "https://other.example/x");
+        match read(
+            "2022-07-19-x.md",
+            "---\ntitle: x\npermalink: \"javascript://x\"\n---\n",
+        ) {
+            Read::Broken(problems) => assert_eq!(problems[0].line, Some(3), "{problems:?}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -149,6 +149,36 @@ pub fn slugify(text: &str, mode: Mode) -> String {
     }
 }
 
+/// The longest slug used as a folder name, in bytes. File systems allow 255
+/// bytes per name; this leaves room for a `-2` suffix and percent-encoding
+/// stays readable in URLs.
+pub const MAX_NAME_BYTES: usize = 120;
+
+/// A slug that fits in a file name: a longer one is cut at a character
+/// boundary and given a short hash of the whole, so two long names that
+/// share a beginning stay apart, and the same name always gives the same folder.
+pub fn fit_file_name(slug: &str) -> String {
+    if slug.len() <= MAX_NAME_BYTES {
+        return slug.to_string();
+    }
+    let mut end = MAX_NAME_BYTES - 9;
+    while !slug.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}-{:08x}",
+        slug[..end].trim_end_matches('-'),
+        fnv1a(slug) as u32
+    )
+}
+
+/// FNV-1a: stable across Rust versions and platforms, unlike std's hasher.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +234,15 @@ mod tests {
             "jekyll-1-0-0-released"
         );
         assert_eq!(slugify("Hello, World", Mode::Pretty), "Hello,-World");
+    }
+
+    #[test]
+    fn long_slugs_are_cut_to_fit_a_file_name_with_a_stable_hash() {
+        let long = "漢".repeat(87);
+        let fitted = fit_file_name(&long);
+        assert!(fitted.len() <= MAX_NAME_BYTES, "{}", fitted.len());
+        assert_eq!(fitted, fit_file_name(&long));
+        assert_ne!(fitted, fit_file_name(&format!("{long}字")));
+        assert_eq!(fit_file_name("short"), "short");
     }
 }

@@ -1,0 +1,7 @@
+//! Fuzz target `csv_import`: see ../src/checks.rs for what it runs and asserts.
+#![no_main]
+
+#[path = "../src/checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::csv_import(data));
