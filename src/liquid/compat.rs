@@ -99,9 +99,6 @@ fn without_baseurl_before_links(body: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A bare path (not already quoted, not a variable), or a name built with
-/// `{{ }}` (`{{ page.kind }}.html`), which the tag renders.
-
 /// Whitespace that Liquid's grammar reads once per character of its run
 /// (before each character it looks ahead across the rest of the run for a
 /// `{%-`), making parse time quadratic: 20,000 spaces took seconds. A run
@@ -159,7 +156,8 @@ pub fn unused_marker(text: &str) -> Option<char> {
     ('\u{FDD0}'..='\u{FDEF}').find(|&c| !text.contains(c))
 }
 
-/// A bare path: not already quoted, not a variable or a `{{ }}` expression.
+/// A bare path (not already quoted, not a variable), or a name built with
+/// `{{ }}` (`{{ page.kind }}.html`), which the tag renders.
 fn needs_quotes(args: &str) -> bool {
     let first = args.split_whitespace().next().unwrap_or("");
     !first.is_empty()
