@@ -727,6 +727,21 @@ fn a_post_file_over_4_mb_is_a_broken_post() {
 }
 
 #[test]
+fn an_include_nested_too_deep_is_refused_with_its_own_file_and_line() {
+    let deep = "\n".to_string() + &"{% if true %}".repeat(5000) + &"{% endif %}".repeat(5000);
+    let site = one_post(
+        "2024-01-01-a.md",
+        &post("A", "", "{% include deep.html %}\n"),
+    )
+    .file("_includes/deep.html", &deep);
+    assert_refused(
+        &site,
+        "_includes/deep.html:2",
+        "blocks nested more than 100 deep",
+    );
+}
+
+#[test]
 fn long_runs_of_whitespace_build_and_keep_their_text() {
     let body = format!(
         "start{}middle{}{{{{ page.title }}}} end\n",

@@ -57,6 +57,8 @@ pub struct Output {
 thread_local! {
     /// Includes asked for but missing while rendering the current post.
     static MISSING_INCLUDES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// Includes asked for but refused (nested too deep) while rendering the current post.
+    static REFUSED_INCLUDES: RefCell<Vec<Problem>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The include folder's files, read once. A missing name renders as
@@ -64,6 +66,10 @@ thread_local! {
 #[derive(Debug, Clone, Default)]
 struct Includes {
     files: Arc<HashMap<String, String>>,
+    /// Files that failed the nesting check, with why: never given to the parser.
+    refused: Arc<HashMap<String, Problem>>,
+    /// What cuts the files' long whitespace runs (see `compat`).
+    marker: Option<char>,
 }
 
 impl PartialSource for Includes {
@@ -76,6 +82,10 @@ impl PartialSource for Includes {
     }
 
     fn try_get<'a>(&'a self, name: &str) -> Option<std::borrow::Cow<'a, str>> {
+        if let Some(problem) = self.refused.get(name) {
+            REFUSED_INCLUDES.with(|refused| refused.borrow_mut().push(problem.clone()));
+            return Some("".into());
+        }
         match self.files.get(name) {
             Some(text) => Some(text.as_str().into()),
             None => {
@@ -103,9 +113,7 @@ impl Engine {
                 .collect(),
             collections: globals::collection_permalinks(site)?,
         });
-        let includes = Includes {
-            files: Arc::new(read_includes(&site.path(&config.posts.includes))),
-        };
+        let includes = read_includes(&site.shown(&site.path(&config.posts.includes)), &site.root);
         let engine = Engine {
             parser: RwLock::new(build_parser(&links, &includes, &[], &[])?),
             unknown_tags: Mutex::new(BTreeSet::new()),
@@ -172,6 +180,7 @@ impl Engine {
         let mut extra: Vec<(String, Value)> = Vec::new();
         let mut defined_paths: Vec<String> = Vec::new();
         MISSING_INCLUDES.with(|m| m.borrow_mut().clear());
+        REFUSED_INCLUDES.with(|r| r.borrow_mut().clear());
         for _ in 0..RETRIES {
             let globals = Globals {
                 site: site.as_ref().unwrap_or(&self.site),
@@ -183,8 +192,15 @@ impl Engine {
             let mut out = limits::Bounded::default();
             match template.render_to(&mut out, &globals) {
                 Ok(()) => {
+                    let refused = REFUSED_INCLUDES.with(|r| std::mem::take(&mut *r.borrow_mut()));
+                    if !refused.is_empty() {
+                        return Err(refused);
+                    }
                     self.warn_missing_includes(post, body, &mut warnings);
-                    let text = String::from_utf8_lossy(&out.bytes).replace(marker, "");
+                    let mut text = String::from_utf8_lossy(&out.bytes).replace(marker, "");
+                    if let Some(marker) = self.includes.marker {
+                        text = text.replace(marker, "");
+                    }
                     return Ok(Output { text, warnings });
                 }
                 Err(_) if out.exceeded => {
@@ -412,29 +428,50 @@ fn build_parser(
         .map_err(|e| crate::error::Error::Message(format!("Liquid: {e}")))
 }
 
-/// Every file under the includes folder, by its path inside it.
-fn read_includes(dir: &Path) -> HashMap<String, String> {
+/// Every file under the includes folder (`dir`, as messages name it, under
+/// `root`), by its path inside it, prepared as a post's body is; a file
+/// nested too deep is refused, with its line.
+fn read_includes(dir: &Path, root: &Path) -> Includes {
+    let mut texts = HashMap::new();
+    let full = root.join(dir);
+    if full.is_dir() {
+        for entry in walkdir::WalkDir::new(&full)
+            .into_iter()
+            .filter_map(|e| e.ok())
+        {
+            let Ok(name) = entry.path().strip_prefix(&full) else {
+                continue;
+            };
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            if let Ok(text) = std::fs::read_to_string(entry.path()) {
+                texts.insert(name.to_string_lossy().replace('\\', "/"), text);
+            }
+        }
+    }
+    let marker = compat::unused_marker(&texts.values().map(String::as_str).collect::<String>());
     let mut files = HashMap::new();
-    if !dir.is_dir() {
-        return files;
-    }
-    for entry in walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(|e| e.ok())
-    {
-        if !entry.file_type().is_file() {
+    let mut refused = HashMap::new();
+    for (name, text) in texts {
+        if let Err(e) = limits::check_nesting(&text) {
+            let problem = Problem::new(dir.join(&name), Some(e.line + 1), e.message);
+            refused.insert(name, problem);
             continue;
         }
-        let Ok(name) = entry.path().strip_prefix(dir) else {
-            continue;
+        // Includes hold Jekyll's bare paths too (`{% include custom/setup %}`).
+        let text = compat::quote_path_arguments(&text);
+        let text = match marker {
+            Some(marker) => compat::break_whitespace_runs(&text, marker),
+            None => text.into_owned(),
         };
-        if let Ok(text) = std::fs::read_to_string(entry.path()) {
-            // Includes hold Jekyll's bare paths too (`{% include custom/setup %}`).
-            let text = compat::quote_path_arguments(&text).into_owned();
-            files.insert(name.to_string_lossy().replace('\\', "/"), text);
-        }
+        files.insert(name, text);
     }
-    files
+    Includes {
+        files: Arc::new(files),
+        refused: Arc::new(refused),
+        marker,
+    }
 }
 
 /// An undefined variable, from liquid's error: `foo` or `site.a.b`.
