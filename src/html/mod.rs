@@ -15,8 +15,11 @@
 //! an iframe into a link to its source and bounds nesting at [`MAX_DEPTH`]:
 //! elements deeper than that are unwrapped and their text kept, so the
 //! recursive stages after this one (CSS inlining and html2text for email)
-//! never see a pathological tree. When that pass changed anything, the
-//! result is cleaned once more, so the output always re-parses to itself.
+//! never see a pathological tree. Before any of this, a linear guard
+//! ([`guard`]) keeps the parser's own quadratic cost on deep nesting away.
+//! The result is cleaned again until it re-parses to itself (a link inside a
+//! link through a table's foster parenting does not), so what readers parse
+//! is exactly what was checked.
 
 mod allow;
 mod check;
@@ -51,9 +54,7 @@ pub fn portable(html: &str, base: &Url) -> String {
     if let Some(changed) = unframe_and_bound(&out) {
         out = clean(&changed, base);
     }
-    // A parsed tree does not always re-parse to itself (a link inside a
-    // link through a table's foster parenting, say); clean until it does,
-    // so that what readers parse is exactly what was checked.
+    // Until it re-parses to itself (see the module doc).
     for _ in 0..MAX_ROUNDS {
         let again = clean(&out, base);
         if again == out {
@@ -64,8 +65,8 @@ pub fn portable(html: &str, base: &Url) -> String {
     out
 }
 
-/// Cleaning rounds after the first; real posts settle in one, the worst
-/// the property tests found in two.
+/// Cleaning rounds after the first: real posts settle at once, the broken
+/// markup the property tests make within these.
 const MAX_ROUNDS: usize = 3;
 
 fn clean(html: &str, base: &Url) -> String {
