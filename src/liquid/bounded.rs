@@ -109,11 +109,7 @@ impl ParseBlock for CaptureBlock {
         mut tokens: TagBlock<'_, '_>,
         options: &Language,
     ) -> Result<Box<dyn Renderable>> {
-        let name = arguments
-            .expect_next("Identifier expected")?
-            .expect_identifier()
-            .into_result()?
-            .to_string();
+        let name = identifier(&mut arguments)?;
         arguments.expect_nothing()?;
         let body = Template::new(tokens.parse_all(options)?);
         Ok(Box::new(Capture { name, body }))
@@ -122,6 +118,15 @@ impl ParseBlock for CaptureBlock {
     fn reflection(&self) -> &dyn BlockReflection {
         self
     }
+}
+
+/// A block's first argument: the variable it sets.
+pub fn identifier(arguments: &mut TagTokenIter<'_>) -> Result<String> {
+    Ok(arguments
+        .expect_next("Identifier expected.")?
+        .expect_identifier()
+        .into_result()?
+        .to_string())
 }
 
 #[derive(Debug)]

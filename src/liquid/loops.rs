@@ -5,10 +5,11 @@
 //! the range's ends, `offset` and `limit`, takes that from the post's
 //! budget (`limits`), and only then makes the values it needs.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use liquid_core::error::ResultLiquidExt;
-use liquid_core::model::{Object, Value, ValueCow, ValueView};
+use liquid_core::model::{KStringRef, Object, Value, ValueCow, ValueView};
 use liquid_core::parser::{BlockElement, TryMatchToken};
 use liquid_core::runtime::{Interrupt, InterruptRegister, StackFrame};
 use liquid_core::{
@@ -69,11 +70,7 @@ impl ParseBlock for LoopBlock {
         mut tokens: TagBlock<'_, '_>,
         options: &Language,
     ) -> Result<Box<dyn Renderable>> {
-        let var_name = arguments
-            .expect_next("Identifier expected.")?
-            .expect_identifier()
-            .into_result()?
-            .to_string();
+        let var_name = super::bounded::identifier(&mut arguments)?;
         arguments
             .expect_next("\"in\" expected.")?
             .expect_str("in")
@@ -210,6 +207,19 @@ impl Loop {
         })
     }
 
+    /// What one iteration sees: the loop's counters and the current item.
+    fn scope<'a>(
+        &'a self,
+        counters_name: &'a str,
+        counters: &'a Value,
+        item: &'a ValueCow<'_>,
+    ) -> HashMap<KStringRef<'a>, &'a dyn ValueView> {
+        let mut root = HashMap::<KStringRef<'a>, &'a dyn ValueView>::new();
+        root.insert(counters_name.into(), counters);
+        root.insert(self.var_name.as_str().into(), item.as_view());
+        root
+    }
+
     fn render_for(
         &self,
         items: &[ValueCow<'_>],
@@ -225,12 +235,7 @@ impl Loop {
                 forloop.insert("parentloop".into(), parent.clone());
             }
             let forloop = Value::Object(forloop);
-            let mut root = std::collections::HashMap::<
-                liquid_core::model::KStringRef<'_>,
-                &dyn ValueView,
-            >::new();
-            root.insert("forloop".into(), &forloop);
-            root.insert(self.var_name.as_str().into(), item.as_view());
+            let root = self.scope("forloop", &forloop, item);
             let scope = StackFrame::new(runtime, &root);
             self.body
                 .render_to(writer, &scope)
@@ -262,12 +267,7 @@ impl Loop {
             let col_last = col + 1 == cols || i + 1 == len;
             tablerow.insert("col_last".into(), Value::scalar(col_last));
             let tablerow = Value::Object(tablerow);
-            let mut root = std::collections::HashMap::<
-                liquid_core::model::KStringRef<'_>,
-                &dyn ValueView,
-            >::new();
-            root.insert("tablerow".into(), &tablerow);
-            root.insert(self.var_name.as_str().into(), item.as_view());
+            let root = self.scope("tablerow", &tablerow, item);
             if col == 0 {
                 write!(writer, "<tr class=\"row{}\">", row + 1).map_err(failed)?;
             }
