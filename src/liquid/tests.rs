@@ -309,3 +309,32 @@ fn an_include_that_includes_itself_is_an_error_with_a_line() {
     assert!(problems[0].message.contains("loop.html"), "{problems:?}");
     assert!(problems[0].message.contains("deeper"), "{problems:?}");
 }
+
+#[test]
+fn liquid_sees_only_the_span_from_the_first_tag_to_the_last() {
+    let body = "intro\n\nlead {%- if true -%}\n\n yes \n\n{%- endif -%}\n\n tail { x } }}\n";
+    let span = liquid_span(body);
+    assert_eq!(
+        &body[span.clone()],
+        "lead {%- if true -%}\n\n yes \n\n{%- endif -%}\n\n tail { x } }}\n"
+    );
+    assert_eq!(liquid_span("no tags here"), 0..0);
+    // An opener after the last closer keeps the rest in the span, so Liquid still sees it.
+    let open = "a\n\n{{ x }} then {% if";
+    assert_eq!(&open[liquid_span(open)], "a\n\n{{ x }} then {% if");
+}
+
+#[test]
+fn text_around_the_liquid_span_is_kept_and_whitespace_control_still_trims() {
+    let body = "first line\n\nlead   {%- if true -%}\n\n yes \n\n{%- endif -%}  \n\nlast line\n";
+    assert_eq!(text(body), "first line\n\nleadyeslast line\n");
+}
+
+#[test]
+fn error_lines_count_the_text_before_the_liquid_span() {
+    let problems = render_one("", "one\ntwo\nthree\n\n{% if %}\n")
+        .err()
+        .unwrap();
+    // Front matter is 4 lines, so the body's fifth line is the file's ninth.
+    assert_eq!(problems[0].line, Some(9), "{problems:?}");
+}
