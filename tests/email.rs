@@ -145,6 +145,13 @@ impl Site {
         std::fs::write(self.path().join("posts").join(file), text).unwrap();
     }
 
+    /// Rewrites config/herald.toml through `edit`.
+    fn edit_config(&self, edit: impl FnOnce(String) -> String) {
+        let config = self.path().join("config/herald.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, edit(text)).unwrap();
+    }
+
     fn herald(&self, args: &[&str]) -> assert_cmd::assert::Assert {
         Command::cargo_bin("herald")
             .unwrap()
@@ -607,16 +614,12 @@ fn a_connection_lost_after_the_body_leaves_the_delivery_unknown_never_doubled() 
 
     // Against a sound server the unknown delivery stays alone until asked for.
     let server = SmtpServer::start(Mailbox::default(), None);
-    let config = site.path().join("config/herald.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
+    site.edit_config(|text| {
         text.replace(
             &format!("port = {port}"),
             &format!("port = {}", server.port),
-        ),
-    )
-    .unwrap();
+        )
+    });
     site.herald(&["send", "--post", "faster-sparse-solvers"])
         .success();
     assert!(
@@ -653,10 +656,7 @@ fn without_a_transport_send_refuses_and_uses_nothing_up() {
 
     // Once SMTP is set, the post is still owed to everyone.
     let server = SmtpServer::start(Mailbox::default(), None);
-    let config = site.path().join("config/herald.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&smtp_section(server.port));
-    std::fs::write(&config, text).unwrap();
+    site.edit_config(|text| text + &smtp_section(server.port));
     site.herald(&["send", "--post", "faster-sparse-solvers"])
         .success();
     assert_eq!(server.received().len(), 1);
@@ -667,14 +667,10 @@ fn placeholder_addresses_are_refused_but_test_copies_and_dry_runs_go() {
     let server = SmtpServer::start(Mailbox::default(), None);
     let site = Site::new(&smtp_section(server.port));
     site.subscribe(&["ada@example.org"]);
-    let config = site.path().join("config/herald.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
+    site.edit_config(|text| {
         text.replace("https://notes.test/blog", "https://example.org")
-            .replace("jane@notes.test", "you@example.com"),
-    )
-    .unwrap();
+            .replace("jane@notes.test", "you@example.com")
+    });
     let out = site
         .herald(&["send", "--post", "faster-sparse-solvers"])
         .failure();
@@ -821,13 +817,9 @@ fn forget_lets_a_mailing_be_sent_again_after_a_confirmation() {
 
     // One reader's copy, then the whole mailing, through SMTP this time.
     let server = SmtpServer::start(Mailbox::default(), None);
-    let config = site.path().join("config/herald.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace(OUTBOX, "transport = \"smtp\"\n") + &smtp_section(server.port),
-    )
-    .unwrap();
+    site.edit_config(|text| {
+        text.replace(OUTBOX, "transport = \"smtp\"\n") + &smtp_section(server.port)
+    });
     site.herald(&[
         "forget",
         "faster-sparse-solvers",

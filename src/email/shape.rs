@@ -59,10 +59,11 @@ impl Markers {
         format!("xHERALD{}x{name} x", self.nonce)
     }
 
-    /// Whether any marker of this run (in any letter case) is in `text`.
+    /// Whether any marker of this run is in `text`, as written or through
+    /// a case filter (`upper`, `lower`, `title` keep the random word's case
+    /// uniform): the random word is what no post can hold by chance.
     pub fn found_in(&self, text: &str) -> bool {
-        text.to_ascii_lowercase()
-            .contains(&format!("xherald{}x", self.nonce))
+        text.contains(&self.nonce) || text.contains(&self.nonce.to_ascii_uppercase())
     }
 }
 
