@@ -703,6 +703,11 @@ fn hostile_liquid_is_an_error_with_its_file_and_line_never_a_panic() {
         ),
         (doubling, 4, "larger than 16 MB"),
         (
+            format!("x\n{{% if {}a %}}y{{% endif %}}\n", "3".repeat(90)),
+            5,
+            "a number with more than 18 digits",
+        ),
+        (
             format!("{{{{ a{}{} }}}}", "[a".repeat(5000), "]".repeat(5000)),
             4,
             "brackets nested more than 32 deep",

@@ -80,6 +80,13 @@ pub fn check_nesting(text: &str) -> Result<(), Exceeded> {
                 ),
             });
         }
+        if has_huge_number(inner) {
+            return Err(Exceeded {
+                line,
+                message: "Liquid: a number with more than 18 digits; write it in quotes"
+                    .to_string(),
+            });
+        }
         if !is_tag {
             continue;
         }
@@ -114,6 +121,30 @@ fn tag_name(inner: &str) -> &str {
         .split(|c: char| c.is_whitespace() || c == '-')
         .next()
         .unwrap_or("")
+}
+
+/// A run of more than 18 digits outside quotes and names: the liquid crate
+/// panics on an integer literal too large for 64 bits (found by fuzzing).
+fn has_huge_number(inner: &str) -> bool {
+    let (mut quote, mut run, mut in_name) = (None, 0usize, false);
+    for c in inner.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => continue,
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None => {}
+        }
+        if c.is_ascii_digit() && !in_name {
+            run += 1;
+            if run > 18 {
+                return true;
+            }
+        } else {
+            run = 0;
+            in_name = c.is_alphanumeric() || c == '_';
+        }
+    }
+    false
 }
 
 /// The deepest nesting of `[` and `(` in a tag's text.
@@ -205,6 +236,20 @@ mod tests {
         let deep = format!("{{{{ a{}{} }}}}", "[a".repeat(40), "]".repeat(40));
         assert!(check_nesting(&deep).is_err());
         assert!(check_nesting("{{ a[b[c]] }} {%}").is_ok());
+    }
+
+    #[test]
+    fn numbers_too_large_for_64_bits_are_refused_outside_quotes() {
+        assert!(check_nesting(&format!("{{% if {}a %}}", "3".repeat(90))).is_err());
+        assert!(
+            check_nesting(&format!(
+                "{{{{ \"{}\" }}}} {{{{ a{} }}}}",
+                "3".repeat(90),
+                "3".repeat(30)
+            ))
+            .is_ok()
+        );
+        assert!(check_nesting("{{ 123456789012345678 }}").is_ok());
     }
 
     #[test]
