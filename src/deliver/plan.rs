@@ -302,6 +302,9 @@ fn owed<'a>(
 
 /// What the list remembers of a post, to know it again after a rename.
 pub fn sighting(post: &Post) -> Sighting {
+    // A file that cannot be read again now is rendered (and reported) later in
+    // this run; here it only loses its digest, so a rename is matched by
+    // date and title alone.
     let body = post.body().unwrap_or_default();
     let text = body.trim();
     Sighting {

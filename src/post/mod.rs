@@ -586,6 +586,23 @@ mod tests {
     }
 
     #[test]
+    fn a_body_left_in_its_file_is_read_back_and_a_changed_file_is_a_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("2022-07-19-scipy-mission.md");
+        let text = "---\ntitle: SciPy\n---\nHi there\n";
+        std::fs::write(&file, text).unwrap();
+        let mut post = post("posts/2022-07-19-scipy-mission.md", text);
+        post.leave_body_in(&file, text);
+        assert!(matches!(post.body, Body::InFile { .. }), "{:?}", post.body);
+        assert_eq!(post.body().unwrap(), "Hi there\n");
+
+        std::fs::write(&file, "---\ntitle: SciPy\n---\nHi\n").unwrap();
+        let problem = post.body().unwrap_err();
+        assert_eq!(problem.path, Path::new("posts/2022-07-19-scipy-mission.md"));
+        assert!(problem.message.contains("changed"), "{}", problem.message);
+    }
+
+    #[test]
     fn front_matter_date_wins_over_the_file_name() {
         let post = post(
             "2022-07-19-x.md",
