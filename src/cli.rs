@@ -94,6 +94,16 @@ Examples:
     /// Manage the subscriber list.
     #[command(subcommand)]
     Subscribers(SubscribersCommand),
+    /// Serve the signup, confirm and one-click unsubscribe pages (behind your reverse proxy).
+    #[command(after_help = "\
+Examples:
+  herald serve                              on [serve] listen (127.0.0.1:8025)
+  herald serve --listen 127.0.0.1:0         on a free port; the first line says which
+  herald serve --form > _includes/subscribe.html
+
+The first line printed is `listening on http://ADDRESS`. SIGINT or SIGTERM stops
+it: open requests finish, queued confirmation mails get one try.")]
+    Serve(ServeArgs),
     /// Copy the delivery ledger to a new file, safely while a send runs.
     #[command(after_help = "\
 Examples:
@@ -198,6 +208,16 @@ pub struct SendArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen here instead of [serve] listen (port 0: a free port).
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Print an HTML <form> to put on your blog's pages, and exit.
+    #[arg(long, conflicts_with = "listen")]
+    pub form: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ForgetArgs {
     /// The post: slug, file name, or the id `herald status` shows for a post no longer on the site.
     pub post: String,
@@ -269,6 +289,8 @@ pub enum StatusArg {
     Unsubscribed,
     /// Their address does not take mail.
     Bounced,
+    /// Signed up on the web, not confirmed yet (never mailed a post).
+    Pending,
 }
 
 impl From<StatusArg> for SubscriberStatus {
@@ -277,6 +299,7 @@ impl From<StatusArg> for SubscriberStatus {
             StatusArg::Active => SubscriberStatus::Active,
             StatusArg::Unsubscribed => SubscriberStatus::Unsubscribed,
             StatusArg::Bounced => SubscriberStatus::Bounced,
+            StatusArg::Pending => SubscriberStatus::Pending,
         }
     }
 }

@@ -7,12 +7,17 @@
 //! stages can trust them.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
 use crate::error::{Error, Result};
+
+/// The most proof-of-work bits `[serve]` may ask for: 2^24 hashes is
+/// already many seconds on a phone.
+pub const MAX_PROOF_OF_WORK: u8 = 24;
 
 /// Where the configuration lives, relative to the site root, unless `--config` says otherwise.
 pub const DEFAULT_PATH: &str = "config/herald.toml";
@@ -27,6 +32,8 @@ pub struct Config {
     pub feeds: FeedsConfig,
     #[serde(default)]
     pub email: EmailConfig,
+    #[serde(default)]
+    pub serve: ServeConfig,
     pub smtp: Option<SmtpConfig>,
 }
 
@@ -206,6 +213,49 @@ impl Default for EmailConfig {
     }
 }
 
+/// `[serve]`: the signup, confirm and unsubscribe pages of `herald serve`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Where `herald serve` listens; behind a reverse proxy, a loopback address.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Where the reverse proxy exposes the pages; links in mail are made from
+    /// it, and with it set `send` puts the one-click unsubscribe URL in every
+    /// message. Kept without a trailing slash.
+    #[serde(default, deserialize_with = "optional_absolute_url")]
+    pub public_url: Option<String>,
+    /// Peers whose `X-Forwarded-For` is believed (the reverse proxy).
+    #[serde(default = "default_trusted_proxies")]
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Signup attempts per client address (IPv6: per /64).
+    #[serde(default = "default_per_ip", deserialize_with = "rate")]
+    pub per_ip: Rate,
+    /// Confirmation mails for the whole site; past it, signups are refused politely.
+    #[serde(default = "default_confirmations", deserialize_with = "rate")]
+    pub confirmations: Rate,
+    /// A form sent back sooner than this after it was served is a robot's.
+    #[serde(default = "default_min_fill_time", deserialize_with = "duration")]
+    pub min_fill_time: Duration,
+    /// Leading zero bits of the proof of work a signup needs; 0 = none.
+    #[serde(default)]
+    pub proof_of_work: u8,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: default_listen(),
+            public_url: None,
+            trusted_proxies: default_trusted_proxies(),
+            per_ip: default_per_ip(),
+            confirmations: default_confirmations(),
+            min_fill_time: default_min_fill_time(),
+            proof_of_work: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Tls {
@@ -312,10 +362,41 @@ impl Config {
 
     /// Parses configuration text; `path` is only for messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        toml::from_str::<Config>(text).map_err(|e| {
+        let config = toml::from_str::<Config>(text).map_err(|e| {
             let line = e.span().map(|span| line_of(text, span.start));
             Error::config(path, line, e.message().to_string())
-        })
+        })?;
+        config.check_serve(text, path)?;
+        Ok(config)
+    }
+
+    /// What `[serve]` cannot hold that serde cannot see.
+    fn check_serve(&self, text: &str, path: &Path) -> Result<()> {
+        let line_with = |key: &str| {
+            text.find(&format!("{key} ="))
+                .or_else(|| text.find(&format!("{key}=")))
+                .map(|at| line_of(text, at))
+        };
+        if self.serve.proof_of_work > MAX_PROOF_OF_WORK {
+            return Err(Error::config(
+                path,
+                line_with("proof_of_work"),
+                format!(
+                    "serve.proof_of_work is {} bits; at most {MAX_PROOF_OF_WORK} (each bit doubles a phone's work: 16 to 20 is a good range)",
+                    self.serve.proof_of_work
+                ),
+            ));
+        }
+        if self.serve.public_url.is_some() && self.email.unsubscribe_url.is_some() {
+            return Err(Error::config(
+                path,
+                line_with("unsubscribe_url"),
+                "email.unsubscribe_url and serve.public_url are both set: with public_url, `send` links to \
+                 herald serve's own one-click unsubscribe page, so remove unsubscribe_url (or public_url, \
+                 to keep your own unsubscribe handler)",
+            ));
+        }
+        Ok(())
     }
 
     /// The transport the author chose: `email.transport`, else SMTP when an
@@ -346,6 +427,25 @@ fn absolute_url<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, 
         }
         _ => Err(serde::de::Error::custom(format!(
             "`url` must be an absolute http(s) URL such as \"https://example.org/blog\", not {text:?}"
+        ))),
+    }
+}
+
+fn optional_absolute_url<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    let text = String::deserialize(d)?;
+    match url::Url::parse(&text) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.has_host()
+                && url.query().is_none()
+                && url.fragment().is_none() =>
+        {
+            Ok(Some(text.trim_end_matches('/').to_string()))
+        }
+        _ => Err(serde::de::Error::custom(format!(
+            "`public_url` must be an absolute http(s) URL without a query, such as \"https://example.org/newsletter\", not {text:?}"
         ))),
     }
 }
@@ -431,6 +531,30 @@ fn default_state() -> PathBuf {
 fn default_templates() -> PathBuf {
     "templates".into()
 }
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8025))
+}
+fn default_trusted_proxies() -> Vec<IpAddr> {
+    vec![
+        IpAddr::from([127, 0, 0, 1]),
+        IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+    ]
+}
+fn default_per_ip() -> Rate {
+    Rate {
+        count: 10,
+        per: Duration::from_secs(3600),
+    }
+}
+fn default_confirmations() -> Rate {
+    Rate {
+        count: 100,
+        per: Duration::from_secs(3600),
+    }
+}
+fn default_min_fill_time() -> Duration {
+    Duration::from_secs(2)
+}
 fn default_tls() -> Tls {
     Tls::Starttls
 }
@@ -489,6 +613,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("absolute"), "{err}");
+    }
+
+    #[test]
+    fn serve_has_safe_defaults_and_checks_its_values() {
+        let base = "[site]\ntitle = \"T\"\nurl = \"https://e.org\"\n";
+        let config = parse(base).unwrap();
+        assert_eq!(config.serve.listen.to_string(), "127.0.0.1:8025");
+        assert_eq!(config.serve.public_url, None);
+        assert_eq!(config.serve.proof_of_work, 0);
+        let config = parse(&format!(
+            "{base}[serve]\npublic_url = \"https://e.org/news/\"\ntrusted_proxies = [\"10.0.0.1\"]\nper_ip = \"3/m\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.serve.public_url.as_deref(),
+            Some("https://e.org/news")
+        );
+        assert_eq!(config.serve.per_ip.count, 3);
+        let err = parse(&format!("{base}[serve]\nproof_of_work = 40\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("config/herald.toml:5:"), "{err}");
+        let err = parse(&format!("{base}[serve]\npublic_url = \"/news\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("absolute"), "{err}");
+        let err = parse(&format!(
+            "{base}[email]\nunsubscribe_url = \"https://e.org/u?t={{{{ token }}}}\"\n[serve]\npublic_url = \"https://e.org/n\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("both set"), "{err}");
     }
 
     #[test]

@@ -22,11 +22,13 @@ pub mod markdown;
 pub mod post;
 pub mod private;
 pub mod scaffold;
+pub mod serve;
 pub mod shortcodes;
 pub mod site;
 pub mod status;
 pub mod subscribers;
 pub mod terminal;
+pub mod token;
 
 pub use error::{Error, Problem, Result};
 pub use site::{LoadOptions, Site};

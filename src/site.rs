@@ -107,6 +107,24 @@ impl Site {
         Ok(site)
     }
 
+    /// The site without its posts: for `herald serve`, which needs the
+    /// configuration and the paths it names, never a post.
+    pub fn without_posts(root: &Path, config_path: Option<&Path>) -> Result<Site> {
+        let config_path = root.join(config_path.unwrap_or(Path::new(config::DEFAULT_PATH)));
+        let config = Config::load(&config_path, &shown(root, &config_path))?;
+        Ok(Site {
+            root: root.to_path_buf(),
+            config_path,
+            config,
+            posts: Vec::new(),
+            warnings: Vec::new(),
+            drafts: 0,
+            future: 0,
+            broken: 0,
+            problems: Vec::new(),
+        })
+    }
+
     /// The site root for a command started in `start`: the nearest of
     /// `start` and its parents that has `config/herald.toml`, as cargo and git
     /// find theirs. It is `start` joined with `..` as often as needed, so

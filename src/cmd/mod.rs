@@ -11,6 +11,7 @@ mod new;
 mod out;
 mod preview;
 mod send;
+mod serve;
 mod status;
 mod subscribers;
 
@@ -35,6 +36,7 @@ pub fn execute(cli: &Cli) -> Result<(), Error> {
         Command::Status => status::execute(cli),
         Command::Forget(args) => forget::execute(cli, args),
         Command::Subscribers(command) => subscribers::execute(cli, command),
+        Command::Serve(args) => serve::execute(cli, args),
         Command::Backup { file } => backup::execute(cli, file.as_deref()),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),

@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::Transport;
-use crate::email::{Kit, Letter, Newsletter, Recipient, placeholders, preview};
+use crate::email::{Kit, Letter, Letterhead, Newsletter, Recipient, placeholders, preview};
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::site::Site;
@@ -355,7 +355,7 @@ impl Route {
     /// Runs `work` with the senders this route gives.
     fn with_senders<T>(
         &self,
-        kit: &Kit<'_>,
+        letterhead: &Letterhead,
         halt: &AtomicBool,
         notes: &Notes,
         work: impl FnOnce(&Senders<'_>) -> T,
@@ -365,7 +365,7 @@ impl Route {
                 let pace = Pace::new(Duration::ZERO);
                 let courier = || Box::new(outbox) as Box<dyn Courier + '_>;
                 work(&Senders {
-                    letterhead: &kit.letterhead,
+                    letterhead,
                     pace: &pace,
                     retry: Retry {
                         retries: 0,
@@ -380,7 +380,7 @@ impl Route {
             Route::Smtp(smtp, retry, pace, threads) => {
                 let courier = || Box::new(SmtpCourier::new(smtp)) as Box<dyn Courier + '_>;
                 work(&Senders {
-                    letterhead: &kit.letterhead,
+                    letterhead,
                     pace,
                     retry: *retry,
                     threads: *threads,
@@ -390,6 +390,45 @@ impl Route {
                 })
             }
         }
+    }
+}
+
+/// One message at a time through the configured transport, with the
+/// configured retries: `herald serve`'s confirmation mails. Each message
+/// opens its own connection; they are few.
+pub struct Mailer {
+    route: Route,
+    letterhead: Letterhead,
+}
+
+impl Mailer {
+    pub fn new(site: &Site) -> Result<Mailer> {
+        Ok(Mailer {
+            route: Route::new(site)?,
+            letterhead: Letterhead::new(&site.config)?,
+        })
+    }
+
+    /// "smtp://host:port (STARTTLS)" or the outbox folder.
+    pub fn via(&self) -> String {
+        self.route.via()
+    }
+
+    pub fn letterhead(&self) -> &Letterhead {
+        &self.letterhead
+    }
+
+    /// Hands `letter` over, retrying what may be retried unless `halt` rises.
+    pub fn deliver(&self, letter: &Letter, halt: &AtomicBool, notes: &Notes) -> Attempt {
+        let stop = AtomicBool::new(false);
+        self.route
+            .with_senders(&self.letterhead, halt, notes, |senders| {
+                let mut courier = (senders.courier)();
+                let attempt =
+                    pump::with_retries(courier.as_mut(), letter, &mut Open, senders, &stop);
+                courier.finish();
+                attempt
+            })
     }
 }
 
@@ -434,7 +473,7 @@ pub fn send(site: &Site, options: &Options) -> Result<Report> {
         // Rendered, templated and inlined once; each copy is only filled in.
         let newsletter = kit.newsletter(post)?;
         progress.set_message(newsletter.slug.clone());
-        let post_report = route.with_senders(&kit, halt, &notes, |senders| {
+        let post_report = route.with_senders(&kit.letterhead, halt, &notes, |senders| {
             pump::post(&mut ledger, &newsletter, senders, &progress)
         })?;
         let mut post_report = post_report;
@@ -481,12 +520,17 @@ fn test_copy(site: &Site, kit: &Kit<'_>, options: &Options, address: &str) -> Re
         ..Report::default()
     };
     let stop = AtomicBool::new(false);
-    let attempt = route.with_senders(kit, interrupt::watch(), &options.notes, |senders| {
-        let mut courier = (senders.courier)();
-        let attempt = pump::with_retries(courier.as_mut(), &letter, &mut Open, senders, &stop);
-        courier.finish();
-        attempt
-    });
+    let attempt = route.with_senders(
+        &kit.letterhead,
+        interrupt::watch(),
+        &options.notes,
+        |senders| {
+            let mut courier = (senders.courier)();
+            let attempt = pump::with_retries(courier.as_mut(), &letter, &mut Open, senders, &stop);
+            courier.finish();
+            attempt
+        },
+    );
     let mut post = PostReport::new(&newsletter);
     let copy = format!("the test copy of {} to {address}", newsletter.slug);
     let outcome = match attempt {

@@ -6,6 +6,7 @@
 //! inlining with every reader whose copy has the same shape (`shape`).
 //! Sending is `deliver`'s job.
 
+pub mod confirmation;
 pub mod message;
 pub mod placeholders;
 pub mod preview;

@@ -56,6 +56,9 @@ fn placeholders(config: &Config) -> Result<Vec<String>> {
         let domain = mailto.rsplit_once('@').map(|(_, d)| d.trim().to_string());
         check("email.unsubscribe_mailto", mailto, domain);
     }
+    if let Some(url) = &config.serve.public_url {
+        check("serve.public_url", url, url_host(url));
+    }
     if let Some(url) = &config.email.unsubscribe_url {
         check("email.unsubscribe_url", url, url_host(url));
     }

@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::post::Post;
 use crate::scaffold;
 use crate::site::Site;
+use crate::token::Keys;
 
 /// Who one copy is for: what personalisation needs, nothing of the ledger.
 #[derive(Debug, Clone, Copy)]
@@ -132,13 +133,22 @@ impl Newsletter {
 
     /// The subscriber's https unsubscribe URL, when one is configured.
     pub fn https_unsubscribe_for(&self, recipient: &Recipient<'_>) -> Result<Option<String>> {
-        if !self.templates.https_unsubscribe {
-            return Ok(None);
+        match &self.templates.https_unsubscribe {
+            Unsubscribe::MailtoOnly => Ok(None),
+            Unsubscribe::Template => {
+                let ctx = context! { token => encode_component(recipient.token) };
+                self.templates
+                    .render("unsubscribe_url", &ctx)
+                    .map(|url| Some(one_line(&url)))
+            }
+            Unsubscribe::Serve { public_url, keys } => {
+                let token = keys.unsubscribe_token(recipient.token, recipient.email);
+                Ok(Some(format!(
+                    "{public_url}/unsubscribe?t={}",
+                    encode_component(&token)
+                )))
+            }
         }
-        let ctx = context! { token => encode_component(recipient.token) };
-        self.templates
-            .render("unsubscribe_url", &ctx)
-            .map(|url| Some(one_line(&url)))
     }
 
     /// Bytes of a sample reader's HTML (for the Gmail clipping warning).
@@ -177,8 +187,7 @@ impl Newsletter {
 #[derive(Debug)]
 struct Shared {
     env: Environment<'static>,
-    /// `email.unsubscribe_url` is set (compiled as `unsubscribe_url`).
-    https_unsubscribe: bool,
+    https_unsubscribe: Unsubscribe,
     /// How messages name the templates folder and the configuration file.
     dir: PathBuf,
     config: PathBuf,
@@ -199,6 +208,26 @@ impl Shared {
             _ => self.dir.join(name),
         };
         template_error(&path, e)
+    }
+}
+
+/// Where a reader's https unsubscribe link points.
+enum Unsubscribe {
+    /// Nowhere: List-Unsubscribe has only the mailto.
+    MailtoOnly,
+    /// `email.unsubscribe_url`, compiled as the template `unsubscribe_url`.
+    Template,
+    /// `herald serve`'s one-click page under `serve.public_url`, with a signed token.
+    Serve { public_url: String, keys: Keys },
+}
+
+impl std::fmt::Debug for Unsubscribe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unsubscribe::MailtoOnly => f.write_str("MailtoOnly"),
+            Unsubscribe::Template => f.write_str("Template"),
+            Unsubscribe::Serve { public_url, .. } => write!(f, "Serve({public_url})"),
+        }
     }
 }
 
@@ -239,10 +268,18 @@ impl Templates {
             env.add_template_owned("unsubscribe_url", url.clone())
                 .map_err(|e| template_error(&config, &e))?;
         }
+        let https_unsubscribe = match (&site.config.serve.public_url, &email.unsubscribe_url) {
+            (Some(public_url), _) => Unsubscribe::Serve {
+                public_url: public_url.clone(),
+                keys: Keys::load(&site.path(&email.state))?,
+            },
+            (None, Some(_)) => Unsubscribe::Template,
+            (None, None) => Unsubscribe::MailtoOnly,
+        };
         Ok(Templates {
             shared: Arc::new(Shared {
                 env,
-                https_unsubscribe: email.unsubscribe_url.is_some(),
+                https_unsubscribe,
                 dir: site.shown(&dir),
                 config,
             }),

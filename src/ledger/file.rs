@@ -49,12 +49,24 @@ impl Ledger {
             private::create_ignored_dir(parent).map_err(|e| unwritable(path, e))?;
         }
         // Created 0600 before SQLite sees it: SQLite gives the -wal and -shm
-        // files the database file's mode.
-        private::options()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| unwritable(path, e))?;
+        // files the database file's mode. Only when it is missing: closing
+        // any descriptor of a file drops every POSIX lock the process holds
+        // on it, SQLite's included, so opening an existing ledger here while
+        // another connection of this process has it open (`serve` has two)
+        // would let a third process take it for unused and delete its WAL.
+        if path.exists() {
+            // The folder must take SQLite's -wal and -shm files: asked of a
+            // nameless file there, so a read-only disk is named as such.
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+            tempfile::tempfile_in(dir.unwrap_or(Path::new(".")))
+                .map_err(|e| unwritable(path, e))?;
+        } else {
+            match private::options().create_new(true).write(true).open(path) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(unwritable(path, e)),
+            }
+        }
         for file in [
             path.to_path_buf(),
             sibling(path, "-wal"),

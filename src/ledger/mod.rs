@@ -49,10 +49,12 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{Error, Result};
 
 pub use posts::{KnownPost, Sighting};
+pub use signups::{Confirmed, Signup};
 
 mod deliveries;
 mod file;
 mod posts;
+mod signups;
 mod subscribers;
 #[cfg(test)]
 mod tests;
@@ -117,10 +119,38 @@ const MIGRATIONS: &[&str] = &[
     // 6: the few pending rows, found without a scan of every delivery
     // (`unknown` ran one per post: 48 s at 300 posts x 10,000 readers).
     "CREATE INDEX deliveries_pending ON deliveries (post, subscriber) WHERE state = 'pending';",
+    // 7: readers who signed up on the web and have not confirmed ('pending':
+    // never mailed a post), and when each address was last sent a
+    // confirmation mail (at most one a day; the site's hourly cap counts
+    // them). A CHECK constraint cannot be altered in place, so the table is
+    // rebuilt with every column, id and token kept; `migrate` runs steps with
+    // foreign keys off, so dropping the old table cannot cascade into
+    // `deliveries`, and checks them before each commit.
+    "CREATE TABLE subscribers_new (
+        id           INTEGER PRIMARY KEY,
+        email        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name         TEXT,
+        status       TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),
+        token        TEXT NOT NULL UNIQUE,
+        created      TEXT NOT NULL,
+        updated      TEXT NOT NULL,
+        active_since TEXT NOT NULL DEFAULT ''
+    );
+    INSERT INTO subscribers_new (id, email, name, status, token, created, updated, active_since)
+        SELECT id, email, name, status, token, created, updated, active_since FROM subscribers;
+    DROP TABLE subscribers;
+    ALTER TABLE subscribers_new RENAME TO subscribers;
+    CREATE TABLE confirmations (
+        email     TEXT PRIMARY KEY COLLATE NOCASE,
+        last_sent TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX confirmations_by_time ON confirmations (last_sent);",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SubscriberStatus {
+    /// Signed up on the web, not confirmed yet: never mailed a post.
+    Pending,
     Active,
     Unsubscribed,
     Bounced,
@@ -129,6 +159,7 @@ pub enum SubscriberStatus {
 impl SubscriberStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            SubscriberStatus::Pending => "pending",
             SubscriberStatus::Active => "active",
             SubscriberStatus::Unsubscribed => "unsubscribed",
             SubscriberStatus::Bounced => "bounced",
@@ -147,11 +178,12 @@ impl FromStr for SubscriberStatus {
 
     fn from_str(text: &str) -> Result<Self> {
         match text.trim().to_ascii_lowercase().as_str() {
+            "pending" => Ok(SubscriberStatus::Pending),
             "active" => Ok(SubscriberStatus::Active),
             "unsubscribed" => Ok(SubscriberStatus::Unsubscribed),
             "bounced" => Ok(SubscriberStatus::Bounced),
             _ => Err(Error::Usage(format!(
-                "{text:?} is not a subscriber status; use active, unsubscribed or bounced"
+                "{text:?} is not a subscriber status; use pending, active, unsubscribed or bounced"
             ))),
         }
     }
@@ -305,6 +337,34 @@ impl Ledger {
     /// processes opening a fresh file at once do not both create the tables,
     /// and a crash mid-upgrade leaves the last whole version.
     fn migrate(&mut self) -> Result<()> {
+        if self.schema_version()? >= MIGRATIONS.len() as i64 {
+            return self.check_not_newer();
+        }
+        // A step that rebuilds a table drops the old one: with foreign keys
+        // on, that would delete every delivery row through ON DELETE
+        // CASCADE. The pragma is a no-op inside a transaction, so it is set
+        // around the steps, and each step checks the keys before it commits.
+        self.conn
+            .pragma_update(None, "foreign_keys", false)
+            .map_err(|e| self.error(e))?;
+        let migrated = self.run_steps();
+        let restored = self.conn.pragma_update(None, "foreign_keys", true);
+        migrated?;
+        restored.map_err(|e| self.error(e))
+    }
+
+    fn check_not_newer(&self) -> Result<()> {
+        let (version, latest) = (self.schema_version()?, MIGRATIONS.len() as i64);
+        if version > latest {
+            return Err(Error::Message(format!(
+                "{}: written by a newer herald (schema {version}, this one knows {latest}); upgrade herald",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn run_steps(&mut self) -> Result<()> {
         let latest = MIGRATIONS.len() as i64;
         loop {
             let path = self.path.clone();
@@ -327,8 +387,20 @@ impl Ledger {
             else {
                 return Ok(());
             };
-            tx.execute_batch(step)
-                .and_then(|()| tx.pragma_update(None, "user_version", version + 1))
+            tx.execute_batch(step).map_err(|e| db_error(&path, e))?;
+            let broken: i64 = tx
+                .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })
+                .map_err(|e| db_error(&path, e))?;
+            if broken > 0 {
+                return Err(Error::Message(format!(
+                    "{}: upgrading the ledger to schema {} would leave {broken} rows pointing at nothing; nothing was changed",
+                    path.display(),
+                    version + 1
+                )));
+            }
+            tx.pragma_update(None, "user_version", version + 1)
                 .and_then(|()| tx.commit())
                 .map_err(|e| db_error(&path, e))?;
         }

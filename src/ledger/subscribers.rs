@@ -145,6 +145,7 @@ impl Ledger {
             .map_err(|e| self.error(e))?;
         let counts = [
             SubscriberStatus::Active,
+            SubscriberStatus::Pending,
             SubscriberStatus::Unsubscribed,
             SubscriberStatus::Bounced,
         ]

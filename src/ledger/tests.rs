@@ -374,3 +374,114 @@ fn workload(ledger: &mut Ledger) {
     ledger.forget_deliveries("p2", None).unwrap();
     ledger.send_running().unwrap();
 }
+
+#[test]
+fn the_pending_step_rebuilds_subscribers_keeping_ids_tokens_and_every_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    {
+        // A ledger as herald left it before step 7, with deliveries and
+        // foreign keys on, as every connection has them.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        for step in &MIGRATIONS[..6] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO subscribers (id, email, name, status, token, created, updated, active_since)
+             VALUES (7, 'a@example.org', 'A', 'active', 'tok-a', '2020-01-01T00:00:00.000000Z', '2020-01-02T00:00:00.000000Z', '2020-01-03T00:00:00.000000Z'),
+                    (9, 'b@example.org', NULL, 'bounced', 'tok-b', '2020-01-01T00:00:00.000000Z', '2020-01-01T00:00:00.000000Z', '2020-01-01T00:00:00.000000Z');
+             INSERT INTO deliveries (post, subscriber, state, updated) VALUES
+                ('p', 7, 'sent', '2020-02-01T00:00:00.000000Z'),
+                ('p', 9, 'failed', '2020-02-01T00:00:00.000000Z');
+             PRAGMA user_version = 6;",
+        )
+        .unwrap();
+    }
+    let mut ledger = Ledger::open(&path).unwrap();
+    assert_eq!(ledger.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let records = ledger.records().unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].token, "tok-a");
+    assert_eq!(records[0].active_since, "2020-01-03T00:00:00.000000Z");
+    assert_eq!(ledger.subscriber_by_token("tok-b").unwrap().unwrap().id, 9);
+    let status = ledger.deliveries_of("p", None).unwrap();
+    assert_eq!(
+        (status.sent, status.failed),
+        (1, 1),
+        "no delivery row was lost"
+    );
+    // The new status is allowed, and the foreign keys are on again.
+    let signup = ledger
+        .sign_up("c@example.org", Some("C"), 10, chrono::Duration::hours(1))
+        .unwrap();
+    assert!(matches!(signup, Signup::Mail(ref s) if s.status == SubscriberStatus::Pending));
+    let on: i64 = ledger
+        .conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(on, 1);
+    ledger.forget_subscriber("a@example.org").unwrap();
+    assert_eq!(
+        ledger.deliveries_of("p", None).unwrap().sent,
+        0,
+        "cascade works again"
+    );
+}
+
+#[test]
+fn a_signup_mails_once_a_day_stays_out_of_sends_and_is_confirmed_or_pruned() {
+    let (_dir, mut ledger) = ledger();
+    let hour = chrono::Duration::hours(1);
+    let Signup::Mail(ada) = ledger
+        .sign_up("ada@example.org", Some("Ada"), 10, hour)
+        .unwrap()
+    else {
+        panic!("the first signup mails");
+    };
+    assert_eq!(ada.status, SubscriberStatus::Pending);
+    assert_eq!(
+        ledger.sign_up("ada@example.org", None, 10, hour).unwrap(),
+        Signup::TooSoon
+    );
+    // Pending readers are never offered a post.
+    assert!(ledger.undelivered("p", 0, 10).unwrap().is_empty());
+    // The mail did not go: the address may be sent another.
+    ledger.confirmation_not_sent("ada@example.org").unwrap();
+    assert!(matches!(
+        ledger.sign_up("ada@example.org", None, 10, hour).unwrap(),
+        Signup::Mail(_)
+    ));
+    assert_eq!(
+        ledger.confirm(&ada.token, Utc::now()).unwrap(),
+        Some(Confirmed::Now)
+    );
+    assert_eq!(
+        ledger.confirm(&ada.token, Utc::now()).unwrap(),
+        Some(Confirmed::Already)
+    );
+    assert_eq!(
+        ledger.sign_up("ada@example.org", None, 10, hour).unwrap(),
+        Signup::Active
+    );
+    assert_eq!(ledger.undelivered("p", 0, 10).unwrap().len(), 1);
+    // Unsubscribed afterwards: the old link no longer brings them back.
+    let issued = Utc::now() - chrono::Duration::minutes(1);
+    assert!(ledger.unsubscribe_by_token(&ada.token).unwrap());
+    assert_eq!(
+        ledger.confirm(&ada.token, issued).unwrap(),
+        Some(Confirmed::Stale)
+    );
+    // The site's cap, then pruning: a pending signup whose link expired goes.
+    assert!(matches!(
+        ledger.sign_up("bob@example.org", None, 2, hour).unwrap(),
+        Signup::Mail(_)
+    ));
+    assert_eq!(
+        ledger.sign_up("cy@example.org", None, 2, hour).unwrap(),
+        Signup::OverCap
+    );
+    assert_eq!(ledger.prune_signups(chrono::Duration::zero()).unwrap(), 1);
+    assert!(ledger.subscriber("bob@example.org").unwrap().is_none());
+    assert!(ledger.subscriber("ada@example.org").unwrap().is_some());
+}

@@ -32,7 +32,8 @@ impl ImportReport {
     fn count_added(&mut self, status: SubscriberStatus) {
         self.added += 1;
         match status {
-            SubscriberStatus::Active => {}
+            // Exports' unconfirmed rows are left out, never added as pending.
+            SubscriberStatus::Active | SubscriberStatus::Pending => {}
             SubscriberStatus::Unsubscribed => self.added_unsubscribed += 1,
             SubscriberStatus::Bounced => self.added_bounced += 1,
         }

@@ -1,0 +1,376 @@
+//! The routes and what each does. GET never changes anything (link
+//! scanners fetch every link in a mail); the changes are POSTs that need a
+//! token only the reader's mailbox has, so no other site can make a
+//! visitor's browser subscribe or unsubscribe anyone (CSRF). No route
+//! redirects, so there is no open redirect to abuse.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use chrono::Utc;
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::confirmations::Request;
+use super::http::Peer;
+use super::{App, client, work};
+use crate::email::template::one_line;
+use crate::error::Result;
+use crate::ledger::Confirmed;
+use crate::token::{Confirm, Unsubscribe};
+
+/// A form older than this is served again rather than taken (a page left
+/// open for days, or a stamp harvested for reuse).
+const STAMP_LIFETIME: chrono::Duration = chrono::Duration::hours(12);
+
+/// The longest name kept, in characters.
+const NAME_CHARS: usize = 100;
+
+pub fn router(app: Arc<App>) -> Router {
+    let pages = Router::new()
+        .route("/", get(subscribe_page))
+        .route("/subscribe", get(subscribe_page).post(subscribe))
+        .route("/confirm", get(confirm_page).post(confirm))
+        .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe))
+        .route("/health", get(health))
+        .route("/work.js", get(work::script));
+    let routes = match app.prefix.as_deref() {
+        Some(prefix) => Router::new()
+            .route(&format!("{prefix}/"), get(subscribe_page))
+            .nest(prefix, pages.clone())
+            .merge(pages),
+        None => pages,
+    };
+    routes.with_state(app)
+}
+
+type Page = (StatusCode, Html<String>);
+
+/// Renders a page, or a plain 500 if the author's layout fails.
+fn page(app: &App, status: StatusCode, name: &str, values: Value) -> Page {
+    match app.pages.render(name, values) {
+        Ok(html) => (status, Html(html)),
+        Err(e) => {
+            app.notes.tell(&e.to_string());
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!doctype html><title>Error</title><p>Something went wrong on our side. Please try again later.</p>".into()),
+            )
+        }
+    }
+}
+
+fn failed(app: &App, e: &crate::Error) -> Page {
+    app.notes.tell(&e.to_string());
+    page(app, StatusCode::SERVICE_UNAVAILABLE, "busy", context! {})
+}
+
+/// The values of the signup form: a fresh stamp and, if asked for, a challenge.
+fn form_values(app: &App, email: &str, name: &str, message: Option<&str>) -> Value {
+    let now = Utc::now();
+    context! {
+        action => "subscribe",
+        email => email,
+        name => name,
+        message => message,
+        stamp => app.keys.form_stamp(now),
+        work => work::challenge(app, now),
+        script => "work.js",
+    }
+}
+
+async fn subscribe_page(State(app): State<Arc<App>>) -> Page {
+    page(
+        &app,
+        StatusCode::OK,
+        "subscribe",
+        form_values(&app, "", "", None),
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignupForm {
+    #[serde(default)]
+    email: String,
+    name: Option<String>,
+    /// The honeypot.
+    website: Option<String>,
+    stamp: Option<String>,
+    work: Option<String>,
+    proof: Option<String>,
+}
+
+async fn subscribe(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    form: std::result::Result<Form<SignupForm>, FormRejection>,
+) -> Response {
+    let client = client::address(peer.ip(), &headers, &app.config.trusted_proxies);
+    signup(&app, client, form).into_response()
+}
+
+/// The signup's checks, cheapest first. Whatever the address, an accepted
+/// signup gets the same page at once: the ledger is not even looked at here.
+fn signup(
+    app: &App,
+    client: IpAddr,
+    form: std::result::Result<Form<SignupForm>, FormRejection>,
+) -> Response {
+    let admitted = app
+        .per_client()
+        .admit(client::limit_key(client), Instant::now());
+    if !admitted {
+        return page(app, StatusCode::TOO_MANY_REQUESTS, "too-many", context! {}).into_response();
+    }
+    let Ok(Form(form)) = form else {
+        let values = form_values(
+            app,
+            "",
+            "",
+            Some("The form could not be read; please fill it in again."),
+        );
+        return page(app, StatusCode::BAD_REQUEST, "subscribe", values).into_response();
+    };
+    let inbox = || page(app, StatusCode::OK, "check-inbox", context! {}).into_response();
+    if form.website.as_deref().is_some_and(|w| !w.is_empty()) {
+        return inbox();
+    }
+    let name = form.name.as_deref().map(one_line).unwrap_or_default();
+    let name: String = name.chars().take(NAME_CHARS).collect();
+    let email = match crate::subscribers::normalise(form.email.trim()) {
+        Ok(email) if email.len() <= 254 => email,
+        _ => {
+            let message = "That does not look like an email address. Please check it.";
+            let values = form_values(app, &form.email, &name, Some(message));
+            return page(app, StatusCode::BAD_REQUEST, "subscribe", values).into_response();
+        }
+    };
+    let now = Utc::now();
+    let served = form.stamp.as_deref().map(|s| app.keys.form_time(s));
+    match served {
+        // A stamp herald did not sign: a robot's.
+        Some(None) => return inbox(),
+        Some(Some(at)) if now - at < app.min_fill_time() => return inbox(),
+        Some(Some(at)) if now - at <= STAMP_LIFETIME => {}
+        // No stamp (the form embedded in the blog) or an old one: the form
+        // again, filled in, with a fresh stamp.
+        _ => {
+            let values = form_values(app, &email, &name, None);
+            return page(app, StatusCode::OK, "one-more-step", values).into_response();
+        }
+    }
+    match work::check(app, form.work.as_deref(), form.proof.as_deref(), now) {
+        work::Verdict::Done | work::Verdict::NotAsked => {}
+        work::Verdict::Replayed => return inbox(),
+        work::Verdict::Missing => {
+            let message =
+                "Your browser did not finish the anti-robot check. Please press Subscribe again.";
+            let values = form_values(app, &email, &name, Some(message));
+            return page(app, StatusCode::OK, "one-more-step", values).into_response();
+        }
+    }
+    if let Some(wait) = app.confirmations.full_for() {
+        return busy(app, wait);
+    }
+    let name = (!name.is_empty()).then_some(name);
+    if !app.confirmations.offer(Request { email, name }) {
+        return busy(app, Duration::from_secs(60));
+    }
+    inbox()
+}
+
+fn busy(app: &App, wait: Duration) -> Response {
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    let mut response = page(
+        app,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        context! { minutes },
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TokenQuery {
+    t: Option<String>,
+}
+
+/// What a token came to.
+enum Checked {
+    Confirm(String),
+    Invalid { expired: bool },
+}
+
+async fn confirm_page(State(app): State<Arc<App>>, Query(query): Query<TokenQuery>) -> Page {
+    let token = query.t.unwrap_or_default();
+    match check_confirm_now(&app, token).await {
+        Ok(Checked::Confirm(token)) => page(
+            &app,
+            StatusCode::OK,
+            "confirm",
+            context! { action => "confirm", token },
+        ),
+        Ok(Checked::Invalid { expired }) => invalid(&app, "confirm", expired, false),
+        Err(e) => failed(&app, &e),
+    }
+}
+
+/// A confirmation token checked as of now.
+async fn check_confirm_now(app: &App, token: String) -> Result<Checked> {
+    let keys = app.keys.clone();
+    app.records
+        .call(move |ledger| {
+            let now = Utc::now();
+            let Some(claim) = Confirm::parse(&token) else {
+                return Ok(Checked::Invalid { expired: false });
+            };
+            let Some(subscriber) = ledger.subscriber_by_token(claim.id)? else {
+                return Ok(Checked::Invalid { expired: false });
+            };
+            if claim.is_for(&keys, &subscriber.email, now).is_some() {
+                return Ok(Checked::Confirm(token));
+            }
+            Ok(Checked::Invalid {
+                expired: claim.was_for(&keys, &subscriber.email),
+            })
+        })
+        .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TokenForm {
+    t: Option<String>,
+}
+
+async fn confirm(
+    State(app): State<Arc<App>>,
+    Query(query): Query<TokenQuery>,
+    form: std::result::Result<Form<TokenForm>, FormRejection>,
+) -> Page {
+    let token = form
+        .ok()
+        .and_then(|Form(f)| f.t)
+        .or(query.t)
+        .unwrap_or_default();
+    let keys = app.keys.clone();
+    let outcome = app
+        .records
+        .call(move |ledger| {
+            let now = Utc::now();
+            let Some(claim) = Confirm::parse(&token) else {
+                return Ok(Err(false));
+            };
+            let Some(subscriber) = ledger.subscriber_by_token(claim.id)? else {
+                return Ok(Err(false));
+            };
+            match claim.is_for(&keys, &subscriber.email, now) {
+                Some(issued) => Ok(Ok(ledger.confirm(claim.id, issued)?)),
+                None => Ok(Err(claim.was_for(&keys, &subscriber.email))),
+            }
+        })
+        .await;
+    match outcome {
+        Ok(Ok(Some(Confirmed::Now))) => page(&app, StatusCode::OK, "confirmed", context! {}),
+        Ok(Ok(Some(Confirmed::Already))) => page(
+            &app,
+            StatusCode::OK,
+            "confirmed",
+            context! { already => true },
+        ),
+        Ok(Ok(Some(Confirmed::Stale))) => invalid(&app, "confirm", false, true),
+        Ok(Ok(None)) => invalid(&app, "confirm", false, false),
+        Ok(Err(expired)) => invalid(&app, "confirm", expired, false),
+        Err(e) => failed(&app, &e),
+    }
+}
+
+fn invalid(app: &App, purpose: &str, expired: bool, stale: bool) -> Page {
+    let status = if expired {
+        StatusCode::GONE
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    page(
+        app,
+        status,
+        "invalid-link",
+        context! { purpose, expired, stale, subscribe => "subscribe" },
+    )
+}
+
+/// Whether an unsubscribe token is good: the subscriber's ledger token if so.
+async fn check_unsubscribe(app: &App, token: String, then_unsubscribe: bool) -> Result<bool> {
+    let keys = app.keys.clone();
+    app.records
+        .call(move |ledger| {
+            let Some(claim) = Unsubscribe::parse(&token) else {
+                return Ok(false);
+            };
+            let Some(subscriber) = ledger.subscriber_by_token(claim.id)? else {
+                return Ok(false);
+            };
+            if !claim.is_for(&keys, &subscriber.email) {
+                return Ok(false);
+            }
+            if then_unsubscribe {
+                ledger.unsubscribe_by_token(claim.id)?;
+            }
+            Ok(true)
+        })
+        .await
+}
+
+async fn unsubscribe_page(State(app): State<Arc<App>>, Query(query): Query<TokenQuery>) -> Page {
+    let token = query.t.unwrap_or_default();
+    match check_unsubscribe(&app, token.clone(), false).await {
+        Ok(true) => {
+            let action = format!(
+                "unsubscribe?t={}",
+                url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+            );
+            page(&app, StatusCode::OK, "unsubscribe", context! { action })
+        }
+        Ok(false) => invalid(&app, "unsubscribe", false, false),
+        Err(e) => failed(&app, &e),
+    }
+}
+
+/// RFC 8058's one-click POST (body `List-Unsubscribe=One-Click`, as
+/// urlencoded or multipart form data) or the page's button: the token in
+/// the URL is what counts, so the body is not read.
+async fn unsubscribe(State(app): State<Arc<App>>, Query(query): Query<TokenQuery>) -> Page {
+    let token = query.t.unwrap_or_default();
+    match check_unsubscribe(&app, token, true).await {
+        Ok(true) => page(
+            &app,
+            StatusCode::OK,
+            "unsubscribed",
+            context! { subscribe => "subscribe" },
+        ),
+        Ok(false) => invalid(&app, "unsubscribe", false, false),
+        Err(e) => failed(&app, &e),
+    }
+}
+
+/// For the proxy and systemd: the ledger answers.
+async fn health(State(app): State<Arc<App>>) -> (StatusCode, &'static str) {
+    match app.records.call(|ledger| ledger.id()).await {
+        Ok(_) => (StatusCode::OK, "ok\n"),
+        Err(e) => {
+            app.notes.tell(&format!("health check: {e}"));
+            (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable\n")
+        }
+    }
+}
