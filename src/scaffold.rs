@@ -11,6 +11,8 @@ use crate::post::permalink::{Mode, slugify};
 /// The default email templates, compiled in so `init` works anywhere.
 pub const EMAIL_HTML: &str = include_str!("../templates/email.html");
 pub const EMAIL_TXT: &str = include_str!("../templates/email.txt");
+/// The layout of `herald serve`'s pages.
+pub const PAGE_HTML: &str = include_str!("../templates/page.html");
 
 const GITIGNORE: &str = "# herald: delivery state holds subscribers' personal data\n.herald/\npublic/\noutbox/\npreview/\n";
 
@@ -115,6 +117,12 @@ unsubscribe_mailto = "you+unsubscribe@example.org"
 # host = "smtp.example.org"
 # port = 587
 # username = "you"            # the password comes from $HERALD_SMTP_PASSWORD
+
+# `herald serve`: signup with a confirmation mail, one-click unsubscribe (README,
+# "Subscribing on the web"). With public_url set, every mail links to it.
+# [serve]
+# listen = "127.0.0.1:8025"
+# public_url = "https://example.org/newsletter"
 "#,
         title = title.replace('"', "'")
     );
@@ -131,6 +139,7 @@ unsubscribe_mailto = "you+unsubscribe@example.org"
             EMAIL_HTML.to_string(),
         ),
         (PathBuf::from("templates/email.txt"), EMAIL_TXT.to_string()),
+        (PathBuf::from("templates/page.html"), PAGE_HTML.to_string()),
         (PathBuf::from(".gitignore"), GITIGNORE.to_string()),
     ];
     let mut written = Vec::new();

@@ -473,13 +473,17 @@ impl Ledger {
     }
 
     /// Runs `work` in one transaction and commits it: one fsync for the batch.
+    /// The write lock is taken at the start (IMMEDIATE), waiting its turn:
+    /// a deferred transaction that read first and then wrote while `serve`
+    /// committed a signup in between would fail at once with "database is
+    /// locked", which no waiting cures.
     fn batch(
         &mut self,
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
     ) -> Result<()> {
         let path = self.path.clone();
         let run = |conn: &mut Connection| {
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             work(&tx)?;
             tx.commit()
         };

@@ -48,8 +48,6 @@ use confirmations::{Confirmations, Office};
 use pages::Pages;
 use records::Records;
 
-pub use pages::PAGE_HTML;
-
 /// The largest request body taken: a signup form is a few hundred bytes.
 const BODY_BYTES: usize = 16 * 1024;
 
@@ -153,8 +151,9 @@ pub fn run(
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| Error::Usage(format!("cannot listen on {listen}: {e}")))?;
+        let stop = stop_signal()?;
         ready(listener.local_addr()?)?;
-        http::serve(listener, router(Arc::clone(&app)), stop_signal()).await;
+        http::serve(listener, router(Arc::clone(&app)), stop).await;
         Ok::<_, Error>(())
     })?;
     drop(runtime);
@@ -191,22 +190,27 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd's stop).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
+/// A future that resolves on SIGINT (Ctrl-C) or SIGTERM (systemd's stop).
+/// The handlers are installed here, before the address is announced: a
+/// signal sent the moment the server is up must stop it cleanly, not kill it.
+#[cfg(unix)]
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// `herald serve --form`: a `<form>` for the blog's own pages, posting to

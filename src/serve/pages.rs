@@ -6,10 +6,8 @@
 use minijinja::{Environment, Value, context};
 
 use crate::error::{Error, Result};
+use crate::scaffold::PAGE_HTML;
 use crate::site::Site;
-
-/// The layout compiled in, used when the site has no `templates/page.html`.
-pub const PAGE_HTML: &str = include_str!("../../templates/page.html");
 
 const BODIES: [(&str, &str); 12] = [
     ("subscribe", include_str!("pages/subscribe.html")),

@@ -131,52 +131,68 @@ fn signup(
         return page(app, StatusCode::TOO_MANY_REQUESTS, "too-many", context! {}).into_response();
     }
     let Ok(Form(form)) = form else {
-        let values = form_values(
-            app,
-            "",
-            "",
-            Some("The form could not be read; please fill it in again."),
-        );
+        let message = "The form could not be read; please fill it in again.";
+        let values = form_values(app, "", "", Some(message));
         return page(app, StatusCode::BAD_REQUEST, "subscribe", values).into_response();
     };
-    let inbox = || page(app, StatusCode::OK, "check-inbox", context! {}).into_response();
+    let checked = typed(app, &form)
+        .and_then(|(email, name)| human(app, &form, &email, &name).map(|()| (email, name)));
+    match checked {
+        Ok((email, name)) => queue(app, email, name),
+        Err(answer) => answer.into_response(),
+    }
+}
+
+/// The page that tells a person to look in their inbox; robots get it too.
+fn inbox(app: &App) -> Page {
+    page(app, StatusCode::OK, "check-inbox", context! {})
+}
+
+/// The address (normalised) and the name (one line, bounded), or the answer.
+fn typed(app: &App, form: &SignupForm) -> std::result::Result<(String, String), Page> {
     if form.website.as_deref().is_some_and(|w| !w.is_empty()) {
-        return inbox();
+        return Err(inbox(app));
     }
     let name = form.name.as_deref().map(one_line).unwrap_or_default();
     let name: String = name.chars().take(NAME_CHARS).collect();
-    let email = match crate::subscribers::normalise(form.email.trim()) {
-        Ok(email) if email.len() <= 254 => email,
+    match crate::subscribers::normalise(form.email.trim()) {
+        Ok(email) if email.len() <= 254 => Ok((email, name)),
         _ => {
             let message = "That does not look like an email address. Please check it.";
             let values = form_values(app, &form.email, &name, Some(message));
-            return page(app, StatusCode::BAD_REQUEST, "subscribe", values).into_response();
+            Err(page(app, StatusCode::BAD_REQUEST, "subscribe", values))
         }
-    };
+    }
+}
+
+/// The form's stamp and proof of work: a robot's form is answered as a
+/// person's and goes no further; a person's that lacks them (the embedded
+/// snippet, a page left open for days, a script that did not finish) is
+/// shown again, filled in, with fresh ones.
+fn human(app: &App, form: &SignupForm, email: &str, name: &str) -> std::result::Result<(), Page> {
     let now = Utc::now();
-    let served = form.stamp.as_deref().map(|s| app.keys.form_time(s));
-    match served {
-        // A stamp herald did not sign: a robot's.
-        Some(None) => return inbox(),
-        Some(Some(at)) if now - at < app.min_fill_time() => return inbox(),
+    let again = |message: Option<&str>| {
+        let values = form_values(app, email, name, message);
+        page(app, StatusCode::OK, "one-more-step", values)
+    };
+    match form.stamp.as_deref().map(|s| app.keys.form_time(s)) {
+        // A stamp herald did not sign, or a form sent back faster than a person types.
+        Some(None) => return Err(inbox(app)),
+        Some(Some(at)) if now - at < app.min_fill_time() => return Err(inbox(app)),
         Some(Some(at)) if now - at <= STAMP_LIFETIME => {}
-        // No stamp (the form embedded in the blog) or an old one: the form
-        // again, filled in, with a fresh stamp.
-        _ => {
-            let values = form_values(app, &email, &name, None);
-            return page(app, StatusCode::OK, "one-more-step", values).into_response();
-        }
+        _ => return Err(again(None)),
     }
     match work::check(app, form.work.as_deref(), form.proof.as_deref(), now) {
-        work::Verdict::Done | work::Verdict::NotAsked => {}
-        work::Verdict::Replayed => return inbox(),
-        work::Verdict::Missing => {
-            let message =
-                "Your browser did not finish the anti-robot check. Please press Subscribe again.";
-            let values = form_values(app, &email, &name, Some(message));
-            return page(app, StatusCode::OK, "one-more-step", values).into_response();
-        }
+        work::Verdict::Done | work::Verdict::NotAsked => Ok(()),
+        work::Verdict::Replayed => Err(inbox(app)),
+        work::Verdict::Missing => Err(again(Some(
+            "Your browser did not finish the anti-robot check. Please press Subscribe again.",
+        ))),
     }
+}
+
+/// Hands the signup to the confirmations thread, unless the site is past its cap.
+fn queue(app: &App, email: String, name: String) -> Response {
     if let Some(wait) = app.confirmations.full_for() {
         return busy(app, wait);
     }
@@ -184,7 +200,7 @@ fn signup(
     if !app.confirmations.offer(Request { email, name }) {
         return busy(app, Duration::from_secs(60));
     }
-    inbox()
+    inbox(app).into_response()
 }
 
 fn busy(app: &App, wait: Duration) -> Response {

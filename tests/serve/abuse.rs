@@ -300,3 +300,135 @@ fn past_the_hourly_cap_signups_are_refused_politely() {
     assert_eq!(smtp.received().len(), 2);
     assert_eq!(site.status("three@notes.test"), None);
 }
+
+/// The `value` of the input named `name` in a page.
+fn input(page: &str, name: &str) -> String {
+    let at = page
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + name.len()
+        + 15;
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+/// What the page's script does: a number whose SHA-256 with the challenge
+/// starts with the challenge's number of zero bits.
+fn solve(challenge: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let bits: u32 = challenge.split('.').next().unwrap().parse().unwrap();
+    (0u64..)
+        .map(|n| n.to_string())
+        .find(|n| {
+            let digest = Sha256::digest(format!("{challenge}:{n}"));
+            let zeros = digest
+                .iter()
+                .try_fold(0, |z, b| {
+                    if *b == 0 {
+                        Ok(z + 8)
+                    } else {
+                        Err(z + b.leading_zeros())
+                    }
+                })
+                .unwrap_or_else(|z| z);
+            zeros >= bits
+        })
+        .unwrap()
+}
+
+#[test]
+fn with_proof_of_work_a_signup_needs_a_solved_challenge_and_each_counts_once() {
+    let smtp = SmtpServer::start();
+    let site = Site::new(&smtp, "proof_of_work = 10");
+    let serve = site.serve();
+    let client = serve.client();
+    let page = client
+        .get(serve.url("/subscribe"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains("<script src=\"work.js\""), "{page}");
+    assert!(page.contains("<noscript>"), "{page}");
+    let script = client.get(serve.url("/work.js")).send().unwrap();
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(script.text().unwrap().contains("crypto.subtle.digest"));
+    let challenge = input(&page, "work");
+    let stamp = stamp(&site, 30);
+
+    let unsolved = sign_up(
+        &serve,
+        &client,
+        &[
+            ("email", "ada@notes.test"),
+            ("stamp", &stamp),
+            ("work", &challenge),
+            ("proof", ""),
+        ],
+    );
+    assert!(
+        unsolved
+            .text()
+            .unwrap()
+            .contains("did not finish the anti-robot check")
+    );
+    let wrong = sign_up(
+        &serve,
+        &client,
+        &[
+            ("email", "ada@notes.test"),
+            ("stamp", &stamp),
+            ("work", &challenge),
+            ("proof", "7"),
+        ],
+    );
+    assert!(wrong.text().unwrap().contains("One more step"));
+
+    let proof = solve(&challenge);
+    let solved = [
+        ("email", "ada@notes.test"),
+        ("stamp", &*stamp),
+        ("work", &*challenge),
+        ("proof", &*proof),
+    ];
+    assert!(
+        sign_up(&serve, &client, &solved)
+            .text()
+            .unwrap()
+            .contains("Check your inbox")
+    );
+    smtp.wait_for("ada@notes.test", 1);
+    // The same solution again, for someone else: taken silently, sent nothing.
+    let replayed = [
+        ("email", "bob@notes.test"),
+        ("stamp", &*stamp),
+        ("work", &*challenge),
+        ("proof", &*proof),
+    ];
+    assert!(
+        sign_up(&serve, &client, &replayed)
+            .text()
+            .unwrap()
+            .contains("Check your inbox")
+    );
+    let fresh = input(
+        &client
+            .get(serve.url("/subscribe"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+        "work",
+    );
+    let sentinel = [
+        ("email", "cy@notes.test"),
+        ("stamp", &*stamp),
+        ("work", &*fresh),
+        ("proof", &*solve(&fresh)),
+    ];
+    sign_up(&serve, &client, &sentinel);
+    smtp.wait_for("cy@notes.test", 1);
+    assert!(smtp.to("bob@notes.test").is_empty());
+}

@@ -159,3 +159,39 @@ fn serve_keeps_its_hold_on_the_ledger_and_other_commands_see_what_it_writes() {
         "{list}"
     );
 }
+
+#[test]
+fn a_rotated_secret_keeps_old_links_working_until_the_previous_one_is_dropped() {
+    let smtp = SmtpServer::start();
+    let site = Site::new(&smtp, "");
+    let reader = site
+        .ledger()
+        .add_subscriber("reader@notes.test", None)
+        .unwrap();
+    let old = {
+        let serve = site.serve();
+        let token = site.keys().unsubscribe_token(&reader.token, &reader.email);
+        assert_eq!(serve.stop().code(), Some(0));
+        token
+    };
+    let check = |token: &str| {
+        let serve = site.serve();
+        let response = serve
+            .client()
+            .get(serve.url("/unsubscribe"))
+            .query(&[("t", token)])
+            .send()
+            .unwrap();
+        response.status()
+    };
+    // Rotation as README says: the secret becomes the previous one, a new one is made.
+    let dir = site.path().join(".herald");
+    std::fs::rename(dir.join("secret"), dir.join("secret.previous")).unwrap();
+    assert_eq!(check(&old), StatusCode::OK);
+    let new = site.keys().unsubscribe_token(&reader.token, &reader.email);
+    assert_ne!(new, old, "links are made with the new secret");
+    assert_eq!(check(&new), StatusCode::OK);
+    std::fs::remove_file(dir.join("secret.previous")).unwrap();
+    assert_eq!(check(&old), StatusCode::BAD_REQUEST);
+    assert_eq!(check(&new), StatusCode::OK);
+}
