@@ -29,7 +29,7 @@ pub struct Rendered {
 
 pub struct Renderer<'a> {
     site: &'a Site,
-    liquid: Option<liquid::Engine>,
+    liquid: Option<liquid::Engine<'a>>,
     markdown: markdown::Flavour,
     /// A Hugo or Zola blog: shortcodes instead of Liquid.
     generator: Option<(Generator, Targets)>,

@@ -174,13 +174,45 @@ pub fn site(site: &Site) -> Result<Value> {
     for (key, value) in &site.config.posts.vars {
         map.insert(key.clone(), toml_to_json(value));
     }
-    let posts: Vec<Json> = site
-        .posts
-        .iter()
-        .map(|p| post_summary(p, &config.url))
-        .collect();
-    map.insert("posts".into(), Json::Array(posts));
     to_liquid(&Json::Object(map))
+}
+
+/// `site` with `site.posts`, every post's summary. Built only for a text
+/// that may read it ([`reads_site_posts`]): at 10,000 posts it was a
+/// twentieth of a build, spent before the first post could render.
+pub fn with_posts(site: &Value, posts: &[Post], site_url: &str) -> Value {
+    let mut site = site.clone();
+    let summaries = Json::Array(posts.iter().map(|p| post_summary(p, site_url)).collect());
+    if let (Value::Object(map), Ok(posts)) = (&mut site, to_liquid(&summaries)) {
+        map.insert("posts".into(), posts);
+    }
+    site
+}
+
+/// Whether a tag in `text` may read `site.posts`: one names `posts`, or
+/// takes `site` whole (`{% assign s = site %}`, `{{ site | jsonify }}`).
+/// An unclosed tag counts as reading it.
+pub fn reads_site_posts(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(open) = rest.find("{{").into_iter().chain(rest.find("{%")).min() {
+        let close = if rest[open..].starts_with("{{") {
+            "}}"
+        } else {
+            "%}"
+        };
+        let Some(len) = rest[open..].find(close) else {
+            return true;
+        };
+        let tag = &rest[open..open + len];
+        let whole_site = tag
+            .match_indices("site")
+            .any(|(at, _)| !tag[at + 4..].starts_with('.'));
+        if tag.contains("posts") || whole_site {
+            return true;
+        }
+        rest = &rest[open + len..];
+    }
+    false
 }
 
 /// A post's URL as Jekyll's `url`: the path under the site's url and

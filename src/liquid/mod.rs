@@ -15,6 +15,7 @@ mod arrays;
 mod bounded;
 mod compat;
 mod filters;
+mod fold;
 mod globals;
 mod limits;
 mod loops;
@@ -23,7 +24,7 @@ mod tags;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use liquid_core::ParseFilter;
 use liquid_core::model::Value;
@@ -35,7 +36,7 @@ use crate::site::Site;
 use globals::Globals;
 pub use globals::jekyll_config;
 
-pub struct Engine {
+pub struct Engine<'a> {
     parser: RwLock<liquid::Parser>,
     /// Names of unknown tags and filters met so far, and so made lenient.
     unknown_tags: Mutex<BTreeSet<&'static str>>,
@@ -44,7 +45,12 @@ pub struct Engine {
     warned: Mutex<HashSet<String>>,
     links: Arc<tags::Links>,
     includes: Includes,
+    /// `site` without `site.posts`, and with it for the texts that read it.
     site: Value,
+    site_with_posts: OnceLock<Value>,
+    posts: &'a [Post],
+    /// An include may read `site.posts`, so every post gets it.
+    includes_read_posts: bool,
     jekyll: Value,
     vars: Vec<(String, Value)>,
 }
@@ -101,8 +107,8 @@ const RETRIES: usize = 32;
 /// How many unknown tags and filters one post may use (each costs a parse).
 const MAX_UNKNOWN_NAMES: usize = 64;
 
-impl Engine {
-    pub fn new(site: &Site) -> Result<Engine> {
+impl<'a> Engine<'a> {
+    pub fn new(site: &'a Site) -> Result<Engine<'a>> {
         let config = &site.config;
         let links = Arc::new(tags::Links {
             site_url: config.site.url.clone(),
@@ -120,6 +126,12 @@ impl Engine {
             unknown_filters: Mutex::new(BTreeSet::new()),
             warned: Mutex::new(HashSet::new()),
             site: globals::site(site)?,
+            site_with_posts: OnceLock::new(),
+            posts: &site.posts,
+            includes_read_posts: includes
+                .files
+                .values()
+                .any(|t| globals::reads_site_posts(t)),
             jekyll: globals::jekyll(),
             vars: globals::vars(site),
             links,
@@ -155,11 +167,26 @@ impl Engine {
                 .collect()
         };
         let out = self
-            .render_guarded(post, &body[span.clone()])
+            .render_folded(post, &body[span.clone()])
+            .map_or_else(|| self.render_guarded(post, &body[span.clone()]), Ok)
             .map_err(shift)?;
         Ok(Output {
             text: [&body[..span.start], &out.text, &body[span.end..]].concat(),
             warnings: shift(out.warnings),
+        })
+    }
+
+    /// The post rendered with its prose folded away (see `fold`), or
+    /// `None` where it must be rendered whole: folding does not apply, or
+    /// the folded render failed (the whole text gives the exact message).
+    fn render_folded(&self, post: &Post, body: &str) -> Option<Output> {
+        let folded = fold::fold(body)?;
+        let out = self.render_guarded(post, &folded.text).ok()?;
+        let text = folded.unfold(&out.text)?;
+        // Folded text is smaller, so the output limit is checked again on the real size.
+        (text.len() <= limits::MAX_OUTPUT).then_some(Output {
+            text,
+            warnings: out.warnings,
         })
     }
 
@@ -201,6 +228,12 @@ impl Engine {
         };
         let template = self.parse(post, body, marker, &mut warnings)?;
         let mut page = globals::page(post, &self.links.site_url);
+        let base_site = if self.includes_read_posts || globals::reads_site_posts(body) {
+            self.site_with_posts
+                .get_or_init(|| globals::with_posts(&self.site, self.posts, &self.links.site_url))
+        } else {
+            &self.site
+        };
         let mut site: Option<Value> = None;
         let mut extra: Vec<(String, Value)> = Vec::new();
         let mut defined_paths: Vec<String> = Vec::new();
@@ -208,7 +241,7 @@ impl Engine {
         REFUSED_INCLUDES.with(|r| r.borrow_mut().clear());
         for _ in 0..RETRIES {
             let globals = Globals {
-                site: site.as_ref().unwrap_or(&self.site),
+                site: site.as_ref().unwrap_or(base_site),
                 page: &page,
                 jekyll: &self.jekyll,
                 vars: &self.vars,
@@ -260,7 +293,7 @@ impl Engine {
                     }
                     let defined = match missing.root.as_str() {
                         "site" => globals::define(
-                            site.get_or_insert_with(|| self.site.clone()),
+                            site.get_or_insert_with(|| base_site.clone()),
                             &missing.rest,
                         ),
                         "page" => globals::define(&mut page, &missing.rest),

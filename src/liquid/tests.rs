@@ -338,3 +338,96 @@ fn error_lines_count_the_text_before_the_liquid_span() {
     // Front matter is 4 lines, so the body's fifth line is the file's ninth.
     assert_eq!(problems[0].line, Some(9), "{problems:?}");
 }
+
+/// Prose long enough to be folded away (see `fold`).
+const PROSE: &str =
+    "Long prose, with *Markdown* and a [link](https://example.org/x),\nover two lines of the post.";
+
+#[test]
+fn long_prose_is_folded_out_of_the_parse_and_put_back() {
+    let body = format!(
+        "{PROSE}\n{{% if true -%}}\n  {PROSE}  \n{{%- endif %}}\n{{{{ page.title }}}} {PROSE}"
+    );
+    let folded = fold::fold(&body).expect("prose between pass-through tags is folded");
+    assert!(!folded.text.contains("Markdown"), "{}", folded.text);
+    assert_eq!(
+        folded.text.matches('\n').count(),
+        body.matches('\n').count(),
+        "a placeholder keeps the lines, so messages count from the file"
+    );
+    assert_eq!(text(&body), format!("{PROSE}\n{PROSE}\nPost {PROSE}"));
+}
+
+#[test]
+fn posts_whose_tags_read_their_text_are_parsed_whole() {
+    for tag in [
+        "{% capture x %}",
+        "{% highlight ruby %}",
+        "{% liquid echo 1 %}",
+        "{% unknown_plugin %}",
+        "{% include a.html alt=\"50%} off\" %}",
+        "{{ \"}}\" }}",
+        "{% if true ",
+    ] {
+        let body = format!("{PROSE}\n{tag}\n{PROSE}");
+        assert!(fold::fold(&body).is_none(), "{tag}");
+    }
+}
+
+proptest::proptest! {
+    /// Folded or whole, a post renders to the same text: prose of every
+    /// length around tags that repeat, skip, trim and quote it.
+    #[test]
+    fn folding_never_changes_the_output(parts in proptest::collection::vec(0usize..14, 1..14)) {
+        const PIECES: &[&str] = &[
+            PROSE, " short ", "\n\n", "  \t", "{% if true %}", "{% if false %}", "{% endif %}",
+            "{%- if true -%}", "{% for i in (1..3) %}{{ i }}", "{% endfor %}", "{{- page.title -}}",
+            "{% raw %}", "{% endraw %}", "{% assign t = page.title %}{{ t }}",
+        ];
+        let body: String = parts.iter().map(|&i| PIECES[i]).collect();
+        let (_dir, site) = site("", &[("2024-01-01-post.md", "---\ntitle: Post\n---\nx")], &[]);
+        let engine = Engine::new(&site).unwrap();
+        let post = &site.posts[0];
+        let whole = engine.render_guarded(post, &body).map(|o| o.text).map_err(|e| e.len());
+        let folded = engine.render_text(post, &body).map(|o| o.text).map_err(|e| e.len());
+        proptest::prop_assert_eq!(whole, folded);
+    }
+}
+
+#[test]
+fn site_posts_is_there_for_every_text_that_may_read_it() {
+    let posts = [
+        (
+            "2024-01-01-first.md",
+            "---\ntitle: First\n---\n{% for p in site.posts %}[{{ p.title }}]{% endfor %}",
+        ),
+        (
+            "2024-01-02-second.md",
+            "---\ntitle: Second\n---\n{% assign s = site %}{{ s.posts.size }}",
+        ),
+        (
+            "2024-01-03-third.md",
+            "---\ntitle: Third\n---\n{% include list.html %}",
+        ),
+        (
+            "2024-01-04-fourth.md",
+            "---\ntitle: Fourth\n---\n{{ site.title }}",
+        ),
+    ];
+    let (_dir, site) = site("", &posts, &[("list.html", "{{ site.posts | size }}")]);
+    let engine = Engine::new(&site).unwrap();
+    let out: Vec<String> = site
+        .posts
+        .iter()
+        .map(|p| engine.render(p).unwrap().text)
+        .collect();
+    let titles = |s: &str| s.matches('[').count();
+    assert!(out.iter().any(|o| titles(o) == 4), "{out:?}");
+    assert!(out.contains(&"4".to_string()), "{out:?}");
+    assert!(out.contains(&"T".to_string()), "{out:?}");
+    assert!(!globals::reads_site_posts(
+        "{{ site.title }} and {% include x.html %}"
+    ));
+    assert!(globals::reads_site_posts("{{ site | jsonify }}"));
+    assert!(globals::reads_site_posts("{% for p in paginator.posts %}"));
+}
