@@ -104,10 +104,6 @@ impl Confirmations {
 
     /// Stops: the signups already queued are each tried once (no more
     /// retries), then the thread ends.
-    pub fn finish(mut self) {
-        self.stop();
-    }
-
     fn stop(&mut self) {
         self.halt.store(true, Ordering::SeqCst);
         drop(self.queue.take());

@@ -156,11 +156,10 @@ pub fn run(
         http::serve(listener, router(Arc::clone(&app)), stop).await;
         Ok::<_, Error>(())
     })?;
+    // Every connection is closed with the runtime; dropping the rest lets
+    // the queued signups have their one try and the ledger threads end.
     drop(runtime);
-    // Every connection is closed: the queued signups get their one try.
-    if let Ok(app) = Arc::try_unwrap(app) {
-        app.confirmations.finish();
-    }
+    drop(app);
     Ok(())
 }
 

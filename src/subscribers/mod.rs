@@ -33,8 +33,8 @@ pub fn find(ledger: &Ledger, who: &str) -> Result<Subscriber> {
 pub enum Added {
     /// A new address.
     New(String),
-    /// An address on the list as unsubscribed or bounced, active again: it
-    /// gets posts mailed from now on, not those it missed.
+    /// An address on the list as unsubscribed, bounced or pending, active
+    /// (again): it gets posts mailed from now on, not those it missed.
     Again(String, SubscriberStatus),
     /// Already subscribed; only the name changed.
     Renamed(String, String),
@@ -44,6 +44,12 @@ impl fmt::Display for Added {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Added::New(email) => write!(f, "added {email}"),
+            Added::Again(email, SubscriberStatus::Pending) => {
+                write!(
+                    f,
+                    "{email} was waiting to confirm; active from the next post on"
+                )
+            }
             Added::Again(email, was) => {
                 write!(f, "{email} was {was}; active again from the next post on")
             }

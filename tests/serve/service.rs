@@ -195,3 +195,42 @@ fn a_rotated_secret_keeps_old_links_working_until_the_previous_one_is_dropped() 
     assert_eq!(check(&old), StatusCode::BAD_REQUEST);
     assert_eq!(check(&new), StatusCode::OK);
 }
+
+#[test]
+fn the_sites_own_page_template_dresses_every_page_and_a_broken_one_stops_serve() {
+    let smtp = SmtpServer::start();
+    let site = Site::new(&smtp, "");
+    let templates = site.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("page.html"),
+        "<!doctype html><html lang=\"{{ site.language }}\"><title>{{ title }} | {{ site.title }}</title><body class=\"mine {{ page }}\">{{ body }}</body></html>",
+    )
+    .unwrap();
+    let serve = site.serve();
+    let client = serve.client();
+    let page = client
+        .get(serve.url("/subscribe"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        page.starts_with(
+            "<!doctype html><html lang=\"en\"><title>Subscribe by email | Working notes</title>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("class=\"mine subscribe\""), "{page}");
+    // herald's form is inside, with the fields the defences need.
+    assert!(
+        page.contains("name=\"stamp\"") && page.contains("name=\"website\""),
+        "{page}"
+    );
+    drop(serve);
+
+    std::fs::write(templates.join("page.html"), "<p>{{ body </p>\n").unwrap();
+    let out = site.herald(&["serve", "--listen", "127.0.0.1:0"]).failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("templates/page.html:1"), "{err}");
+}
