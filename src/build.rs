@@ -192,6 +192,11 @@ pub fn check(site: &Site) -> Result<Report> {
     let mut problems = site.problems.clone();
     problems.extend(render_problems);
     problems.extend(check_email(site, &renderer, &contents));
+    problems.extend(
+        crate::serve::check_pages(site)
+            .err()
+            .map(|e| email_problem(site, e)),
+    );
     if !problems.is_empty() {
         return Err(Error::Posts {
             problems: Problems(problems),

@@ -212,6 +212,12 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// `herald check`: the pages' layout (the site's `templates/page.html`)
+/// renders, as `serve` would find at start.
+pub fn check_pages(site: &Site) -> Result<()> {
+    Pages::load(site).map(drop)
+}
+
 /// `herald serve --form`: a `<form>` for the blog's own pages, posting to
 /// `public_url`. It has no timestamp (a static page cannot make one), so a
 /// signup from it gets the form once more, filled in, with one.

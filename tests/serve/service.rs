@@ -233,4 +233,8 @@ fn the_sites_own_page_template_dresses_every_page_and_a_broken_one_stops_serve()
     let out = site.herald(&["serve", "--listen", "127.0.0.1:0"]).failure();
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(err.contains("templates/page.html:1"), "{err}");
+    // `herald check` finds it first.
+    let out = site.herald(&["check"]).failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("templates/page.html:1"), "{err}");
 }
