@@ -186,7 +186,7 @@ pub fn check(site: &Site) -> Result<Report> {
     let renderer = Renderer::new(site)?;
     let Renders {
         contents,
-        warnings,
+        mut warnings,
         problems: render_problems,
     } = render(site, &renderer, (0..site.posts.len()).collect());
     let mut problems = site.problems.clone();
@@ -197,6 +197,9 @@ pub fn check(site: &Site) -> Result<Report> {
             .err()
             .map(|e| email_problem(site, e)),
     );
+    let (sending, sending_warnings) = crate::email::Letterhead::check(site);
+    problems.extend(sending);
+    warnings.extend(sending_warnings);
     if !problems.is_empty() {
         return Err(Error::Posts {
             problems: Problems(problems),

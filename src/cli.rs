@@ -104,6 +104,22 @@ Examples:
 The first line printed is `listening on http://ADDRESS`. SIGINT or SIGTERM stops
 it: open requests finish, queued confirmation mails get one try.")]
     Serve(ServeArgs),
+    /// Read bounces and spam complaints from a Maildir or mbox and take the
+    /// readers they name off the list; safe to run as often as wanted.
+    #[command(after_help = "\
+Examples:
+  herald bounces ~/Maildir/.bounces        a Maildir (its cur/ and new/ are read)
+  herald bounces /var/mail/bounces         an mbox file
+  herald bounces --dry-run ~/Maildir       say what would change, change nothing
+
+Hard bounces (no such user) mark the reader bounced at once; soft ones
+(mailbox full) do after email.soft_bounce_limit consecutive posts; an abuse
+report (spam button) unsubscribes. A message already counted is never
+counted twice, so the same mailbox can be read again and again.")]
+    Bounces(BouncesArgs),
+    /// DKIM keys: `herald dkim keygen` makes one and prints its DNS record.
+    #[command(subcommand)]
+    Dkim(DkimCommand),
     /// Copy the delivery ledger to a new file, safely while a send runs.
     #[command(after_help = "\
 Examples:
@@ -218,6 +234,59 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BouncesArgs {
+    /// A Maildir folder (with cur/ and new/) or an mbox file.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Say what would change; record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// List each message and what became of it.
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DkimCommand {
+    /// Write a new DKIM private key (0600, never over an existing file) and
+    /// print the DNS TXT record to publish.
+    #[command(after_help = "\
+Examples:
+  herald dkim keygen                               RSA 2048, into email.dkim.key_file
+  herald dkim keygen --algorithm ed25519 --selector herald2
+
+Publish the printed record at SELECTOR._domainkey.DOMAIN, wait for it to be
+visible (`dig +short TXT SELECTOR._domainkey.DOMAIN`), then add [email.dkim]
+to config/herald.toml as printed.")]
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key's algorithm: rsa (2048 bits, verified everywhere) or ed25519 (RFC 8463, small; not every receiver checks it).
+    #[arg(long, value_enum, default_value = "rsa")]
+    pub algorithm: AlgorithmArg,
+    /// The selector: the record goes at SELECTOR._domainkey.DOMAIN [default: email.dkim.selector, else herald1].
+    #[arg(long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// The signing domain [default: email.dkim.domain, else the From address's domain].
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// Where to write the key, relative to the site root [default: email.dkim.key_file, else .herald/dkim-SELECTOR.pem].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `dkim keygen --algorithm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgorithmArg {
+    /// RSA, 2048 bits.
+    Rsa,
+    /// Ed25519.
+    Ed25519,
+}
+
+#[derive(Debug, Args)]
 pub struct ForgetArgs {
     /// The post: slug, file name, or the id `herald status` shows for a post no longer on the site.
     pub post: String,
@@ -242,6 +311,9 @@ Examples:
         /// The subscriber's name, for the greeting ({{ subscriber.name }}).
         #[arg(long)]
         name: Option<String>,
+        /// Add an address that bounced (its server said it does not exist) or complained anyway.
+        #[arg(long)]
+        force: bool,
     },
     /// Unsubscribe an address: never mailed again, delivery history kept, and
     /// a later import cannot bring it back.
@@ -253,7 +325,8 @@ Examples:
         #[arg(long)]
         forget: bool,
     },
-    /// List subscribers, one per line: email, name, status, added (tab-separated).
+    /// List subscribers, one per line: email, name, status, added, and for a
+    /// bounced (or complaining) reader why and when (tab-separated).
     List {
         /// Only this one: an address, or an unsubscribe token.
         #[arg(value_name = "EMAIL|TOKEN")]

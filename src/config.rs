@@ -196,6 +196,33 @@ pub struct EmailConfig {
     /// Where the email templates live (email.html, email.txt); compiled-in defaults otherwise.
     #[serde(default = "default_templates")]
     pub templates: PathBuf,
+    /// The SMTP envelope sender (MAIL FROM), where bounces go. With
+    /// `{{ token }}` in it, each message gets its own (VERP), which tells
+    /// `herald bounces` whose copy came back. Unset: the From address.
+    pub envelope_from: Option<String>,
+    /// Consecutive posts that soft-bounce (mailbox full, 4xx that never
+    /// cleared) before a reader is marked bounced.
+    #[serde(default = "default_soft_bounce_limit")]
+    pub soft_bounce_limit: u32,
+    /// DKIM signing; off when the section is absent.
+    pub dkim: Option<DkimConfig>,
+}
+
+/// `[email.dkim]`: sign every message with the key in `key_file`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimConfig {
+    /// The signing domain (d=); must align with From's domain for DMARC.
+    pub domain: String,
+    /// The selector (s=): the key's DNS name is `selector._domainkey.domain`.
+    pub selector: String,
+    /// PEM: RSA (2048 bits or more) or Ed25519, readable by the owner only.
+    #[serde(default = "default_dkim_key_file")]
+    pub key_file: PathBuf,
+    /// Sign even when `domain` does not align with From's domain (DMARC
+    /// will not count the signature).
+    #[serde(default)]
+    pub allow_unaligned: bool,
 }
 
 impl Default for EmailConfig {
@@ -209,6 +236,9 @@ impl Default for EmailConfig {
             outbox: default_outbox(),
             state: default_state(),
             templates: default_templates(),
+            envelope_from: None,
+            soft_bounce_limit: default_soft_bounce_limit(),
+            dkim: None,
         }
     }
 }
@@ -554,6 +584,12 @@ fn default_confirmations() -> Rate {
 }
 fn default_min_fill_time() -> Duration {
     Duration::from_secs(2)
+}
+fn default_soft_bounce_limit() -> u32 {
+    3
+}
+fn default_dkim_key_file() -> PathBuf {
+    ".herald/dkim.pem".into()
 }
 fn default_tls() -> Tls {
     Tls::Starttls

@@ -5,11 +5,13 @@
 //! date, permalink) -> `site` -> `content` (`liquid` -> `markdown` -> `html`)
 //! -> `feed`; and `site` -> `email` -> `deliver` <-> `ledger`.
 
+pub mod bounce;
 pub mod build;
 pub mod cli;
 pub mod config;
 pub mod content;
 pub mod deliver;
+pub mod dkim;
 pub mod email;
 pub mod error;
 pub mod feed;

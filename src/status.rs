@@ -1,6 +1,9 @@
 //! `herald status`: per post, how many emails were sent, are in flight (a
 //! send is running), are unknown (left pending by a send that stopped),
-//! failed, or are still owed; and the list's size.
+//! failed, or are still owed, how many readers' copies bounced (at send
+//! time or in a report read by `herald bounces`) and how many reported it
+//! as spam; and the list's size. A bounced copy may also count as sent:
+//! the server took it and bounced it later.
 
 use std::fmt;
 
@@ -68,19 +71,21 @@ impl fmt::Display for Report {
         } else {
             writeln!(
                 f,
-                "{:>7} {:>7} {:>9} {:>7} {:>7}  post",
-                "sent", "owed", "in flight", "unknown", "failed"
+                "{:>7} {:>7} {:>9} {:>7} {:>7} {:>7} {:>10}  post",
+                "sent", "owed", "in flight", "unknown", "failed", "bounced", "complained"
             )?;
         }
         for (title, c) in &self.posts {
             writeln!(
                 f,
-                "{:>7} {:>7} {:>9} {:>7} {:>7}  {}",
+                "{:>7} {:>7} {:>9} {:>7} {:>7} {:>7} {:>10}  {}",
                 c.sent,
                 c.owed,
                 c.in_flight,
                 c.pending,
                 c.failed,
+                c.bounced,
+                c.complained,
                 crate::terminal::escape(title)
             )?;
         }

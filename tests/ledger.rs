@@ -215,7 +215,7 @@ fn status_counts_sent_posts_and_calls_out_deliveries_left_unknown_by_a_crash() {
         .success()
         .stdout(predicate::str::contains(
             // sent, owed, in flight, unknown, failed
-            "2       0         0       0       0  Hello, world",
+            "2       0         0       0       0       0          0  Hello, world",
         ));
 
     // A crash in the middle of the next post: one delivery left pending.
@@ -232,7 +232,7 @@ fn status_counts_sent_posts_and_calls_out_deliveries_left_unknown_by_a_crash() {
     site.herald(&["status"])
         .success()
         .stdout(predicate::str::contains(
-            "0       1         0       1       0  Second",
+            "0       1         0       1       0       0          0  Second",
         ))
         .stdout(predicate::str::contains("--resend-unknown"));
     // The rest is delivered; the unknown one is not repeated.
@@ -240,7 +240,7 @@ fn status_counts_sent_posts_and_calls_out_deliveries_left_unknown_by_a_crash() {
     site.herald(&["status"])
         .success()
         .stdout(predicate::str::contains(
-            "1       0         0       1       0  Second",
+            "1       0         0       1       0       0          0  Second",
         ));
 }
 

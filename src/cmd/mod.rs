@@ -3,7 +3,9 @@
 //! loading it, and printing warnings.
 
 mod backup;
+mod bounces;
 mod build;
+mod dkim;
 mod docs;
 mod forget;
 mod init;
@@ -37,6 +39,8 @@ pub fn execute(cli: &Cli) -> Result<(), Error> {
         Command::Forget(args) => forget::execute(cli, args),
         Command::Subscribers(command) => subscribers::execute(cli, command),
         Command::Serve(args) => serve::execute(cli, args),
+        Command::Bounces(args) => bounces::execute(cli, args),
+        Command::Dkim(command) => dkim::execute(cli, command),
         Command::Backup { file } => backup::execute(cli, file.as_deref()),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),

@@ -15,9 +15,12 @@ pub fn execute(cli: &Cli, command: &SubscribersCommand) -> Result<(), Error> {
     let (root, config) = load_config(cli)?;
     let path = root.join(&config.email.state);
     match command {
-        SubscribersCommand::Add { email, name } => {
+        SubscribersCommand::Add { email, name, force } => {
             let ledger = Ledger::open(&path)?;
-            say(cli, &subscribers::add(&ledger, email, name.as_deref())?)
+            say(
+                cli,
+                &subscribers::add(&ledger, email, name.as_deref(), *force)?,
+            )
         }
         SubscribersCommand::Remove { who, forget } => {
             let ledger = Ledger::open(&path)?;
@@ -40,9 +43,12 @@ pub fn execute(cli: &Cli, command: &SubscribersCommand) -> Result<(), Error> {
                 None => ledger.subscribers(status.map(SubscriberStatus::from))?,
             };
             for s in listed {
-                let name = s.name.unwrap_or_default();
+                let name = s.name.clone().unwrap_or_default();
+                let why = subscribers::why_off(&ledger, &s)?
+                    .map(|why| format!("\t{}", escape(&why)))
+                    .unwrap_or_default();
                 out(&format_args!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}{why}",
                     escape(&s.email),
                     escape(&name),
                     s.status,

@@ -446,6 +446,7 @@ pub fn send(site: &Site, options: &Options) -> Result<Report> {
         Some(Route::new(site)?)
     };
     let mut ledger = Ledger::open(&site.path(&site.config.email.state))?;
+    ledger.set_soft_bounce_limit(site.config.email.soft_bounce_limit);
     if !options.dry_run {
         // Before anything is looked at: a second send stops here, at once.
         ledger.claim()?;

@@ -23,10 +23,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use indicatif::ProgressBar;
 
+use crate::bounce::{Verdict, status};
 use crate::deliver::{Attempt, Courier, Gate, Notes, PostReport, Retry};
 use crate::email::{ComposeError, Letterhead, Newsletter, Recipient};
 use crate::error::{Error, Result};
-use crate::ledger::{Change, Ledger, Outcome, State};
+use crate::ledger::{Bounce, BounceKind, BounceSource, Change, Ledger, Outcome, State};
 
 /// Subscribers fetched per ledger query.
 const PAGE: usize = 200;
@@ -277,12 +278,24 @@ impl Feed<'_, '_> {
                     .push(Change::Settled(outcome(State::Sent, reply)));
             }
             Attempt::Rejected(reply) => {
-                report.failed.push(format!("{}: {reply}", done.email));
+                let bounce = bounce(self.post_id, done.subscriber_id, &reply, true);
+                let said = match bounce.as_ref().map(|b| b.kind) {
+                    Some(BounceKind::Hard) => " (the address bounced: it is not mailed again)",
+                    _ => "",
+                };
+                report.failed.push(format!("{}: {reply}{said}", done.email));
                 self.batch
                     .push(Change::Settled(outcome(State::Failed, reply)));
+                self.batch.extend(bounce.map(Change::Bounced));
             }
             // Nothing reached the server: no row stays, so the next run sends it.
-            Attempt::Deferred(why) | Attempt::Unreachable(why) => {
+            Attempt::Deferred(why) => {
+                let bounce = bounce(self.post_id, done.subscriber_id, &why, false);
+                report.deferred.push(format!("{}: {why}", done.email));
+                self.batch.push(Change::Released(done.subscriber_id));
+                self.batch.extend(bounce.map(Change::Bounced));
+            }
+            Attempt::Unreachable(why) => {
                 report.deferred.push(format!("{}: {why}", done.email));
                 self.batch.push(Change::Released(done.subscriber_id));
             }
@@ -307,6 +320,25 @@ impl Feed<'_, '_> {
         let batch = std::mem::take(&mut self.batch);
         self.ledger.write(self.post_id, &batch)
     }
+}
+
+/// The bounce a refusal of `post_id` amounts to, if it says something about
+/// the reader's address (`permanent`: a 5xx, else a 4xx that outlasted the retries).
+fn bounce(post_id: &str, subscriber_id: i64, reply: &str, permanent: bool) -> Option<Bounce> {
+    let kind = match status::at_send(reply, permanent)? {
+        Verdict::Hard => BounceKind::Hard,
+        Verdict::Soft => BounceKind::Soft,
+        Verdict::Message => return None,
+    };
+    Some(Bounce {
+        subscriber_id,
+        post: Some(post_id.to_string()),
+        kind,
+        source: BounceSource::Smtp,
+        status: status::Enhanced::find(reply).map(|c| c.to_string()),
+        detail: reply.to_string(),
+        key: format!("smtp:{post_id}"),
+    })
 }
 
 /// A sender's gate: the announce goes to the ledger thread, the wait is for its answer.

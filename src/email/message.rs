@@ -7,7 +7,10 @@
 //! within 998 octets however long the HTML's lines are. This module adds
 //! what lettre leaves to the caller: a Message-ID that is stable per post
 //! and subscriber (a re-send after a crash is recognisably the same
-//! message), List-Id and the RFC 2369/8058 unsubscribe headers.
+//! message), List-Id and the RFC 2369/8058 unsubscribe headers; the DKIM
+//! signature when `[email.dkim]` asks for one (`crate::dkim`); and the
+//! envelope sender, per message when `email.envelope_from` holds
+//! `{{ token }}` (VERP), so that a bounce names the copy that bounced.
 
 use std::time::SystemTime;
 
@@ -16,8 +19,10 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 
 use crate::config::Config;
+use crate::dkim::Signer;
 use crate::email::template::{Newsletter, Recipient, one_line};
 use crate::error::{Error, Result};
+use crate::site::Site;
 
 /// What every message of a site shares: sender and list identity.
 #[derive(Debug, Clone)]
@@ -27,6 +32,102 @@ pub struct Letterhead {
     pub domain: String,
     /// `Title <list.id>` for List-Id.
     pub list_id: String,
+    /// Signs each message, when `[email.dkim]` is written.
+    pub signer: Option<Signer>,
+    /// `email.envelope_from`: the MAIL FROM address, per message with VERP.
+    pub envelope_from: Option<EnvelopeFrom>,
+}
+
+/// `email.envelope_from`, checked: an address, with `{{ token }}` standing
+/// for each message's VERP token (or none, for one fixed bounce address).
+#[derive(Debug, Clone)]
+pub struct EnvelopeFrom {
+    /// The text before and after the token (all of it in `before` without one).
+    before: String,
+    after: Option<String>,
+}
+
+/// Spellings of the one placeholder `envelope_from` takes.
+const TOKEN_PLACEHOLDERS: [&str; 2] = ["{{ token }}", "{{token}}"];
+
+impl EnvelopeFrom {
+    pub fn parse(text: &str) -> Result<EnvelopeFrom> {
+        let text = text.trim();
+        let split = TOKEN_PLACEHOLDERS.iter().find_map(|p| text.split_once(p));
+        let parsed = match split {
+            Some((before, after)) => EnvelopeFrom {
+                before: before.to_string(),
+                after: Some(after.to_string()),
+            },
+            None => EnvelopeFrom {
+                before: text.to_string(),
+                after: None,
+            },
+        };
+        let bad = |why: &str| {
+            Error::Usage(format!(
+                "email.envelope_from {text:?}: {why}; write an address such as \"bounces+{{{{ token }}}}@example.org\""
+            ))
+        };
+        if parsed.before.contains("{{") || parsed.after.as_deref().is_some_and(|a| a.contains("{{"))
+        {
+            return Err(bad("the only placeholder it takes is {{ token }}, once"));
+        }
+        let sample = parsed.address("0123456789abcdef0123456789abcdef", "sample-post");
+        match sample {
+            Ok(address) if address.to_string().is_ascii() => Ok(parsed),
+            Ok(_) => Err(bad("it must be ASCII")),
+            Err(_) => Err(bad("not an address")),
+        }
+    }
+
+    /// Whether each message gets its own address (VERP).
+    pub fn is_verp(&self) -> bool {
+        self.after.is_some()
+    }
+
+    /// The envelope sender of `subscriber_token`'s copy of `post_id`.
+    pub fn address(&self, subscriber_token: &str, post_id: &str) -> Result<Address, ComposeError> {
+        let text = match &self.after {
+            Some(after) => format!(
+                "{}{}{after}",
+                self.before,
+                verp_token(subscriber_token, post_id)
+            ),
+            None => self.before.clone(),
+        };
+        text.parse()
+            .map_err(|_| ComposeError::Address(format!("envelope sender {text}")))
+    }
+
+    /// The VERP token in `address`, if it is one of ours (the text around
+    /// the token compared without case: some servers lower-case it).
+    pub fn token_in(&self, address: &str) -> Option<String> {
+        let after = self.after.as_deref()?;
+        let address = address.trim().trim_start_matches('<').trim_end_matches('>');
+        let lower = address.to_ascii_lowercase();
+        let (before, after) = (self.before.to_ascii_lowercase(), after.to_ascii_lowercase());
+        if lower.len() <= before.len() + after.len()
+            || !lower.starts_with(&before)
+            || !lower.ends_with(&after)
+        {
+            return None;
+        }
+        let token = &lower[before.len()..lower.len() - after.len()];
+        Some(token.to_string())
+    }
+}
+
+/// A message's VERP token: the subscriber's token and a tag of the post,
+/// `<token>-<8 hex>`, so a bounce that carries nothing else still names
+/// both. 49 characters with `bounces+`: within the 64 a local part may have.
+pub fn verp_token(subscriber_token: &str, post_id: &str) -> String {
+    format!("{subscriber_token}-{}", post_tag(post_id))
+}
+
+/// The post part of a VERP token.
+pub fn post_tag(post_id: &str) -> String {
+    format!("{:08x}", fnv1a(post_id.as_bytes()) as u32)
 }
 
 /// One message, ready for a transport.
@@ -83,14 +184,97 @@ pub fn from_mailbox(config: &Config) -> Result<Mailbox> {
 }
 
 impl Letterhead {
+    /// Sender, list identity and envelope sender; no signing (see [`Letterhead::for_site`]).
     pub fn new(config: &Config) -> Result<Letterhead> {
         let from = from_mailbox(config)?;
         let domain = from.email.domain().to_ascii_lowercase();
+        let envelope_from = config
+            .email
+            .envelope_from
+            .as_deref()
+            .map(EnvelopeFrom::parse)
+            .transpose()?;
         Ok(Letterhead {
             list_id: list_id(&config.site.title, &config.site.url),
             from,
             domain,
+            signer: None,
+            envelope_from,
         })
+    }
+
+    /// [`Letterhead::new`], with the site's DKIM key read and checked when
+    /// `[email.dkim]` is written.
+    pub fn for_site(site: &Site) -> Result<Letterhead> {
+        let mut letterhead = Letterhead::new(&site.config)?;
+        if let Some(dkim) = &site.config.email.dkim {
+            let path = site.path(&dkim.key_file);
+            let signer = Signer::new(dkim, &path, &site.shown(&path), &letterhead.domain)?;
+            letterhead.signer = Some(signer);
+        }
+        Ok(letterhead)
+    }
+
+    /// What `herald check` says about sending: the DKIM key and the envelope
+    /// sender as `send` would read them (problems), and what DMARC would
+    /// make of them (warnings): a DKIM domain that does not align with From
+    /// (allowed, or refused by `send`), or no aligned DKIM with an envelope
+    /// sender on another domain (then neither SPF nor DKIM aligns).
+    pub fn check(site: &Site) -> (Vec<crate::Problem>, Vec<crate::Problem>) {
+        let config_file = site.shown(&site.config_path);
+        let (mut problems, mut warnings) = (Vec::new(), Vec::new());
+        let plain = match Letterhead::new(&site.config) {
+            Ok(plain) => plain,
+            // No sender is `send`'s to refuse: a site may publish feeds only.
+            Err(_)
+                if site.config.email.envelope_from.is_none()
+                    && site.config.email.dkim.is_none() =>
+            {
+                return (problems, warnings);
+            }
+            Err(e) => {
+                problems.push(crate::Problem::file(&config_file, e.to_string()));
+                return (problems, warnings);
+            }
+        };
+        let from_domain = plain.domain.clone();
+        let dkim = site.config.email.dkim.as_ref();
+        if let Some(dkim) = dkim {
+            if !crate::dkim::aligned(&dkim.domain, &from_domain) {
+                let mut text = crate::dkim::unaligned_message(dkim.domain.trim(), &from_domain);
+                if dkim.allow_unaligned {
+                    text = format!(
+                        "email.dkim.domain {} does not align with From's domain {from_domain}: the signature is made (allow_unaligned = true) but DMARC will not count it",
+                        dkim.domain.trim()
+                    );
+                }
+                warnings.push(crate::Problem::file(&config_file, text));
+            }
+            if let Err(e) = Letterhead::for_site(site) {
+                let unaligned =
+                    !crate::dkim::aligned(&dkim.domain, &from_domain) && !dkim.allow_unaligned;
+                if !unaligned {
+                    problems.push(crate::Problem::file(&config_file, e.to_string()));
+                }
+            }
+        }
+        let dkim_aligned = dkim.is_some_and(|d| crate::dkim::aligned(&d.domain, &from_domain));
+        if let Some(sender) = &plain.envelope_from {
+            let domain = sender
+                .address("token", "post")
+                .map(|a| a.domain().to_string())
+                .unwrap_or_default();
+            if !dkim_aligned && !crate::dkim::aligned(&domain, &from_domain) {
+                warnings.push(crate::Problem::file(
+                    &config_file,
+                    format!(
+                        "email.envelope_from is on {domain}, not {from_domain}, and no aligned DKIM key signs: \
+                         neither SPF nor DKIM will align for DMARC; use a bounce address on {from_domain} or add [email.dkim]"
+                    ),
+                ));
+            }
+        }
+        (problems, warnings)
     }
 
     /// Builds `recipient`'s copy of `newsletter`, dated `date`.
@@ -131,14 +315,60 @@ impl Letterhead {
         let body = MultiPart::alternative()
             .singlepart(SinglePart::plain(copy.text))
             .singlepart(SinglePart::html(copy.html));
-        let message = builder
-            .multipart(body)
-            .map_err(|e| ComposeError::Build(e.to_string()))?;
+        let mut message = match &self.signer {
+            Some(_) => signable(builder, &body),
+            None => builder.multipart(body),
+        }
+        .map_err(|e| ComposeError::Build(e.to_string()))?;
+        if let Some(signer) = &self.signer {
+            signer.sign(&mut message);
+        }
+        let envelope = match &self.envelope_from {
+            Some(sender) => {
+                let sender = sender.address(recipient.token, &newsletter.post_id)?;
+                Envelope::new(Some(sender), message.envelope().to().to_vec())
+                    .map_err(|e| ComposeError::Build(e.to_string()))?
+            }
+            None => message.envelope().clone(),
+        };
         Ok(Letter {
-            envelope: message.envelope().clone(),
+            envelope,
             bytes: message.formatted(),
             message_id,
         })
+    }
+}
+
+/// The message with its multipart body handed over ready-made, under a
+/// Content-Type header of its own. lettre writes a multipart's Content-Type
+/// as part of the body, after the DKIM-Signature, and signs it as absent:
+/// a receiver would then see a Content-Type the signature says is not
+/// there. As a header of the message, it is signed like the others.
+fn signable(
+    builder: lettre::message::MessageBuilder,
+    body: &MultiPart,
+) -> Result<lettre::Message, lettre::error::Error> {
+    use lettre::message::header::{ContentTransferEncoding, ContentType};
+    let formatted = body.formatted();
+    let content_type = body.headers().get::<ContentType>();
+    let split = formatted.windows(4).position(|w| w == b"\r\n\r\n");
+    // lettre encodes each part for 7-bit transport (lines within 998
+    // octets, ASCII), so the whole is 7-bit; checked, not assumed. (Its own
+    // choice of encoding wants lines under 78 and would re-encode it.)
+    let ready = split
+        .map(|at| formatted[at + 4..].to_vec())
+        .filter(|bytes| {
+            bytes.is_ascii() && bytes.split(|&b| b == b'\n').all(|line| line.len() <= 998)
+        });
+    match (content_type, ready) {
+        (Some(content_type), Some(ready)) => builder
+            .header(content_type)
+            .header(lettre::message::header::MIME_VERSION_1_0)
+            .body(lettre::message::Body::dangerous_pre_encoded(
+                ready,
+                ContentTransferEncoding::SevenBit,
+            )),
+        _ => builder.multipart(body.clone()),
     }
 }
 
@@ -216,6 +446,38 @@ mod tests {
         assert_ne!(a, message_id("https://e.org/p/", &bob, "e.org"));
         assert_ne!(a, message_id("https://e.org/q/", &ada, "e.org"));
         assert!(a.starts_with("herald.") && a.ends_with("@e.org"), "{a}");
+    }
+
+    #[test]
+    fn a_verp_envelope_sender_carries_the_token_and_is_found_again() {
+        let verp = EnvelopeFrom::parse("bounces+{{ token }}@example.org").unwrap();
+        assert!(verp.is_verp());
+        let address = verp
+            .address("abc123", "https://e.org/p/")
+            .unwrap()
+            .to_string();
+        let token = verp_token("abc123", "https://e.org/p/");
+        assert_eq!(address, format!("bounces+{token}@example.org"));
+        assert_eq!(
+            verp.token_in(&format!("<{}>", address.to_uppercase())),
+            Some(token)
+        );
+        assert_eq!(verp.token_in("someone@example.org"), None);
+        let fixed = EnvelopeFrom::parse("bounces@example.org").unwrap();
+        assert!(!fixed.is_verp());
+        assert_eq!(fixed.token_in("bounces@example.org"), None);
+    }
+
+    #[test]
+    fn an_envelope_sender_that_is_no_address_or_has_other_placeholders_is_refused() {
+        for bad in [
+            "not an address",
+            "b+{{ post }}@example.org",
+            "{{ token }}{{ token }}@x.org",
+        ] {
+            let error = EnvelopeFrom::parse(bad).unwrap_err().to_string();
+            assert!(error.contains("email.envelope_from"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl<'a> Kit<'a> {
     pub fn new(site: &'a Site) -> Result<Kit<'a>> {
         Ok(Kit {
             site,
-            letterhead: Letterhead::new(&site.config)?,
+            letterhead: Letterhead::for_site(site)?,
             templates: Templates::load(site)?,
             renderer: Renderer::new(site)?,
         })

@@ -92,6 +92,7 @@ impl Ledger {
         }
         self.claim()?;
         let now = now();
+        let soft_bounce_limit = self.soft_bounce_limit;
         self.batch(|tx| {
             let mut pending = tx.prepare_cached(
                 "INSERT OR IGNORE INTO deliveries (post, subscriber, state, updated) VALUES (?1, ?2, 'pending', ?3)",
@@ -128,6 +129,9 @@ impl Ledger {
                         ])?;
                     }
                     Change::Released(id) => released += release.execute(params![post_id, id])?,
+                    Change::Bounced(bounce) => {
+                        super::bounces::apply(tx, bounce, soft_bounce_limit)?;
+                    }
                 }
             }
             if released > 0 {
@@ -298,6 +302,8 @@ impl Ledger {
                     in_flight: count(row, 3)?,
                     failed: count(row, 4)?,
                     owed: 0,
+                    bounced: 0,
+                    complained: 0,
                 })
             })
             .map_err(|e| self.error(e))?;
@@ -306,6 +312,7 @@ impl Ledger {
             .map_err(|e| self.error(e))?;
         for post in &mut posts {
             post.owed = self.owed(&post.post)?;
+            (post.bounced, post.complained) = self.bounce_counts(&post.post)?;
         }
         Ok(posts)
     }

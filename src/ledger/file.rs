@@ -118,6 +118,7 @@ impl Ledger {
             conn,
             path: path.to_path_buf(),
             sending: None,
+            soft_bounce_limit: crate::config::EmailConfig::default().soft_bounce_limit,
         })
     }
 

@@ -48,9 +48,11 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Error, Result};
 
+pub use bounces::{Bounce, BounceKind, BounceSource, Counted, Reason};
 pub use posts::{KnownPost, Sighting};
 pub use signups::{Confirmed, Signup};
 
+mod bounces;
 mod deliveries;
 mod file;
 mod posts;
@@ -145,6 +147,23 @@ const MIGRATIONS: &[&str] = &[
         last_sent TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX confirmations_by_time ON confirmations (last_sent);",
+    // 8: bounces and complaints (see `bounces`): one row per event, so a
+    // reader's status can say why, `status` can count them per post, and a
+    // report read twice is counted once (`key`).
+    "CREATE TABLE bounces (
+        id         INTEGER PRIMARY KEY,
+        subscriber INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        post       TEXT,
+        kind       TEXT NOT NULL CHECK (kind IN ('hard', 'soft', 'complaint')),
+        source     TEXT NOT NULL CHECK (source IN ('smtp', 'report')),
+        status     TEXT,
+        detail     TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        UNIQUE (key, subscriber)
+    );
+    CREATE INDEX bounces_by_subscriber ON bounces (subscriber, post);
+    CREATE INDEX bounces_by_post ON bounces (post);",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -243,6 +262,8 @@ pub enum Change {
     Settled(Outcome),
     /// The server does not have it: a pending row goes, so a later run sends it.
     Released(i64),
+    /// The server's refusal says something about the reader's address.
+    Bounced(Bounce),
 }
 
 /// Delivery counts of one post.
@@ -257,6 +278,10 @@ pub struct PostStatus {
     pub failed: u64,
     /// Active subscribers in the post's audience with no row yet.
     pub owed: u64,
+    /// Readers whose copy bounced (hard, or soft and never cleared).
+    pub bounced: u64,
+    /// Readers who reported the post as spam.
+    pub complained: u64,
 }
 
 /// The send holding the ledger: who and since when (from its lock file).
@@ -278,7 +303,7 @@ impl fmt::Display for Holder {
 }
 
 /// "2026-11-24 13:05:09 UTC" from a stored time.
-fn shown_time(stored: &str) -> String {
+pub fn shown_time(stored: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(stored)
         .map(|t| {
             t.with_timezone(&Utc)
@@ -294,6 +319,8 @@ pub struct Ledger {
     /// The send lock, once this ledger has changed delivery state: held until
     /// the ledger is dropped (or the process dies; the OS lets go then).
     sending: Option<fs_err::File>,
+    /// Consecutive soft-bounced posts that bounce a reader (`email.soft_bounce_limit`).
+    soft_bounce_limit: u32,
 }
 
 /// Now, as stored: fixed-width RFC 3339 so text order is time order.

@@ -65,8 +65,9 @@ impl fmt::Display for Added {
 /// unless a new name is given: then only the name changes. Someone
 /// unsubscribed or bounced is made active again, since naming an address on
 /// the command line is a deliberate act (an import is not: it never revives
-/// anyone).
-pub fn add(ledger: &Ledger, text: &str, name: Option<&str>) -> Result<Added> {
+/// anyone); but an address that bounced, or whose reader reported the list
+/// as spam, only with `force`: mailing it again hurts the list's reputation.
+pub fn add(ledger: &Ledger, text: &str, name: Option<&str>, force: bool) -> Result<Added> {
     let mailbox = parse(text).map_err(Error::Usage)?;
     let email = mailbox.email;
     let name = name
@@ -77,6 +78,9 @@ pub fn add(ledger: &Ledger, text: &str, name: Option<&str>) -> Result<Added> {
         ledger.add_subscriber(&email, name)?;
         return Ok(Added::New(email));
     };
+    if !force && existing.status != SubscriberStatus::Active {
+        refuse_revival(ledger, &existing)?;
+    }
     let renamed = name.filter(|n| existing.name.as_deref() != Some(*n));
     if let Some(name) = renamed {
         ledger.set_name(&email, Some(name))?;
@@ -91,6 +95,54 @@ pub fn add(ledger: &Ledger, text: &str, name: Option<&str>) -> Result<Added> {
             Ok(Added::Again(email, was))
         }
     }
+}
+
+/// Why a reader is off the list, for `subscribers list`: when, and the
+/// server's words (or the complaint) — for one who bounced or complained.
+pub fn why_off(ledger: &Ledger, subscriber: &Subscriber) -> Result<Option<String>> {
+    if subscriber.status == SubscriberStatus::Active {
+        return Ok(None);
+    }
+    let Some(reason) = ledger.bounce_reason(subscriber.id)? else {
+        return Ok(None);
+    };
+    let bounced = subscriber.status == SubscriberStatus::Bounced && reason.kind != "complaint";
+    let said = if bounced {
+        format!("{} bounce: {}", reason.kind, reason.detail)
+    } else if reason.kind == "complaint" {
+        format!("complaint: {}", reason.detail)
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(format!(
+        "{}\t{said}",
+        crate::ledger::shown_time(&reason.at)
+    )))
+}
+
+/// Refuses to bring back a reader who bounced or complained, saying why.
+fn refuse_revival(ledger: &Ledger, existing: &Subscriber) -> Result<()> {
+    let reason = ledger.bounce_reason(existing.id)?;
+    let why = match (&existing.status, &reason) {
+        (SubscriberStatus::Bounced, Some(r)) => {
+            format!(
+                "bounced on {}: {}",
+                crate::ledger::shown_time(&r.at),
+                r.detail
+            )
+        }
+        (SubscriberStatus::Bounced, None) => "is marked bounced".to_string(),
+        (_, Some(r)) if r.kind == "complaint" => format!(
+            "reported the list as spam on {}",
+            crate::ledger::shown_time(&r.at)
+        ),
+        _ => return Ok(()),
+    };
+    Err(Error::Usage(format!(
+        "{} {why}; mailing it again hurts the list's reputation with mail providers. \
+         Pass --force to add it anyway",
+        existing.email
+    )))
 }
 
 /// The columns of `export`: everything `import` needs to restore the list.

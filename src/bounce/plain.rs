@@ -1,0 +1,165 @@
+//! Bounces written for people only: no DSN part, just words (older Exim's
+//! "Mail delivery failed: returning message to sender", qmail's "failure
+//! notice", appliances and hosted filters). Read only when the message
+//! looks like a bounce (from a mailer daemon, a bounce subject, or Exim's
+//! X-Failed-Recipients), and only the explanation above the returned copy,
+//! so the original's own text is never taken for the server's.
+
+use mail_parser::Message;
+
+use super::dsn::failure;
+use super::report::{Form, Report, addresses_in, one_line};
+
+/// Subjects bounces are sent with, lower-cased.
+const SUBJECTS: &[&str] = &[
+    "undeliver",
+    "undelivered mail",
+    "delivery status notification",
+    "delivery failure",
+    "delivery has failed",
+    "mail delivery failed",
+    "mail delivery failure",
+    "failure notice",
+    "returned mail",
+    "returned to sender",
+    "non-delivery",
+    "nondeliverable",
+    "could not be delivered",
+    "delivery notification",
+];
+
+/// Senders bounces come from, lower-cased local parts.
+const SENDERS: &[&str] = &["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"];
+
+/// Lines where the explanation ends and the returned message begins.
+const SEPARATORS: &[&str] = &[
+    "------ this is a copy of the message",
+    "--- below this line is a copy of the message",
+    "original message follows",
+    "----- original message -----",
+    "------ original message",
+    "-----original message-----",
+    "----- the header of the original message",
+    "------ received:",
+    "original message headers",
+];
+
+/// Fills `report` from a bounce in words, if the message is one.
+pub fn read(message: &Message<'_>, report: &mut Report) -> bool {
+    let failed_header: Vec<String> = message
+        .header_raw("X-Failed-Recipients")
+        .map(addresses_in)
+        .unwrap_or_default();
+    if failed_header.is_empty() && !looks_like_a_bounce(message) {
+        return false;
+    }
+    let text = explanation(message);
+    let recipients = if failed_header.is_empty() {
+        recipients_in(&text, report)
+    } else {
+        failed_header
+    };
+    report.form = Form::Plain;
+    if recipients.is_empty() {
+        // A bounce that names nobody: matched by Message-ID or VERP, if at all.
+        report
+            .failures
+            .push(failure(None, None, None, diagnostic(&text)));
+    }
+    for (i, recipient) in recipients.iter().enumerate() {
+        let section = section(&text, recipient, recipients.get(i + 1));
+        report.failures.push(failure(
+            Some(recipient.clone()),
+            None,
+            None,
+            diagnostic(section),
+        ));
+    }
+    true
+}
+
+fn looks_like_a_bounce(message: &Message<'_>) -> bool {
+    let subject = message.subject().unwrap_or_default().to_ascii_lowercase();
+    let from_daemon = message
+        .from()
+        .and_then(|f| f.first())
+        .and_then(|a| a.address())
+        .and_then(|a| a.split('@').next().map(str::to_ascii_lowercase))
+        .is_some_and(|local| SENDERS.contains(&local.as_str()));
+    let bounce_subject = SUBJECTS.iter().any(|s| subject.contains(s));
+    // An auto-reply from a daemon-like sender is still an auto-reply.
+    let auto_reply = message
+        .header_raw("Auto-Submitted")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("auto-replied"));
+    (from_daemon || bounce_subject) && !auto_reply
+}
+
+/// The text above the returned copy of the message.
+fn explanation(message: &Message<'_>) -> String {
+    let text = message
+        .body_text(0)
+        .unwrap_or_default()
+        .replace("\r\n", "\n");
+    let mut kept = String::new();
+    for line in text.lines() {
+        let lower = line.trim().to_ascii_lowercase();
+        if SEPARATORS.iter().any(|s| lower.starts_with(s)) {
+            break;
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    kept
+}
+
+/// The failed addresses a bounce in words names: every address in the
+/// explanation except the sender's own (the daemon, the envelope).
+fn recipients_in(text: &str, report: &Report) -> Vec<String> {
+    addresses_in(text)
+        .into_iter()
+        .filter(|a| {
+            let local = a.split('@').next().unwrap_or("").to_ascii_lowercase();
+            !SENDERS.contains(&local.as_str())
+                && !report.envelope.iter().any(|e| e.eq_ignore_ascii_case(a))
+        })
+        .collect()
+}
+
+/// The part of the text about `recipient`: from its first mention to the
+/// next recipient's (Exim lists each address with its own error below it).
+fn section<'a>(text: &'a str, recipient: &str, next: Option<&String>) -> &'a str {
+    let lower = text.to_ascii_lowercase();
+    let Some(start) = lower.find(&recipient.to_ascii_lowercase()) else {
+        return text;
+    };
+    let end = next
+        .and_then(|n| lower[start + recipient.len()..].find(&n.to_ascii_lowercase()))
+        .map_or(text.len(), |e| start + recipient.len() + e);
+    let section = &text[start..end];
+    // qmail and others write the reason above the address: keep the whole
+    // text when the section itself says nothing.
+    if super::status::Enhanced::find(section).is_some() || section.len() > recipient.len() + 20 {
+        section
+    } else {
+        text
+    }
+}
+
+/// The line that says what happened: the one with a status code, else the
+/// first lines of the section.
+fn diagnostic(section: &str) -> String {
+    let lines: Vec<&str> = section
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let coded = lines.iter().position(|l| {
+        super::status::Enhanced::find(l).is_some()
+            || super::status::basic_code(l).is_some_and(|c| c >= 400)
+    });
+    match coded {
+        // The reason often continues on the next lines (Exim indents them).
+        Some(i) => one_line(&lines[i..lines.len().min(i + 3)].join(" "), 300),
+        None => one_line(&lines.join(" "), 300),
+    }
+}
