@@ -101,6 +101,8 @@ mod tests {
             from: "Jane <jane@notes.test>".parse().unwrap(),
             domain: "notes.test".into(),
             list_id: "Notes <notes.test>".into(),
+            signer: None,
+            envelope_from: None,
         };
         let sender = Sender {
             letterhead: &letterhead,

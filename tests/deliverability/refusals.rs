@@ -44,7 +44,7 @@ fn a_550_5_1_1_bounces_the_reader_at_once_and_the_list_says_why_and_when() {
     );
     let status = stdout(&site.herald(&["status"]).success());
     assert!(
-        status.contains("subscribers: 1 active, 0 unsubscribed, 1 bounced"),
+        status.contains("subscribers: 1 active, 0 pending, 0 unsubscribed, 1 bounced"),
         "{status}"
     );
     let row = status
