@@ -223,5 +223,13 @@ pub fn check_pages(site: &Site) -> Result<()> {
 /// signup from it gets the form once more, filled in, with one.
 pub fn form_snippet(site: &Site) -> Result<String> {
     let action = format!("{}/subscribe", public_url(site)?);
+    // Escaped by hand, and only what must be: people read and paste this,
+    // and minijinja's escaping writes every `/` as `&#x2f;`.
+    let action = action
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let action = minijinja::Value::from_safe_string(action);
     Pages::load(site)?.body("snippet", context! { action })
 }

@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
@@ -24,7 +24,8 @@ use super::{App, client, work};
 use crate::email::template::one_line;
 use crate::error::Result;
 use crate::ledger::Confirmed;
-use crate::token::{Confirm, Unsubscribe};
+use crate::ledger::Ledger;
+use crate::token::{Confirm, Keys, Unsubscribe};
 
 /// A form older than this is served again rather than taken (a page left
 /// open for days, or a stamp harvested for reuse).
@@ -223,53 +224,70 @@ struct TokenQuery {
     t: Option<String>,
 }
 
-/// What a token came to.
-enum Checked {
-    Confirm(String),
-    Invalid { expired: bool },
-}
-
-async fn confirm_page(State(app): State<Arc<App>>, Query(query): Query<TokenQuery>) -> Page {
-    let token = query.t.unwrap_or_default();
-    match check_confirm_now(&app, token).await {
-        Ok(Checked::Confirm(token)) => page(
-            &app,
-            StatusCode::OK,
-            "confirm",
-            context! { action => "confirm", token },
-        ),
-        Ok(Checked::Invalid { expired }) => invalid(&app, "confirm", expired, false),
-        Err(e) => failed(&app, &e),
-    }
-}
-
-/// A confirmation token checked as of now.
-async fn check_confirm_now(app: &App, token: String) -> Result<Checked> {
-    let keys = app.keys.clone();
-    app.records
-        .call(move |ledger| {
-            let now = Utc::now();
-            let Some(claim) = Confirm::parse(&token) else {
-                return Ok(Checked::Invalid { expired: false });
-            };
-            let Some(subscriber) = ledger.subscriber_by_token(claim.id)? else {
-                return Ok(Checked::Invalid { expired: false });
-            };
-            if claim.is_for(&keys, &subscriber.email, now).is_some() {
-                return Ok(Checked::Confirm(token));
-            }
-            Ok(Checked::Invalid {
-                expired: claim.was_for(&keys, &subscriber.email),
-            })
-        })
-        .await
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct TokenForm {
     t: Option<String>,
 }
 
+/// What a confirmation link is worth now.
+enum Link {
+    /// Signed for this subscriber (ledger token `id`), made at `issued`, in time.
+    Good { id: String, issued: DateTime<Utc> },
+    /// Signed for them, but older than its lifetime.
+    Expired,
+    /// Not herald's, cut short, another address's, or its reader is gone.
+    Invalid,
+}
+
+/// Why a link does nothing, as the page says it.
+#[derive(Clone, Copy)]
+enum Refused {
+    Invalid,
+    Expired,
+    /// Older than the reader's last unsubscribe.
+    Stale,
+}
+
+/// Checks a confirmation token against the ledger (whose address it claims).
+fn read_link(ledger: &Ledger, keys: &Keys, token: &str) -> Result<Link> {
+    let Some(claim) = Confirm::parse(token) else {
+        return Ok(Link::Invalid);
+    };
+    let Some(subscriber) = ledger.subscriber_by_token(claim.id)? else {
+        return Ok(Link::Invalid);
+    };
+    Ok(match claim.is_for(keys, &subscriber.email, Utc::now()) {
+        Some(issued) => Link::Good {
+            id: claim.id.to_string(),
+            issued,
+        },
+        None if claim.was_for(keys, &subscriber.email) => Link::Expired,
+        None => Link::Invalid,
+    })
+}
+
+/// The page a link scanner may fetch: the button, and nothing changed.
+async fn confirm_page(State(app): State<Arc<App>>, Query(query): Query<TokenQuery>) -> Page {
+    let token = query.t.unwrap_or_default();
+    let (keys, checked) = (app.keys.clone(), token.clone());
+    let link = app
+        .records
+        .call(move |ledger| read_link(ledger, &keys, &checked))
+        .await;
+    match link {
+        Ok(Link::Good { .. }) => page(
+            &app,
+            StatusCode::OK,
+            "confirm",
+            context! { action => "confirm", token },
+        ),
+        Ok(Link::Expired) => refused(&app, "confirm", Refused::Expired),
+        Ok(Link::Invalid) => refused(&app, "confirm", Refused::Invalid),
+        Err(e) => failed(&app, &e),
+    }
+}
+
+/// The button: the reader is active from now on.
 async fn confirm(
     State(app): State<Arc<App>>,
     Query(query): Query<TokenQuery>,
@@ -283,40 +301,32 @@ async fn confirm(
     let keys = app.keys.clone();
     let outcome = app
         .records
-        .call(move |ledger| {
-            let now = Utc::now();
-            let Some(claim) = Confirm::parse(&token) else {
-                return Ok(Err(false));
-            };
-            let Some(subscriber) = ledger.subscriber_by_token(claim.id)? else {
-                return Ok(Err(false));
-            };
-            match claim.is_for(&keys, &subscriber.email, now) {
-                Some(issued) => Ok(Ok(ledger.confirm(claim.id, issued)?)),
-                None => Ok(Err(claim.was_for(&keys, &subscriber.email))),
-            }
+        .call(move |ledger| match read_link(ledger, &keys, &token)? {
+            Link::Good { id, issued } => Ok(ledger.confirm(&id, issued)?.ok_or(Refused::Invalid)),
+            Link::Expired => Ok(Err(Refused::Expired)),
+            Link::Invalid => Ok(Err(Refused::Invalid)),
         })
         .await;
     match outcome {
-        Ok(Ok(Some(Confirmed::Now))) => page(&app, StatusCode::OK, "confirmed", context! {}),
-        Ok(Ok(Some(Confirmed::Already))) => page(
+        Ok(Ok(Confirmed::Now)) => page(&app, StatusCode::OK, "confirmed", context! {}),
+        Ok(Ok(Confirmed::Already)) => page(
             &app,
             StatusCode::OK,
             "confirmed",
             context! { already => true },
         ),
-        Ok(Ok(Some(Confirmed::Stale))) => invalid(&app, "confirm", false, true),
-        Ok(Ok(None)) => invalid(&app, "confirm", false, false),
-        Ok(Err(expired)) => invalid(&app, "confirm", expired, false),
+        Ok(Ok(Confirmed::Stale)) => refused(&app, "confirm", Refused::Stale),
+        Ok(Err(why)) => refused(&app, "confirm", why),
         Err(e) => failed(&app, &e),
     }
 }
 
-fn invalid(app: &App, purpose: &str, expired: bool, stale: bool) -> Page {
-    let status = if expired {
-        StatusCode::GONE
-    } else {
-        StatusCode::BAD_REQUEST
+/// A link that does nothing says so: 410 when it has expired, else 400.
+fn refused(app: &App, purpose: &str, why: Refused) -> Page {
+    let (status, expired, stale) = match why {
+        Refused::Invalid => (StatusCode::BAD_REQUEST, false, false),
+        Refused::Expired => (StatusCode::GONE, true, false),
+        Refused::Stale => (StatusCode::BAD_REQUEST, false, true),
     };
     page(
         app,
@@ -358,7 +368,7 @@ async fn unsubscribe_page(State(app): State<Arc<App>>, Query(query): Query<Token
             );
             page(&app, StatusCode::OK, "unsubscribe", context! { action })
         }
-        Ok(false) => invalid(&app, "unsubscribe", false, false),
+        Ok(false) => refused(&app, "unsubscribe", Refused::Invalid),
         Err(e) => failed(&app, &e),
     }
 }
@@ -375,7 +385,7 @@ async fn unsubscribe(State(app): State<Arc<App>>, Query(query): Query<TokenQuery
             "unsubscribed",
             context! { subscribe => "subscribe" },
         ),
-        Ok(false) => invalid(&app, "unsubscribe", false, false),
+        Ok(false) => refused(&app, "unsubscribe", Refused::Invalid),
         Err(e) => failed(&app, &e),
     }
 }
