@@ -5,6 +5,8 @@
 //! Exim, qmail, Gmail, Outlook/Exchange and Amazon SES send), and the list
 //! and the ledger afterwards.
 
+#[path = "support/dkim_verify.rs"]
+mod dkim_verify;
 #[path = "deliverability/server.rs"]
 mod server;
 mod support;

@@ -6,6 +6,8 @@
 //! with `herald send`. Submodules: `signup` (the whole loop), `abuse`
 //! (list bombing and forged links), `service` (start, stop, limits).
 
+#[path = "support/dkim_verify.rs"]
+mod dkim_verify;
 #[path = "support/mailbox.rs"]
 mod mailbox;
 mod support;
@@ -82,6 +84,13 @@ impl Site {
 
     pub fn herald(&self, args: &[&str]) -> assert_cmd::assert::Assert {
         support::herald(self.path(), args)
+    }
+
+    /// Rewrites config/herald.toml through `edit`.
+    pub fn edit_config(&self, edit: impl FnOnce(String) -> String) {
+        let config = self.path().join("config/herald.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, edit(text)).unwrap();
     }
 
     /// `herald serve --listen 127.0.0.1:0`, running.

@@ -405,7 +405,8 @@ impl Mailer {
     pub fn new(site: &Site) -> Result<Mailer> {
         Ok(Mailer {
             route: Route::new(site)?,
-            letterhead: Letterhead::new(&site.config)?,
+            // With the DKIM signer: confirmation mails are signed as posts are.
+            letterhead: Letterhead::for_site(site)?,
         })
     }
 

@@ -8,12 +8,16 @@
 
 use std::time::SystemTime;
 
-use lettre::address::Address;
+use lettre::address::{Address, Envelope};
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
-use lettre::message::{Body, Mailbox, SinglePart};
+use lettre::message::{Body, Mailbox};
 
 use crate::email::message::{ComposeError, Letter, Letterhead, fnv1a};
 use crate::email::template::one_line;
+
+/// What a confirmation mail stands for where a post's id would (its VERP
+/// tag): no post, so a bounce of it is the reader's and no post's.
+const CONFIRMATION: &str = "herald:confirmation";
 
 /// The site as the mail names it.
 #[derive(Debug, Clone)]
@@ -24,10 +28,14 @@ pub struct Sender<'a> {
 }
 
 impl Sender<'_> {
-    /// The mail asking `to` to confirm through `link`.
+    /// The mail asking `to` (whose ledger token is `token`) to confirm
+    /// through `link`. Signed when `[email.dkim]` is written, and sent from
+    /// `email.envelope_from` when that is set, with the reader's VERP token,
+    /// so a bounce finds them as one of a post's would.
     pub fn confirmation(
         &self,
         to: &str,
+        token: &str,
         link: &str,
         date: SystemTime,
     ) -> Result<Letter, ComposeError> {
@@ -52,7 +60,7 @@ impl Sender<'_> {
              nothing more will be sent to you.\n",
             url = self.url,
         );
-        let message = lettre::Message::builder()
+        let mut message = lettre::Message::builder()
             .from(self.letterhead.from.clone())
             .to(Mailbox::new(None, address))
             .subject(format!("Confirm your subscription to {title}"))
@@ -63,10 +71,23 @@ impl Sender<'_> {
                 HeaderName::new_from_ascii_str("Auto-Submitted"),
                 "auto-generated".into(),
             ))
-            .singlepart(text_part(body))
+            .header(ContentType::TEXT_PLAIN)
+            .header(lettre::message::header::MIME_VERSION_1_0)
+            .body(text_body(body))
             .map_err(|e| ComposeError::Build(e.to_string()))?;
+        if let Some(signer) = &self.letterhead.signer {
+            signer.sign(&mut message);
+        }
+        let envelope = match &self.letterhead.envelope_from {
+            Some(sender) => Envelope::new(
+                Some(sender.address(token, CONFIRMATION)?),
+                message.envelope().to().to_vec(),
+            )
+            .map_err(|e| ComposeError::Build(e.to_string()))?,
+            None => message.envelope().clone(),
+        };
         Ok(Letter {
-            envelope: message.envelope().clone(),
+            envelope,
             bytes: message.formatted(),
             message_id,
         })
@@ -77,18 +98,15 @@ impl Sender<'_> {
 /// 5322's 998 octets): the link then reads in the raw message as it is.
 /// lettre would pick quoted-printable for any line over 76 characters,
 /// breaking the link with soft line breaks and `=3D`s, which some
-/// clients' "view source" and every copy from a raw message keep.
-fn text_part(body: String) -> SinglePart {
+/// clients' "view source" and every copy from a raw message keep. The
+/// body's headers are the message's own (no MIME part of one), so that a
+/// DKIM signature covers them as they are sent.
+fn text_body(body: String) -> Body {
     let crlf = body.replace("\r\n", "\n").replace('\n', "\r\n");
     if !crlf.is_ascii() || crlf.split("\r\n").any(|line| line.len() > 900) {
-        return SinglePart::plain(body);
+        return Body::new(body);
     }
-    SinglePart::builder()
-        .header(ContentType::TEXT_PLAIN)
-        .body(Body::dangerous_pre_encoded(
-            crlf.into_bytes(),
-            ContentTransferEncoding::SevenBit,
-        ))
+    Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
 }
 
 #[cfg(test)]
@@ -111,7 +129,7 @@ mod tests {
         };
         let link = "https://notes.test/n/confirm?t=abc.123.def";
         let letter = sender
-            .confirmation("ada@notes.test", link, SystemTime::now())
+            .confirmation("ada@notes.test", "0123abcd", link, SystemTime::now())
             .unwrap();
         let text = String::from_utf8(letter.bytes).unwrap();
         assert!(text.contains(&format!("\r\n{link}\r\n")), "{text}");

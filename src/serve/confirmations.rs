@@ -219,10 +219,10 @@ impl Worker {
         }
     }
 
-    fn send(&self, token: &str, email: &str) -> Attempt {
+    fn send(&self, subscriber_token: &str, email: &str) -> Attempt {
         let office = &self.office;
         let now = Utc::now();
-        let token = office.keys.confirm_token(token, email, now);
+        let token = office.keys.confirm_token(subscriber_token, email, now);
         let link = format!(
             "{}/confirm?t={}",
             office.public_url,
@@ -233,7 +233,7 @@ impl Worker {
             title: &office.title,
             url: &office.site_url,
         };
-        match sender.confirmation(email, &link, SystemTime::now()) {
+        match sender.confirmation(email, subscriber_token, &link, SystemTime::now()) {
             Ok(letter) => office.mailer.deliver(&letter, &self.halt, &office.notes),
             Err(e) => Attempt::Rejected(e.to_string()),
         }

@@ -213,3 +213,54 @@ fn the_same_answer_comes_back_for_a_new_a_pending_and_a_subscribed_address() {
     smtp.wait_for("last@notes.test", 1);
     assert!(smtp.to("old@notes.test").is_empty());
 }
+
+#[test]
+fn a_confirmation_mail_is_signed_and_sent_from_the_bounce_address_like_a_post() {
+    let smtp = SmtpServer::start();
+    let site = Site::new(&smtp, "");
+    let keygen = site
+        .herald(&["dkim", "keygen", "--selector", "s1"])
+        .success();
+    let printed = String::from_utf8_lossy(&keygen.get_output().stdout).into_owned();
+    let record = printed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("value: "))
+        .unwrap_or_else(|| panic!("no record in {printed}"))
+        .to_string();
+    let (_, dkim) = printed.split_once("[email.dkim]").unwrap();
+    let dkim: Vec<&str> = dkim
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    site.edit_config(|text| {
+        let text = text.replacen(
+            "\n[serve]\n",
+            "envelope_from = \"bounces+{{ token }}@notes.test\"\n\n[serve]\n",
+            1,
+        );
+        format!("{text}\n[email.dkim]\n{}\n", dkim.join("\n"))
+    });
+    let serve = site.serve();
+    let client = serve.client();
+    let stamp = crate::stamp(&site, 30);
+    crate::sign_up(
+        &serve,
+        &client,
+        &[("email", "ada@notes.test"), ("stamp", &stamp)],
+    );
+    let mail = smtp.wait_for("ada@notes.test", 1).remove(0);
+    crate::dkim_verify::verify(&mail.bytes, "s1._domainkey.notes.test", &record)
+        .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&mail.bytes)));
+    let token = site
+        .ledger()
+        .subscriber("ada@notes.test")
+        .unwrap()
+        .unwrap()
+        .token;
+    assert!(
+        mail.from.starts_with(&format!("bounces+{token}-")) && mail.from.ends_with("@notes.test"),
+        "{}",
+        mail.from
+    );
+}

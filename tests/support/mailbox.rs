@@ -10,6 +10,8 @@ use mailin_embedded::{Handler, Response, Server, response};
 /// One message as the server received it.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The envelope sender (MAIL FROM).
+    pub from: String,
     pub to: Vec<String>,
     pub bytes: Vec<u8>,
 }
@@ -21,8 +23,9 @@ struct Collector {
 }
 
 impl Handler for Collector {
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
+    fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> Response {
         self.current = Some(Received {
+            from: from.to_string(),
             to: to.to_vec(),
             bytes: Vec::new(),
         });
