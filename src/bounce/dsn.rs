@@ -10,14 +10,15 @@ use mail_parser::{Message, MessageParser};
 use super::report::{Failure, Form, Report, addresses_in, mime_type, one_line};
 use super::status::{self, Enhanced, Verdict};
 
-/// Fills `report` from a DSN or ARF part, if the message has one.
+/// Fills `report` from a DSN or ARF part, if the message has one that
+/// says something (a DSN whose fields are empty is left to `plain`, which
+/// reads its words).
 pub fn read(message: &Message<'_>, report: &mut Report) -> bool {
     for part in &message.parts {
         let kind = mime_type(part);
         match kind.as_str() {
             "message/delivery-status" | "message/global-delivery-status" => {
-                read_dsn(part.contents(), report);
-                return true;
+                return read_dsn(part.contents(), report);
             }
             "message/feedback-report" => {
                 read_feedback(message, part.contents(), report);
@@ -26,7 +27,42 @@ pub fn read(message: &Message<'_>, report: &mut Report) -> bool {
             _ => {}
         }
     }
+    if let Some(fields) = loose_fields(message.raw_message()) {
+        // A DSN whose MIME is broken (a boundary that does not match) still
+        // has its fields, as text.
+        return read_dsn(fields.as_bytes(), report);
+    }
+    if jmrp(message) {
+        read_feedback(message, b"Feedback-Type: abuse\n", report);
+        return true;
+    }
     false
+}
+
+/// The delivery-status fields in a message's raw text: from its
+/// Reporting-MTA (or first Final-Recipient) to the next MIME boundary.
+fn loose_fields(raw: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let lower = text.to_ascii_lowercase();
+    let at = lower.find("\nfinal-recipient:")?;
+    if !lower[at..].contains("\naction:") && !lower[at..].contains("\nstatus:") {
+        return None;
+    }
+    let start = lower[..at].rfind("\nreporting-mta:").unwrap_or(at);
+    let end = lower[at..].find("\n--").map_or(text.len(), |e| at + e);
+    Some(text[start..end].to_string())
+}
+
+/// Microsoft's older JMRP complaints: no feedback-report part, only the
+/// original message under this subject.
+fn jmrp(message: &Message<'_>) -> bool {
+    let subject = message
+        .subject()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    subject.starts_with("complaint about message from")
+        && message.parts.iter().any(|p| p.message().is_some())
 }
 
 /// The header blocks of a report part, each as (name, value) pairs.
@@ -60,21 +96,27 @@ fn field<'a>(block: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// RFC 3464: every per-recipient block whose Action is `failed` is a
-/// failure; `delayed` (still trying), `delivered`, `relayed` and
-/// `expanded` are not bounces.
-fn read_dsn(contents: &[u8], report: &mut Report) {
+/// failure (and `expired`, which some servers write when the retries ran
+/// out); `delayed` (still trying), `delivered`, `relayed` and `expanded`
+/// are not bounces. False when no block says anything.
+fn read_dsn(contents: &[u8], report: &mut Report) -> bool {
     report.form = Form::Dsn;
     let mut other_actions = Vec::new();
     for block in blocks(contents) {
-        let recipient = field(&block, "Final-Recipient").and_then(first_address);
-        let original = field(&block, "Original-Recipient").and_then(first_address);
-        if recipient.is_none() && original.is_none() {
+        let per_recipient = ["Final-Recipient", "Original-Recipient", "Action", "Status"]
+            .iter()
+            .any(|name| field(&block, name).is_some());
+        if !per_recipient {
             continue; // the per-message block
         }
+        // The recipient may be missing or no address ("rfc822; @host"):
+        // the VERP address or the Message-ID may still say whose it was.
+        let recipient = field(&block, "Final-Recipient").and_then(first_address);
+        let original = field(&block, "Original-Recipient").and_then(first_address);
         let status = field(&block, "Status").and_then(Enhanced::parse);
         let action = field(&block, "Action").map(|a| a.to_ascii_lowercase());
         let failed = match action.as_deref() {
-            Some(a) => a.starts_with("failed"),
+            Some(a) => a.starts_with("failed") || a.starts_with("expired"),
             None => status.is_some_and(|s| s.class == 5),
         };
         if !failed {
@@ -89,19 +131,22 @@ fn read_dsn(contents: &[u8], report: &mut Report) {
             .failures
             .push(failure(recipient, original, status, diagnostic));
     }
-    if report.failures.is_empty() {
-        let said = if other_actions.iter().any(|a| a.starts_with("delayed")) {
-            "a delay warning (the server is still trying), not a bounce".to_string()
-        } else if other_actions.is_empty() {
-            "a delivery report that names no failed recipient".to_string()
-        } else {
-            format!(
-                "a delivery report ({}), not a bounce",
-                other_actions.join(", ")
-            )
-        };
-        report.form = Form::NotABounce(said);
+    if !report.failures.is_empty() {
+        return true;
     }
+    if other_actions.is_empty() {
+        return false;
+    }
+    let said = if other_actions.iter().any(|a| a.starts_with("delayed")) {
+        "a delay warning (the server is still trying), not a bounce".to_string()
+    } else {
+        format!(
+            "a delivery report ({}), not a bounce",
+            other_actions.join(", ")
+        )
+    };
+    report.form = Form::NotABounce(said);
+    true
 }
 
 /// One failed recipient: the status a DSN gives, made more precise by the
@@ -112,13 +157,37 @@ pub fn failure(
     status: Option<Enhanced>,
     diagnostic: String,
 ) -> Failure {
-    let from_text = Enhanced::find(&diagnostic);
+    failure_in(recipient, original, status, diagnostic.clone(), &diagnostic)
+}
+
+/// A failure judged on `text` (the diagnostic, or the whole explanation
+/// of a bounce in words), shown as `diagnostic`. The remote server's own
+/// code in the text wins over the reporting server's Status when they
+/// differ in detail (Status 5.1.1 over "552 5.2.2 Over quota" happens).
+pub fn failure_in(
+    recipient: Option<String>,
+    original: Option<String>,
+    status: Option<Enhanced>,
+    diagnostic: String,
+    text: &str,
+) -> Failure {
+    let from_text = Enhanced::find(text);
     let status = match (status, from_text) {
-        (Some(s), Some(t)) if s.subject == 0 && s.detail == 0 && t.class == s.class => Some(t),
+        (Some(s), Some(t)) if t.class == s.class => Some(t),
         (None, t) => t,
         (s, _) => s,
     };
-    let mut verdict = status::judge(status, &diagnostic);
+    let mut verdict = status::judge(status, text);
+    // A code that says "no such user" beside words that say the mailbox is
+    // full or the message was refused: the words, which do not drop the reader.
+    if verdict == Verdict::Hard
+        && matches!(
+            status::by_words(text),
+            Some(Verdict::Soft | Verdict::Message)
+        )
+    {
+        verdict = status::by_words(text).unwrap_or(verdict);
+    }
     // A failure the server calls permanent but does not explain stays soft
     // (see `status::judge`); a transient one is never hard.
     if status.is_some_and(|s| s.class == 4) && verdict == Verdict::Hard {

@@ -7,7 +7,7 @@
 
 use mail_parser::Message;
 
-use super::dsn::failure;
+use super::dsn::failure_in;
 use super::report::{Form, Report, addresses_in, one_line};
 
 /// Subjects bounces are sent with, lower-cased.
@@ -26,6 +26,8 @@ const SUBJECTS: &[&str] = &[
     "nondeliverable",
     "could not be delivered",
     "delivery notification",
+    "mail failure",
+    "error sending your mail",
 ];
 
 /// Senders bounces come from, lower-cased local parts.
@@ -53,6 +55,11 @@ pub fn read(message: &Message<'_>, report: &mut Report) -> bool {
     if failed_header.is_empty() && !looks_like_a_bounce(message) {
         return false;
     }
+    if is_a_delay_warning(message) {
+        report.form =
+            Form::NotABounce("a delay warning (the server is still trying), not a bounce".into());
+        return true;
+    }
     let text = explanation(message);
     let recipients = if failed_header.is_empty() {
         recipients_in(&text, report)
@@ -62,18 +69,15 @@ pub fn read(message: &Message<'_>, report: &mut Report) -> bool {
     report.form = Form::Plain;
     if recipients.is_empty() {
         // A bounce that names nobody: matched by Message-ID or VERP, if at all.
-        report
-            .failures
-            .push(failure(None, None, None, diagnostic(&text)));
+        let failure = failure_in(None, None, None, diagnostic(&text), &text);
+        report.failures.push(failure);
     }
     for (i, recipient) in recipients.iter().enumerate() {
+        // Judged on the whole section about the address, shown by its line.
         let section = section(&text, recipient, recipients.get(i + 1));
-        report.failures.push(failure(
-            Some(recipient.clone()),
-            None,
-            None,
-            diagnostic(section),
-        ));
+        let shown = diagnostic(section);
+        let failure = failure_in(Some(recipient.clone()), None, None, shown, section);
+        report.failures.push(failure);
     }
     true
 }
@@ -86,12 +90,17 @@ fn looks_like_a_bounce(message: &Message<'_>) -> bool {
         .and_then(|a| a.address())
         .and_then(|a| a.split('@').next().map(str::to_ascii_lowercase))
         .is_some_and(|local| SENDERS.contains(&local.as_str()));
-    let bounce_subject = SUBJECTS.iter().any(|s| subject.contains(s));
-    // An auto-reply from a daemon-like sender is still an auto-reply.
-    let auto_reply = message
-        .header_raw("Auto-Submitted")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("auto-replied"));
-    (from_daemon || bounce_subject) && !auto_reply
+    // Not Auto-Submitted: bounces carry "auto-replied" as often as vacation
+    // replies do; who sent it and what it says tell them apart.
+    from_daemon || SUBJECTS.iter().any(|s| subject.contains(s))
+}
+
+/// Exim's "Warning: message ... delayed 24 hours" and its kind.
+fn is_a_delay_warning(message: &Message<'_>) -> bool {
+    let subject = message.subject().unwrap_or_default().to_ascii_lowercase();
+    subject.contains("delayed")
+        || subject.starts_with("warning:")
+        || subject.contains("delivery delay")
 }
 
 /// The text above the returned copy of the message.

@@ -41,13 +41,22 @@ pub fn read(message: &Message<'_>, report: &mut Report) -> bool {
     true
 }
 
-/// The notification: the body itself, or SNS's envelope's `Message`.
+/// The notification: the body itself, or SNS's envelope's `Message`. SNS
+/// adds a footer after the JSON, and some mail systems wrap its one long
+/// line ("!" at the break, a space after it).
 fn notification(text: &str) -> Option<Value> {
-    let text = text.trim();
-    if !text.starts_with('{') || !text.contains("Type") {
+    let start = text.find('{')?;
+    let end = text.rfind('}')?;
+    let json = text.get(start..=end)?;
+    if !json.contains("Type") {
         return None;
     }
-    let value: Value = serde_json::from_str(text).ok()?;
+    let value: Value = serde_json::from_str(json)
+        .or_else(|_| {
+            let unwrapped = json.replace("!\r\n ", "").replace("!\n ", "");
+            serde_json::from_str(&unwrapped)
+        })
+        .ok()?;
     if let Some(inner) = value.get("Message").and_then(Value::as_str) {
         return serde_json::from_str(inner).ok();
     }

@@ -83,7 +83,12 @@ impl Enhanced {
                 .find(|c: char| !(c.is_ascii_digit() || c == '.'))
                 .map_or(text.len(), |e| at + e);
             let candidate = text[at..end].trim_end_matches('.');
-            if let Some(code) = Enhanced::parse(candidate) {
+            // Not part of a version or a name ("mta-5.5.0-3", "5.1.1a").
+            let after_ok = text[at + candidate.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'));
+            if let Some(code) = Enhanced::parse(candidate).filter(|_| after_ok) {
                 return Some(code);
             }
         }
@@ -172,8 +177,18 @@ fn by_enhanced(code: Enhanced) -> Option<Verdict> {
         // "Other" protocol status: Outlook.com says 5.5.0 for a mailbox that
         // does not exist, others for a command refused; the words decide.
         (5, 0) => return None,
+        // "Other" mail system status: servers write 5.3.0 for "no such user
+        // here" too; the words decide.
+        (3, 0) => return None,
         // Mail system (5.3.4 too big), protocol, content: this message.
         (3 | 5 | 6, _) => Verdict::Message,
+        // Unable to route: no such domain ("Host or domain name not found")
+        // or a name server that failed; the words decide.
+        (4, 4) => return None,
+        // Microsoft says 5.4.1 "Recipient address rejected: Access denied"
+        // for an address its tenant does not have, others for a network
+        // problem: the words decide.
+        (4, 1) => return None,
         // Routing: a host that does not answer may come back.
         (4, _) => Verdict::Soft,
         // RFC 7372: the account is disabled.
@@ -209,6 +224,20 @@ const HARD_WORDS: &[&str] = &[
     "mailbox is disabled",
     "mailbox is inactive",
     "account is disabled",
+    "user not found",
+    "user not exist",
+    "no such recipient",
+    "invalid final delivery userid",
+    "not listed in domino directory",
+    "recipient address rejected: access denied",
+    "no such domain",
+    "invalid domain",
+    "host unknown",
+    "unknown host",
+    "host or domain name not found",
+    "couldn't find a mail exchanger",
+    "no mx record",
+    "does not accept mail",
 ];
 const SOFT_WORDS: &[&str] = &[
     "mailbox full",
@@ -229,9 +258,13 @@ const MESSAGE_WORDS: &[&str] = &[
     "message too big",
     "message size",
     "too large",
+    "receiving mail at a rate",
+    "rate limit",
+    "too many",
 ];
 
-fn by_words(text: &str) -> Option<Verdict> {
+/// What the words alone say (lower-cased matching), if anything.
+pub fn by_words(text: &str) -> Option<Verdict> {
     let lower = text.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
     if has(MESSAGE_WORDS) {
@@ -271,6 +304,7 @@ mod tests {
         assert_eq!(found("smtp; 552 5.2.2 mailbox full."), Some("5.2.2".into()));
         assert_eq!(found("host 10.5.1.1 said: no"), None);
         assert_eq!(found("version 1.2.3"), None);
+        assert_eq!(found("by mx (mxl_mta-5.5.0-3) with ESMTP"), None);
         assert_eq!(found("550 no code here"), None);
     }
 
