@@ -201,7 +201,7 @@ pub struct EmailConfig {
     /// `herald bounces` whose copy came back. Unset: the From address.
     pub envelope_from: Option<String>,
     /// Consecutive posts that soft-bounce (mailbox full, 4xx that never
-    /// cleared) before a reader is marked bounced.
+    /// cleared) before a reader is marked bounced; 0: never.
     #[serde(default = "default_soft_bounce_limit")]
     pub soft_bounce_limit: u32,
     /// DKIM signing; off when the section is absent.

@@ -1,9 +1,11 @@
 //! Where the bounces are: a Maildir (its `cur/` and `new/`, as Postfix,
 //! Dovecot and getmail write them) or an mbox file (mail-parser's reader,
-//! which undoes `>From ` quoting). herald never moves, marks or deletes a
-//! message, so the mailbox can be read again (the ledger remembers what
-//! was counted).
+//! which undoes `>From ` quoting). Messages are read one at a time, so a
+//! mailbox of any size takes the memory of its largest message. herald
+//! never moves, marks or deletes a message, so the mailbox can be read
+//! again (the ledger remembers what was counted).
 
+use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
@@ -18,45 +20,70 @@ pub struct Letter {
     pub bytes: Vec<u8>,
 }
 
-/// Every message in `path`, oldest first where the mailbox says.
-pub fn read(path: &Path, shown: &Path) -> Result<Vec<Letter>> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        Error::Usage(format!(
-            "{}: {}",
-            shown.display(),
-            match e.kind() {
-                std::io::ErrorKind::NotFound => "no such file or folder".to_string(),
-                _ => e.to_string(),
-            }
-        ))
-    })?;
-    if meta.is_dir() {
-        read_maildir(path, shown)
-    } else {
-        read_mbox(path, shown)
-    }
+/// The messages of a Maildir or an mbox, read as they are asked for.
+pub enum Mailbox {
+    /// The Maildir's files, in name order (delivery order, as Maildir names them).
+    Maildir {
+        files: std::vec::IntoIter<PathBuf>,
+        root: PathBuf,
+        shown: PathBuf,
+    },
+    Mbox {
+        messages: mbox::MessageIterator<BufReader<File>>,
+        shown: PathBuf,
+        count: usize,
+    },
 }
 
-fn read_maildir(path: &Path, shown: &Path) -> Result<Vec<Letter>> {
+/// Opens `path` (a folder: a Maildir; a file: an mbox); `shown` names it.
+pub fn open(path: &Path, shown: &Path) -> Result<Mailbox> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or folder".to_string(),
+            _ => e.to_string(),
+        };
+        Error::Usage(format!("{}: {why}", shown.display()))
+    })?;
+    if meta.is_dir() {
+        return open_maildir(path, shown);
+    }
+    if meta.len() > 0 && !starts_like_an_mbox(path)? {
+        return Err(Error::Usage(format!(
+            "{}: not an mbox (it does not start with a \"From \" line); give an mbox file or a Maildir folder",
+            shown.display()
+        )));
+    }
+    let file = File::open(path).map_err(|e| Error::Message(format!("{}: {e}", shown.display())))?;
+    Ok(Mailbox::Mbox {
+        messages: mbox::MessageIterator::new(BufReader::new(file)),
+        shown: shown.to_path_buf(),
+        count: 0,
+    })
+}
+
+fn starts_like_an_mbox(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut start = [0u8; 5];
+    let mut file = fs_err::File::open(path)?;
+    let read = file.read(&mut start)?;
+    Ok(&start[..read] == b"From ")
+}
+
+fn open_maildir(path: &Path, shown: &Path) -> Result<Mailbox> {
     if !path.join("cur").is_dir() && !path.join("new").is_dir() {
         return Err(Error::Usage(format!(
             "{}: a folder without cur/ and new/ is not a Maildir (give a Maildir folder or an mbox file)",
             shown.display()
         )));
     }
-    read_files(path, shown)
-}
-
-/// The files of a Maildir's cur/ and new/ (either may be missing in a
-/// fresh one), in name order: delivery order, as Maildir names them.
-fn read_files(path: &Path, shown: &Path) -> Result<Vec<Letter>> {
-    let mut letters = Vec::new();
+    // A fresh Maildir may lack one of the two; dot files are not messages.
+    let mut files = Vec::new();
     for sub in ["cur", "new"] {
         let dir = path.join(sub);
         if !dir.is_dir() {
             continue;
         }
-        let mut files: Vec<PathBuf> = fs_err::read_dir(&dir)?
+        let mut names: Vec<PathBuf> = fs_err::read_dir(&dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.is_file()
@@ -65,41 +92,48 @@ fn read_files(path: &Path, shown: &Path) -> Result<Vec<Letter>> {
                         .is_some_and(|n| n.to_string_lossy().starts_with('.'))
             })
             .collect();
-        files.sort();
-        for file in files {
-            letters.push(Letter {
-                origin: origin(shown, path, &file),
-                bytes: fs_err::read(&file)?,
-            });
+        names.sort();
+        files.extend(names);
+    }
+    Ok(Mailbox::Maildir {
+        files: files.into_iter(),
+        root: path.to_path_buf(),
+        shown: shown.to_path_buf(),
+    })
+}
+
+impl Iterator for Mailbox {
+    type Item = Result<Letter>;
+
+    fn next(&mut self) -> Option<Result<Letter>> {
+        match self {
+            Mailbox::Maildir { files, root, shown } => {
+                let file = files.next()?;
+                let relative = file.strip_prefix(&*root).unwrap_or(&file);
+                let origin = shown.join(relative).display().to_string();
+                Some(
+                    fs_err::read(&file)
+                        .map_err(Error::Io)
+                        .map(|bytes| Letter { origin, bytes }),
+                )
+            }
+            Mailbox::Mbox {
+                messages,
+                shown,
+                count,
+            } => {
+                let message = messages.next()?;
+                *count += 1;
+                let origin = format!("{} #{count}", shown.display());
+                Some(
+                    message
+                        .map(|m| Letter {
+                            origin,
+                            bytes: m.unwrap_contents(),
+                        })
+                        .map_err(|e| Error::Message(format!("{}: {e}", shown.display()))),
+                )
+            }
         }
     }
-    Ok(letters)
-}
-
-fn origin(shown: &Path, root: &Path, file: &Path) -> String {
-    let relative = file.strip_prefix(root).unwrap_or(file);
-    shown.join(relative).display().to_string()
-}
-
-fn read_mbox(path: &Path, shown: &Path) -> Result<Vec<Letter>> {
-    let file = fs_err::File::open(path)?;
-    let mut letters = Vec::new();
-    for (i, message) in mbox::MessageIterator::new(BufReader::new(file)).enumerate() {
-        let message = message.map_err(|e| Error::Message(format!("{}: {e}", shown.display())))?;
-        letters.push(Letter {
-            origin: format!("{} #{}", shown.display(), i + 1),
-            bytes: message.unwrap_contents(),
-        });
-    }
-    if letters.is_empty() && meta_len(path) > 0 {
-        return Err(Error::Usage(format!(
-            "{}: not an mbox (no line starts with \"From \"); give an mbox file or a Maildir folder",
-            shown.display()
-        )));
-    }
-    Ok(letters)
-}
-
-fn meta_len(path: &Path) -> u64 {
-    std::fs::metadata(path).map_or(0, |m| m.len())
 }

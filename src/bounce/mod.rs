@@ -85,7 +85,7 @@ pub struct Summary {
 
 /// `herald bounces PATH`.
 pub fn read_mailbox(site: &Site, path: &Path, options: Options) -> Result<Summary> {
-    let letters = mailbox::read(&site.path(path), path)?;
+    let letters = mailbox::open(&site.path(path), path)?;
     let envelope_from = site
         .config
         .email
@@ -100,10 +100,12 @@ pub fn read_mailbox(site: &Site, path: &Path, options: Options) -> Result<Summar
         dry_run: options.dry_run,
         ..Summary::default()
     };
+    // Only what each message comes to is kept, not the message.
     let mut pending = Vec::new();
-    for letter in &letters {
+    for letter in letters {
+        let letter = letter?;
         let report = Report::parse(&letter.bytes);
-        pending.push((letter.origin.clone(), plan(&matcher, &report)));
+        pending.push((letter.origin, plan(&matcher, &report)));
     }
     let bounces: Vec<Bounce> = pending
         .iter()
