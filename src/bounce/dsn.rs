@@ -252,6 +252,8 @@ fn read_feedback(message: &Message<'_>, contents: &[u8], report: &mut Report) {
     }
 }
 
+/// A complainer, as a failure: the report's `complaint` flag is what
+/// counts; the verdict only ranks it first among a report's failures.
 fn complaint(recipient: Option<String>, said: &str) -> Failure {
     Failure {
         recipient,

@@ -62,6 +62,11 @@ fn placeholders(config: &Config) -> Result<Vec<String>> {
     if let Some(url) = &config.email.unsubscribe_url {
         check("email.unsubscribe_url", url, url_host(url));
     }
+    // Bounces would go to a domain that is not the author's.
+    if let Some(sender) = &config.email.envelope_from {
+        let domain = sender.rsplit_once('@').map(|(_, d)| d.trim().to_string());
+        check("email.envelope_from", sender, domain);
+    }
     Ok(found)
 }
 
@@ -138,6 +143,20 @@ mod tests {
                 "site.url (https://example.org)",
                 "email.unsubscribe_mailto (you+unsubscribe@example.org)"
             ]
+        );
+    }
+
+    #[test]
+    fn a_bounce_address_on_a_placeholder_domain_is_refused() {
+        let config = Config::parse(
+            "[site]\ntitle = \"T\"\nurl = \"https://jane.test\"\n[email]\nfrom = \"Me <me@jane.test>\"\nenvelope_from = \"bounces+{{ token }}@example.org\"\n",
+            std::path::Path::new("config/herald.toml"),
+        )
+        .unwrap();
+        let found = placeholders(&config).unwrap();
+        assert_eq!(
+            found,
+            ["email.envelope_from (bounces+{{ token }}@example.org)"]
         );
     }
 }
