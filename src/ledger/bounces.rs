@@ -288,3 +288,149 @@ fn soft_streak(tx: &Transaction<'_>, subscriber_id: i64, limit: u32) -> rusqlite
         .query_row(params![subscriber_id, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(posts >= i64::from(limit) && bounced >= i64::from(limit))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Change, Outcome, State, SubscriberStatus};
+
+    fn ledger() -> (tempfile::TempDir, Ledger) {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join(".herald/herald.db")).unwrap();
+        (dir, ledger)
+    }
+
+    fn report(subscriber_id: i64, post: &str, kind: BounceKind, key: &str) -> Bounce {
+        Bounce {
+            subscriber_id,
+            post: Some(post.into()),
+            kind,
+            source: BounceSource::Report,
+            status: None,
+            detail: "550 5.1.1 no such user".into(),
+            key: key.into(),
+        }
+    }
+
+    /// Mails `post` to `subscriber_id`: the mailing starts, the copy is sent.
+    fn mail(ledger: &mut Ledger, post: &str, subscriber_id: i64) {
+        ledger.start_mailing(post).unwrap();
+        let sent = Outcome {
+            post_id: post.into(),
+            subscriber_id,
+            state: State::Sent,
+            detail: "250 ok".into(),
+            message_id: None,
+        };
+        ledger
+            .write(
+                post,
+                &[Change::Pending(subscriber_id), Change::Settled(sent)],
+            )
+            .unwrap();
+    }
+
+    fn status(ledger: &Ledger, email: &str) -> SubscriberStatus {
+        ledger.subscriber(email).unwrap().unwrap().status
+    }
+
+    #[test]
+    fn a_report_read_twice_is_counted_once_and_a_dry_run_changes_nothing() {
+        let (_dir, mut ledger) = ledger();
+        let ada = ledger.add_subscriber("ada@example.org", None).unwrap();
+        mail(&mut ledger, "p1", ada.id);
+        let hard = report(ada.id, "p1", BounceKind::Hard, "id:<dsn-1@relay>");
+        let dry = ledger
+            .record_bounces(std::slice::from_ref(&hard), true)
+            .unwrap();
+        assert_eq!(dry, [Counted::Changed]);
+        assert_eq!(status(&ledger, "ada@example.org"), SubscriberStatus::Active);
+        assert_eq!(
+            ledger
+                .record_bounces(std::slice::from_ref(&hard), false)
+                .unwrap(),
+            [Counted::Changed]
+        );
+        assert_eq!(
+            ledger.record_bounces(&[hard], false).unwrap(),
+            [Counted::Already]
+        );
+        assert_eq!(
+            status(&ledger, "ada@example.org"),
+            SubscriberStatus::Bounced
+        );
+        let reason = ledger.bounce_reason(ada.id).unwrap().unwrap();
+        assert_eq!(
+            (reason.kind.as_str(), reason.detail.as_str()),
+            ("hard", "550 5.1.1 no such user")
+        );
+        assert_eq!(ledger.bounce_counts("p1").unwrap(), (1, 0));
+    }
+
+    #[test]
+    fn soft_bounces_bounce_a_reader_only_on_the_limit_th_post_in_a_row() {
+        let (_dir, mut ledger) = ledger();
+        ledger.set_soft_bounce_limit(2);
+        let bob = ledger.add_subscriber("bob@example.org", None).unwrap();
+        for (post, key) in [("p1", "a"), ("p2", "b")] {
+            mail(&mut ledger, post, bob.id);
+            let soft = report(bob.id, post, BounceKind::Soft, key);
+            let counted = ledger.record_bounces(&[soft], false).unwrap();
+            let want = if post == "p1" {
+                Counted::Noted
+            } else {
+                Counted::Changed
+            };
+            assert_eq!(counted, [want], "{post}");
+        }
+        assert_eq!(
+            status(&ledger, "bob@example.org"),
+            SubscriberStatus::Bounced
+        );
+    }
+
+    #[test]
+    fn a_post_that_went_through_between_two_soft_bounces_breaks_the_run() {
+        let (_dir, mut ledger) = ledger();
+        ledger.set_soft_bounce_limit(2);
+        let cy = ledger.add_subscriber("cy@example.org", None).unwrap();
+        mail(&mut ledger, "p1", cy.id);
+        ledger
+            .record_bounces(&[report(cy.id, "p1", BounceKind::Soft, "a")], false)
+            .unwrap();
+        mail(&mut ledger, "p2", cy.id);
+        mail(&mut ledger, "p3", cy.id);
+        let counted = ledger
+            .record_bounces(&[report(cy.id, "p3", BounceKind::Soft, "c")], false)
+            .unwrap();
+        assert_eq!(counted, [Counted::Noted]);
+        assert_eq!(status(&ledger, "cy@example.org"), SubscriberStatus::Active);
+    }
+
+    #[test]
+    fn a_complaint_unsubscribes_and_nothing_brings_an_unsubscribed_reader_back() {
+        let (_dir, mut ledger) = ledger();
+        let dee = ledger.add_subscriber("dee@example.org", None).unwrap();
+        mail(&mut ledger, "p1", dee.id);
+        let complaint = report(dee.id, "p1", BounceKind::Complaint, "id:<arf-1@yahoo>");
+        assert_eq!(
+            ledger.record_bounces(&[complaint], false).unwrap(),
+            [Counted::Changed]
+        );
+        assert_eq!(
+            status(&ledger, "dee@example.org"),
+            SubscriberStatus::Unsubscribed
+        );
+        // A later hard bounce is recorded, but an unsubscribed reader stays unsubscribed.
+        let hard = report(dee.id, "p1", BounceKind::Hard, "id:<dsn-2@relay>");
+        assert_eq!(
+            ledger.record_bounces(&[hard], false).unwrap(),
+            [Counted::Noted]
+        );
+        assert_eq!(
+            status(&ledger, "dee@example.org"),
+            SubscriberStatus::Unsubscribed
+        );
+        assert_eq!(ledger.bounce_counts("p1").unwrap(), (1, 1));
+    }
+}
