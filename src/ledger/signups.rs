@@ -1,9 +1,9 @@
 //! Signing up on the web (`herald serve`): pending subscribers, the
 //! confirmation mails they are sent, and confirming or leaving by link.
 //!
-//! An address is sent at most one confirmation mail a day, whatever is
+//! An inbox is sent at most one confirmation mail a day, whatever is
 //! posted, and the site at most `cap` in any window of its length: the
-//! `confirmations` table keeps the last one per address. It is checked and
+//! `confirmations` table keeps the last one per inbox ([`inbox_of`]). It is checked and
 //! written in one immediate transaction, so two signups for one address
 //! racing each other cannot both mail. What the server answers does not
 //! depend on any of this (the caller never shows it), so nobody learns who
@@ -81,7 +81,10 @@ impl Ledger {
     /// The mail could not be sent: the address may be sent one again.
     pub fn confirmation_not_sent(&self, email: &str) -> Result<()> {
         self.conn
-            .execute("DELETE FROM confirmations WHERE email = ?1", params![email])
+            .execute(
+                "DELETE FROM confirmations WHERE email = ?1",
+                params![inbox_of(email)],
+            )
             .map_err(|e| self.error(e))?;
         Ok(())
     }
@@ -178,6 +181,26 @@ impl Ledger {
 
 /// The signup's checks and writes, inside the caller's transaction. `None`:
 /// no token could be made.
+/// The inbox a (normalised) address reaches, which the one-a-day limit
+/// counts: without a `+tag` (nearly every provider delivers `ada+x@` to
+/// `ada@`), and at Gmail without dots and with googlemail.com as gmail.com,
+/// since Gmail ignores both. Counted per address, one inbox could be sent
+/// a mail a day per spelling (`ada+1@`, `ada+2@`, `a.da@`, ...).
+fn inbox_of(email: &str) -> String {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return email.to_string();
+    };
+    let local = local.split('+').next().unwrap_or(local);
+    let (local, domain) = match domain {
+        "gmail.com" | "googlemail.com" => (local.replace('.', ""), "gmail.com"),
+        _ => (local.to_string(), domain),
+    };
+    if local.is_empty() {
+        return email.to_string();
+    }
+    format!("{local}@{domain}")
+}
+
 fn sign_up_in(
     tx: &rusqlite::Transaction<'_>,
     email: &str,
@@ -199,10 +222,11 @@ fn sign_up_in(
     {
         return Ok(Some(Err(Signup::Active)));
     }
+    let inbox = inbox_of(email);
     let last: Option<String> = tx
         .query_row(
             "SELECT last_sent FROM confirmations WHERE email = ?1",
-            params![email],
+            params![inbox],
             |r| r.get(0),
         )
         .optional()?;
@@ -252,7 +276,7 @@ fn sign_up_in(
     tx.execute(
         "INSERT INTO confirmations (email, last_sent) VALUES (?1, ?2)
          ON CONFLICT (email) DO UPDATE SET last_sent = excluded.last_sent",
-        params![email, now],
+        params![inbox, now],
     )?;
     Ok(Some(Ok(subscriber)))
 }

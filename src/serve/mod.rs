@@ -11,10 +11,11 @@
 //!
 //! Against list bombing (robots signing strangers up, so that confirmation
 //! mails harass them and ruin the sender's name) the defences are layered:
-//! one confirmation mail per address a day whatever is posted, a per-client
-//! limit, a site-wide cap per window, a honeypot field, a signed form
-//! timestamp that refuses forms sent back faster than a person types,
-//! optional proof of work, and nothing typed by the submitter in the mail.
+//! one confirmation mail per inbox a day whatever is posted (`ada+1@` is
+//! `ada@`'s inbox), a per-client limit, a site-wide cap per window, a
+//! honeypot field, a signed form timestamp that refuses forms sent back
+//! faster than a person types, optional proof of work, and nothing typed
+//! by the submitter in the mail.
 //! The answer to a signup never depends on the address.
 
 mod client;

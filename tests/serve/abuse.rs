@@ -43,6 +43,53 @@ fn a_hundred_signups_of_one_address_send_one_mail() {
 }
 
 #[test]
+fn plus_and_dot_spellings_of_one_mailbox_get_one_mail_a_day_between_them() {
+    let smtp = SmtpServer::start();
+    let site = Site::new(&smtp, "per_ip = \"1000/h\"");
+    let serve = site.serve();
+    let client = serve.client();
+    let stamp = stamp(&site, 30);
+    // Each lands in one inbox: a robot could mail it once per spelling.
+    let victim = [
+        "victim@notes.test",
+        "victim+1@notes.test",
+        "Victim+News@notes.test",
+        "victim+a+b@notes.test",
+    ];
+    let gmail = [
+        "ada.lovelace@gmail.com",
+        "adalovelace@gmail.com",
+        "a.d.a.lovelace+x@gmail.com",
+        "AdaLovelace@googlemail.com",
+    ];
+    for email in victim.iter().chain(&gmail) {
+        let answer = sign_up(&serve, &client, &[("email", email), ("stamp", &stamp)]);
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+    sign_up(
+        &serve,
+        &client,
+        &[("email", "sentinel@notes.test"), ("stamp", &stamp)],
+    );
+    smtp.wait_for("sentinel@notes.test", 1);
+    let mailed = |spellings: &[&str]| -> usize {
+        spellings
+            .iter()
+            .map(|email| smtp.to(&email.to_ascii_lowercase()).len())
+            .sum()
+    };
+    assert_eq!(mailed(&victim), 1);
+    assert_eq!(mailed(&gmail), 1);
+    // A dot elsewhere than Gmail is another mailbox, and is mailed.
+    sign_up(
+        &serve,
+        &client,
+        &[("email", "vic.tim@notes.test"), ("stamp", &stamp)],
+    );
+    smtp.wait_for("vic.tim@notes.test", 1);
+}
+
+#[test]
 fn a_burst_from_one_address_is_limited_and_others_still_get_in() {
     let smtp = SmtpServer::start();
     // The test's peer is 127.0.0.1, trusted as the proxy by default.
