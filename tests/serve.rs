@@ -11,9 +11,13 @@ mod dkim_verify;
 #[path = "support/mailbox.rs"]
 mod mailbox;
 mod support;
+#[path = "support/browser.rs"]
+mod webdriver;
 
 #[path = "serve/abuse.rs"]
 mod abuse;
+#[path = "serve/browser.rs"]
+mod browser;
 #[path = "serve/service.rs"]
 mod service;
 #[path = "serve/signup.rs"]
