@@ -75,6 +75,9 @@ struct App {
     /// `public_url`'s path (`/newsletter`), where the proxy may pass requests
     /// on unstripped; the routes answer there and at the root.
     prefix: Option<String>,
+    /// The origins of `public_url` and the blog (`site.url`): the pages a
+    /// signup form may be sent from (see `routes::from_another_site`).
+    origins: Vec<String>,
     keys: Keys,
     pages: Pages,
     records: Records,
@@ -133,9 +136,15 @@ pub fn run(
         .ok()
         .map(|url| url.path().trim_end_matches('/').to_string())
         .filter(|path| !path.is_empty());
+    let origins = [public_url.as_str(), site.config.site.url.as_str()]
+        .iter()
+        .filter_map(|url| url::Url::parse(url).ok())
+        .map(|url| url.origin().ascii_serialization())
+        .collect();
     let app = Arc::new(App {
         config: site.config.serve.clone(),
         prefix,
+        origins,
         keys,
         pages: Pages::load(site)?,
         records: Records::open(&ledger)?,

@@ -115,7 +115,27 @@ async fn subscribe(
     form: std::result::Result<Form<SignupForm>, FormRejection>,
 ) -> Response {
     let client = client::address(peer.ip(), &headers, &app.config.trusted_proxies);
-    signup(&app, client, form).into_response()
+    let cross_site = from_another_site(&app, &headers);
+    signup(&app, client, cross_site, form).into_response()
+}
+
+/// Whether a browser says the form was sent from a page of another site
+/// than ours or the blog's. Such a page can make every visitor's browser
+/// post a stranger's address with a stamp fetched once (CSRF): each visitor
+/// is a new client, so the per-client limit does not hold it back. Browsers
+/// say so in Sec-Fetch-Site, older ones by the page's Origin; our own
+/// pages' no-referrer policy makes theirs "null". A script sends neither,
+/// and is the per-client limit's.
+fn from_another_site(app: &App, headers: &HeaderMap) -> bool {
+    let value = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let ours = |origin: &str| app.origins.iter().any(|o| o.eq_ignore_ascii_case(origin));
+    match (value("sec-fetch-site"), value(header::ORIGIN.as_str())) {
+        (Some(site), origin) if site.eq_ignore_ascii_case("cross-site") => {
+            !origin.is_some_and(ours)
+        }
+        (Some(_), _) | (None, None | Some("null")) => false,
+        (None, Some(origin)) => !ours(origin),
+    }
 }
 
 /// The signup's checks, cheapest first. Whatever the address, an accepted
@@ -123,6 +143,7 @@ async fn subscribe(
 fn signup(
     app: &App,
     client: IpAddr,
+    cross_site: bool,
     form: std::result::Result<Form<SignupForm>, FormRejection>,
 ) -> Response {
     let admitted = app
@@ -136,8 +157,9 @@ fn signup(
         let values = form_values(app, "", "", Some(message));
         return page(app, StatusCode::BAD_REQUEST, "subscribe", values).into_response();
     };
-    let checked = typed(app, &form)
-        .and_then(|(email, name)| human(app, &form, &email, &name).map(|()| (email, name)));
+    let checked = typed(app, &form).and_then(|(email, name)| {
+        human(app, &form, cross_site, &email, &name).map(|()| (email, name))
+    });
     match checked {
         Ok((email, name)) => queue(app, email, name),
         Err(answer) => answer.into_response(),
@@ -166,16 +188,27 @@ fn typed(app: &App, form: &SignupForm) -> std::result::Result<(String, String), 
     }
 }
 
-/// The form's stamp and proof of work: a robot's form is answered as a
-/// person's and goes no further; a person's that lacks them (the embedded
-/// snippet, a page left open for days, a script that did not finish) is
-/// shown again, filled in, with fresh ones.
-fn human(app: &App, form: &SignupForm, email: &str, name: &str) -> std::result::Result<(), Page> {
+/// The form's origin, stamp and proof of work: a robot's form is answered
+/// as a person's and goes no further; a person's that lacks them (the
+/// embedded snippet, a page left open for days, a script that did not
+/// finish) or that another site's page sent is shown again, filled in,
+/// with fresh ones: pressing its button is what a person does and a
+/// self-submitting form cannot.
+fn human(
+    app: &App,
+    form: &SignupForm,
+    cross_site: bool,
+    email: &str,
+    name: &str,
+) -> std::result::Result<(), Page> {
     let now = Utc::now();
     let again = |message: Option<&str>| {
         let values = form_values(app, email, name, message);
         page(app, StatusCode::OK, "one-more-step", values)
     };
+    if cross_site {
+        return Err(again(None));
+    }
     match form.stamp.as_deref().map(|s| app.keys.form_time(s)) {
         // A stamp herald did not sign, or a form sent back faster than a person types.
         Some(None) => return Err(inbox(app)),

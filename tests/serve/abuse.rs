@@ -233,6 +233,56 @@ fn a_form_without_a_stamp_comes_back_filled_in_with_one() {
 }
 
 #[test]
+fn another_sites_page_cannot_make_its_visitors_browsers_sign_strangers_up() {
+    let smtp = SmtpServer::start();
+    let site = Site::new(&smtp, "per_ip = \"1000/h\"");
+    let serve = site.serve();
+    let client = serve.client();
+    // A stamp fetched once and put in a hidden, self-submitting form on
+    // another site: each visitor's browser would be a new client.
+    let stamp = stamp(&site, 30);
+    let from_page = |origin: Option<&str>, fetch_site: Option<&str>, email: &str| {
+        let mut request = client
+            .post(serve.url("/subscribe"))
+            .form(&[("email", email), ("stamp", &*stamp)]);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(fetch_site) = fetch_site {
+            request = request.header("sec-fetch-site", fetch_site);
+        }
+        let response = request.send().unwrap();
+        (response.status(), response.text().unwrap())
+    };
+    let (status, page) = from_page(
+        Some("https://evil.test"),
+        Some("cross-site"),
+        "csrf@notes.test",
+    );
+    // A person who did mean it presses the button once more, on our page.
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("One more step"), "{page}");
+    assert!(page.contains("value=\"csrf@notes.test\""), "{page}");
+    // A browser without Sec-Fetch-Site still names the page's origin.
+    from_page(Some("https://evil.test"), None, "old-browser@notes.test");
+    // The blog's own pages (site.url) may embed the form, on another site too.
+    from_page(
+        Some("https://notes.test"),
+        Some("cross-site"),
+        "blog@notes.test",
+    );
+    // Our own page (its no-referrer policy makes the origin "null").
+    from_page(Some("null"), Some("same-origin"), "own@notes.test");
+    from_page(None, None, "script@notes.test");
+    smtp.wait_for("blog@notes.test", 1);
+    smtp.wait_for("own@notes.test", 1);
+    smtp.wait_for("script@notes.test", 1);
+    assert!(smtp.to("csrf@notes.test").is_empty());
+    assert!(smtp.to("old-browser@notes.test").is_empty());
+    assert_eq!(site.status("csrf@notes.test"), None);
+}
+
+#[test]
 fn a_forged_or_expired_token_does_nothing_and_says_so() {
     let smtp = SmtpServer::start();
     let site = Site::new(&smtp, "");
