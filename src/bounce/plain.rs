@@ -33,6 +33,13 @@ const SUBJECTS: &[&str] = &[
 /// Senders bounces come from, lower-cased local parts.
 const SENDERS: &[&str] = &["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"];
 
+/// The most addresses a bounce in words may name. herald sends each copy
+/// to one reader, so a bounce of one names that reader and perhaps a
+/// forward's hops; a text naming more is about some other mail (or made
+/// up to take a whole list off at once), and reading each address's
+/// section of it would cost the square of its length.
+const MAX_NAMED: usize = 20;
+
 /// Lines where the explanation ends and the returned message begins.
 const SEPARATORS: &[&str] = &[
     "------ this is a copy of the message",
@@ -66,6 +73,13 @@ pub fn read(message: &Message<'_>, report: &mut Report) -> bool {
     } else {
         failed_header
     };
+    if recipients.len() > MAX_NAMED {
+        report.form = Form::NotABounce(format!(
+            "a text naming {} addresses, not the bounce of one message",
+            recipients.len()
+        ));
+        return true;
+    }
     report.form = Form::Plain;
     if recipients.is_empty() {
         // A bounce that names nobody: matched by Message-ID or VERP, if at all.

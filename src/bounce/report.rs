@@ -13,6 +13,8 @@
 //! address and, for the matcher, every herald Message-ID and every
 //! envelope address the message holds.
 
+use std::collections::HashSet;
+
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
@@ -201,6 +203,8 @@ fn scan_ids(text: &str, found: &mut Vec<String>) {
 /// The email addresses in a piece of text: `<a@b>`, `rfc822; a@b`, or bare.
 pub fn addresses_in(text: &str) -> Vec<String> {
     let mut found = Vec::new();
+    // Lower-cased, so that a text of many addresses is read in one pass.
+    let mut seen = HashSet::new();
     for word in text.split(|c: char| {
         c.is_whitespace()
             || matches!(
@@ -218,7 +222,7 @@ pub fn addresses_in(text: &str) -> Vec<String> {
             && domain
                 .chars()
                 .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
-        if looks_right && !found.iter().any(|f: &String| f.eq_ignore_ascii_case(word)) {
+        if looks_right && seen.insert(word.to_ascii_lowercase()) {
             found.push(word.to_string());
         }
     }

@@ -321,3 +321,36 @@ fn a_report_without_verp_is_matched_by_the_returned_message_id() {
     let out = stdout(&site.herald(&["bounces", other.to_str().unwrap()]).success());
     assert!(out.contains("1 unmatched"), "{out}");
 }
+
+#[test]
+fn a_bounce_in_words_naming_a_crowd_bounces_nobody() {
+    // herald sends each copy to one reader, so a bounce of one names one
+    // (a forward may add a hop or two). A text naming a thousand addresses
+    // is no bounce of herald's, whatever it says; read address by address
+    // against the whole text it would also cost the square of its length.
+    let site = Site::new(1);
+    let readers = ["ann@example.org", "bea@example.org", "cal@example.org"];
+    site.subscribe(&readers);
+    let mut text = String::from(
+        "From: Mail Delivery System <Mailer-Daemon@relay.test>\nTo: jane@notes.test\n\
+         Subject: Mail delivery failed: returning message to sender\n\
+         Message-Id: <crowd@relay.test>\n\n\
+         This message was created automatically by mail delivery software.\n\n\
+         A message that you sent could not be delivered to one or more of its\n\
+         recipients. This is a permanent error. The following address(es) failed:\n\n",
+    );
+    let strangers = (0..1000).map(|n| format!("stranger{n}@far.test"));
+    for address in readers.iter().map(|r| r.to_string()).chain(strangers) {
+        text.push_str(&format!("  {address}\n    550 5.1.1 no such user\n"));
+    }
+    let maildir = site.maildir("Maildir", &[("1.M1P1.mail".into(), text.into_bytes())]);
+    let out = stdout(
+        &site
+            .herald(&["bounces", maildir.to_str().unwrap()])
+            .success(),
+    );
+    assert!(out.contains("1 not bounces"), "{out}");
+    for reader in readers {
+        assert_eq!(site.status_of(reader), SubscriberStatus::Active, "{out}");
+    }
+}
