@@ -7,7 +7,7 @@
 
 #[path = "support/dkim_verify.rs"]
 mod dkim_verify;
-#[path = "deliverability/server.rs"]
+#[path = "support/mailbox.rs"]
 mod server;
 mod support;
 

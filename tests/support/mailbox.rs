@@ -1,6 +1,13 @@
 //! A real SMTP server for tests (mailin-embedded, in this process, on
-//! 127.0.0.1 and a free port) that keeps every message it accepts.
+//! 127.0.0.1 and a free port) that keeps every message it accepts with its
+//! envelope sender, and answers chosen recipients with a chosen reply
+//! ("550 5.1.1 ..."), as a receiving server does for an address it does
+//! not have. Shared by tests/serve.rs and tests/deliverability.rs.
 
+// Each test binary uses part of it.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,10 +26,19 @@ pub struct Received {
 #[derive(Clone, Default)]
 struct Collector {
     received: Arc<Mutex<Vec<Received>>>,
+    /// Recipient -> (code, text) answered to its RCPT.
+    replies: Arc<Mutex<HashMap<String, (u16, String)>>>,
     current: Option<Received>,
 }
 
 impl Handler for Collector {
+    fn rcpt(&mut self, to: &str) -> Response {
+        match self.replies.lock().unwrap().get(to) {
+            Some((code, text)) => Response::custom(*code, text.clone()),
+            None => response::OK,
+        }
+    }
+
     fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> Response {
         self.current = Some(Received {
             from: from.to_string(),
@@ -51,6 +67,7 @@ impl Handler for Collector {
 pub struct SmtpServer {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
+    replies: Arc<Mutex<HashMap<String, (u16, String)>>>,
 }
 
 impl SmtpServer {
@@ -59,6 +76,7 @@ impl SmtpServer {
         let port = listener.local_addr().unwrap().port();
         let collector = Collector::default();
         let received = Arc::clone(&collector.received);
+        let replies = Arc::clone(&collector.replies);
         // mailin's Error is not Send: the server is built and run inside its thread.
         std::thread::spawn(move || {
             let mut server = Server::new(collector);
@@ -66,7 +84,26 @@ impl SmtpServer {
             server.with_tcp_listener(listener);
             let _ = server.serve();
         });
-        SmtpServer { port, received }
+        SmtpServer {
+            port,
+            received,
+            replies,
+        }
+    }
+
+    /// From now on, RCPT TO `address` is answered `code text`.
+    pub fn refuse(&self, address: &str, code: u16, text: &str) {
+        self.replies
+            .lock()
+            .unwrap()
+            .insert(address.to_string(), (code, text.to_string()));
+    }
+
+    /// The recipients of every accepted message, sorted.
+    pub fn recipients(&self) -> Vec<String> {
+        let mut to: Vec<String> = self.received().into_iter().flat_map(|r| r.to).collect();
+        to.sort();
+        to
     }
 
     pub fn received(&self) -> Vec<Received> {
