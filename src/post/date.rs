@@ -60,14 +60,12 @@ fn normalise(text: &str) -> String {
         }
     }
     // Ruby reads a three-digit offset (`+800`) as hours and minutes.
-    if let Some((head, offset)) = text.rsplit_once(' ') {
-        let digits = &offset[1.min(offset.len())..];
-        if offset.starts_with(['+', '-'])
-            && digits.len() == 3
-            && digits.bytes().all(|b| b.is_ascii_digit())
-        {
-            text = format!("{head} {}0{digits}", &offset[..1]);
-        }
+    if let Some((head, offset)) = text.rsplit_once(' ')
+        && let Some(digits) = offset.strip_prefix(['+', '-'])
+        && digits.len() == 3
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        text = format!("{head} {}0{digits}", &offset[..1]);
     }
     // Pad `2013-5-6` to `2013-05-06`.
     let (date, rest) = text.split_once(' ').unwrap_or((&text, ""));
@@ -191,6 +189,10 @@ mod tests {
     fn nonsense_is_not_a_date() {
         assert!(parse("2024-13-45", utc()).is_none());
         assert!(parse("yesterday", utc()).is_none());
+        // The last word starts with a character of more than one byte (a
+        // byte-order mark the fuzzer put there): refused, not a panic.
+        assert!(parse("2024-03-02 \u{feff}30:00", utc()).is_none());
+        assert!(parse("2024-03-02 10:00 \u{e9}800", utc()).is_none());
     }
 
     #[test]
