@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -14,6 +15,7 @@ use rayon::prelude::*;
 use crate::content::{Content, Rendered, Renderer};
 use crate::email::Templates;
 use crate::error::{Error, Problem, Problems, Result};
+use crate::feed::write::Staged;
 use crate::feed::{self, Entry};
 use crate::post::{Post, Read};
 use crate::site::Site;
@@ -124,7 +126,10 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     let mut formats = config.feeds.formats.clone();
     formats.sort();
     formats.dedup();
-    let files: Vec<(PathBuf, Vec<u8>)> = channels
+    // Each feed is streamed into a file beside its target as it renders, so
+    // only the feeds being rendered at the moment are in memory; none is
+    // renamed into place until every one is on disk.
+    let outputs: Vec<(PathBuf, Option<Staged>)> = channels
         .par_iter()
         .filter(|channel| has_entries(channel))
         .flat_map_iter(|channel| {
@@ -145,17 +150,28 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
                     let path = out_dir
                         .join(&channel.dir)
                         .join(feed::file_name(config, format));
-                    (path, feed::render(config, channel, &entries, format))
+                    let render = |out: &mut dyn Write| {
+                        feed::render(config, channel, &entries, format, out)
+                    };
+                    let staged = if options.write {
+                        feed::write::stage(&path, render)?
+                    } else {
+                        render(&mut std::io::sink())?;
+                        None
+                    };
+                    Ok((path, staged))
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<Result<_>>>()
         })
-        .collect();
+        .collect::<Result<_>>()?;
+    let files = outputs.len();
 
     let mut changed = 0;
     let mut removed = 0;
     if options.write {
-        changed = feed::write::all_or_nothing(&files)?;
-        let written: BTreeSet<&PathBuf> = files.iter().map(|(path, _)| path).chain(&kept).collect();
+        let (paths, staged): (Vec<PathBuf>, Vec<Option<Staged>>) = outputs.into_iter().unzip();
+        changed = feed::write::commit(staged.into_iter().flatten().collect())?;
+        let written: BTreeSet<&PathBuf> = paths.iter().chain(&kept).collect();
         let names = [
             &config.feeds.atom_file,
             &config.feeds.rss_file,
@@ -169,7 +185,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
         posts: site.posts.len(),
         rendered,
         feeds: channels.len(),
-        files: files.len(),
+        files,
         changed,
         removed,
         out_dir: site.shown(&out_dir),

@@ -62,7 +62,9 @@ pub fn post_to_feed(data: &[u8]) {
             updated: dates[0],
         }];
         for format in [FeedFormat::Atom, FeedFormat::Rss, FeedFormat::Json] {
-            let bytes = feed::render(&site.config, &channel, &entries, format);
+            let mut bytes = Vec::new();
+            feed::render(&site.config, &channel, &entries, format, &mut bytes)
+                .expect("a feed renders into memory");
             match format {
                 FeedFormat::Json => check_json(&bytes),
                 _ => check_xml(&bytes),

@@ -5,11 +5,13 @@ use atom_syndication::{
     Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig,
 };
 
+use std::io::Write;
+
 use super::{Context, full_content, plain, title};
 use crate::html::xml_safe;
 use crate::post::Author;
 
-pub fn render(ctx: &Context<'_>) -> Vec<u8> {
+pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     let site = &ctx.config.site;
     let updated =
         super::updated(ctx.entries).unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH.fixed_offset());
@@ -32,15 +34,15 @@ pub fn render(ctx: &Context<'_>) -> Vec<u8> {
         entries: ctx.entries.iter().map(|e| entry(ctx, e)).collect(),
         ..Feed::default()
     };
-    let mut out = Vec::with_capacity(4096);
-    // Indented for people who open the file; writing into a Vec cannot fail.
+    // Indented for people who open the file.
     let config = WriteConfig {
         write_document_declaration: true,
         indent_size: Some(2),
     };
-    let _ = feed.write_with_config(&mut out, config);
-    out.push(b'\n');
-    out
+    let out = feed
+        .write_with_config(out, config)
+        .map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
 }
 
 fn entry(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Entry {

@@ -1,6 +1,8 @@
 //! JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), written with serde.
 //! Field order is fixed by the structs, so the bytes are deterministic.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use super::{Context, plain, title};
@@ -49,7 +51,7 @@ struct Item<'a> {
     language: Option<&'a str>,
 }
 
-pub fn render(ctx: &Context<'_>) -> Vec<u8> {
+pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     let site = &ctx.config.site;
     let feed = Feed {
         version: "https://jsonfeed.org/version/1.1",
@@ -68,10 +70,8 @@ pub fn render(ctx: &Context<'_>) -> Vec<u8> {
             .collect(),
         items: ctx.entries.iter().map(|e| item(ctx, e)).collect(),
     };
-    // Serialising plain structs of strings cannot fail.
-    let mut out = serde_json::to_vec_pretty(&feed).unwrap_or_default();
-    out.push(b'\n');
-    out
+    serde_json::to_writer_pretty(&mut *out, &feed)?;
+    out.write_all(b"\n")
 }
 
 fn item<'a>(ctx: &Context<'_>, entry: &'a super::Entry<'a>) -> Item<'a> {

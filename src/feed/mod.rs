@@ -184,13 +184,14 @@ pub fn entry_dates(posts: &[Post]) -> Vec<DateTime<FixedOffset>> {
     dates
 }
 
-/// Renders one channel in one format.
+/// Writes one channel in one format to `out`, as it is rendered.
 pub fn render(
     config: &Config,
     channel: &Channel<'_>,
     entries: &[Entry<'_>],
     format: FeedFormat,
-) -> Vec<u8> {
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let ctx = Context {
         config,
         channel,
@@ -199,9 +200,9 @@ pub fn render(
         full: config.feeds.content == FeedContent::Full,
     };
     match format {
-        FeedFormat::Atom => atom::render(&ctx),
-        FeedFormat::Rss => rss::render(&ctx),
-        FeedFormat::Json => json::render(&ctx),
+        FeedFormat::Atom => atom::render(&ctx, out),
+        FeedFormat::Rss => rss::render(&ctx, out),
+        FeedFormat::Json => json::render(&ctx, out),
     }
 }
 

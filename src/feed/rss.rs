@@ -4,6 +4,7 @@
 //! the W3C validator rejects a bare name in `author`).
 
 use std::collections::BTreeMap;
+use std::io::Write;
 
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
@@ -12,7 +13,7 @@ use rss::{Category, Channel, Guid, Item};
 use super::{Context, full_content, plain, title};
 use crate::html::xml_safe;
 
-pub fn render(ctx: &Context<'_>) -> Vec<u8> {
+pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     let site = &ctx.config.site;
     let date = super::updated(ctx.entries).map(|d| d.to_rfc2822());
     let namespaces: BTreeMap<String, String> = [
@@ -43,11 +44,11 @@ pub fn render(ctx: &Context<'_>) -> Vec<u8> {
         namespaces,
         ..Channel::default()
     };
-    let mut out = Vec::with_capacity(4096);
-    // Indented for people who open the file; writing into a Vec cannot fail.
-    let _ = channel.pretty_write_to(&mut out, b' ', 2);
-    out.push(b'\n');
-    out
+    // Indented for people who open the file.
+    let out = channel
+        .pretty_write_to(out, b' ', 2)
+        .map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
 }
 
 fn item(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Item {

@@ -2,53 +2,38 @@
 //! one, never half of either. A file whose bytes are unchanged is not
 //! touched, so its modification time (and rsync) stay quiet.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
-/// Returns whether the file changed.
-pub fn atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
-    if fs_err::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(false);
-    }
-    stage(path, bytes)?
-        .persist(path)
-        .map_err(|e| with_path(e.error, path))?;
-    Ok(true)
+/// A file written in full beside its target, waiting for [`commit`] to
+/// rename it into place. Dropped without a commit, it deletes itself.
+pub struct Staged {
+    temp: tempfile::NamedTempFile,
+    path: PathBuf,
 }
 
-/// Writes every file or none: each is first written beside its target as a
-/// temporary file, and only when all of them are on disk (a full disk or a
-/// name the file system refuses shows here) are they renamed into place.
-/// Returns how many files changed.
-pub fn all_or_nothing(files: &[(PathBuf, Vec<u8>)]) -> Result<usize> {
-    let mut staged = Vec::new();
-    for (path, bytes) in files {
-        if fs_err::read(path).is_ok_and(|old| &old == bytes) {
-            continue;
-        }
-        // On an error the staged files drop, which deletes them.
-        staged.push((stage(path, bytes)?, path));
-    }
-    let changed = staged.len();
-    for (temp, path) in staged {
-        temp.persist(path).map_err(|e| with_path(e.error, path))?;
-    }
-    Ok(changed)
-}
-
-/// Writes `bytes` to a temporary file in `path`'s folder, ready to rename.
-fn stage(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
+/// Streams a file's bytes from `write` into a temporary file beside `path`,
+/// so a big feed never sits whole in memory. `None` when the bytes are the
+/// ones already at `path`: nothing to replace, and nothing is left behind.
+pub fn stage(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<Option<Staged>> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(dir)?;
     let mut temp = tempfile::Builder::new()
         .prefix(".herald-")
         .tempfile_in(dir)
         .map_err(|e| with_path(e, dir))?;
-    temp.write_all(bytes)
-        .map_err(|e| with_path(e, temp.path()))?;
+    let mut out = BufWriter::with_capacity(64 * 1024, temp.as_file_mut());
+    let written = write(&mut out).and_then(|()| out.flush());
+    drop(out);
+    written.map_err(|e| with_path(e, temp.path()))?;
+    if same_bytes(temp.path(), path) {
+        return Ok(None);
+    }
     temp.as_file()
         .sync_all()
         .map_err(|e| with_path(e, temp.path()))?;
@@ -60,7 +45,49 @@ fn stage(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
             .as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644));
     }
-    Ok(temp)
+    Ok(Some(Staged {
+        temp,
+        path: path.to_path_buf(),
+    }))
+}
+
+/// Renames every staged file into place. Called only once all of a build's
+/// files are staged (a full disk or a name the file system refuses shows
+/// while staging), so readers get every new feed or none. Returns how many
+/// files changed.
+pub fn commit(staged: Vec<Staged>) -> Result<usize> {
+    let changed = staged.len();
+    for Staged { temp, path } in staged {
+        temp.persist(&path).map_err(|e| with_path(e.error, &path))?;
+    }
+    Ok(changed)
+}
+
+/// Whether two files hold the same bytes, read a block at a time. A file
+/// that cannot be read is not the same.
+fn same_bytes(a: &Path, b: &Path) -> bool {
+    let (Ok(a), Ok(b)) = (std::fs::File::open(a), std::fs::File::open(b)) else {
+        return false;
+    };
+    match (a.metadata(), b.metadata()) {
+        (Ok(ma), Ok(mb)) if ma.len() == mb.len() => {}
+        _ => return false,
+    }
+    let (mut a, mut b) = (BufReader::new(a), BufReader::new(b));
+    loop {
+        let (Ok(block_a), Ok(block_b)) = (a.fill_buf(), b.fill_buf()) else {
+            return false;
+        };
+        let n = block_a.len().min(block_b.len());
+        if n == 0 {
+            return block_a.is_empty() && block_b.is_empty();
+        }
+        if block_a[..n] != block_b[..n] {
+            return false;
+        }
+        a.consume(n);
+        b.consume(n);
+    }
 }
 
 /// Removes feed files under `group` (`public/tags`) that this build did not
@@ -101,14 +128,21 @@ fn with_path(error: std::io::Error, path: &Path) -> std::io::Error {
 mod tests {
     use super::*;
 
+    fn write_file(path: &Path, bytes: &'static [u8]) -> Result<bool> {
+        let staged = stage(path, |out| out.write_all(bytes))?;
+        Ok(commit(staged.into_iter().collect())? == 1)
+    }
+
     #[test]
     fn writes_replaces_and_leaves_unchanged_files_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a/b/feed.xml");
-        assert!(atomic(&path, b"one").unwrap());
-        assert!(!atomic(&path, b"one").unwrap());
-        assert!(atomic(&path, b"two").unwrap());
-        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert!(write_file(&path, b"one").unwrap());
+        assert!(!write_file(&path, b"one").unwrap());
+        assert!(write_file(&path, b"two").unwrap());
+        assert!(write_file(&path, b"twofold").unwrap(), "a longer file differs");
+        assert!(write_file(&path, b"tw").unwrap(), "so does a prefix");
+        assert_eq!(std::fs::read(&path).unwrap(), b"tw");
         let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
     }
@@ -119,13 +153,29 @@ mod tests {
         let good = dir.path().join("atom.xml");
         std::fs::write(&good, b"old").unwrap();
         let bad = dir.path().join("x".repeat(300)).join("atom.xml");
-        let files = vec![(good.clone(), b"new".to_vec()), (bad, b"new".to_vec())];
-        assert!(all_or_nothing(&files).is_err());
+        let staged: Result<Vec<_>> = [&good, &bad]
+            .into_iter()
+            .map(|path| stage(path, |out| out.write_all(b"new")))
+            .collect();
+        assert!(staged.is_err());
         assert_eq!(std::fs::read(&good).unwrap(), b"old");
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
             1,
             "nothing staged is left"
         );
+    }
+
+    #[test]
+    fn a_failing_writer_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feed.json");
+        let failed = stage(&path, |out| {
+            out.write_all(b"half")?;
+            Err(std::io::Error::other("renderer failed"))
+        });
+        let message = failed.err().expect("the error comes back").to_string();
+        assert!(message.contains("renderer failed"), "{message}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }
