@@ -150,9 +150,8 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
                     let path = out_dir
                         .join(&channel.dir)
                         .join(feed::file_name(config, format));
-                    let render = |out: &mut dyn Write| {
-                        feed::render(config, channel, &entries, format, out)
-                    };
+                    let render =
+                        |out: &mut dyn Write| feed::render(config, channel, &entries, format, out);
                     let staged = if options.write {
                         feed::write::stage(&path, render)?
                     } else {

@@ -140,7 +140,10 @@ mod tests {
         assert!(write_file(&path, b"one").unwrap());
         assert!(!write_file(&path, b"one").unwrap());
         assert!(write_file(&path, b"two").unwrap());
-        assert!(write_file(&path, b"twofold").unwrap(), "a longer file differs");
+        assert!(
+            write_file(&path, b"twofold").unwrap(),
+            "a longer file differs"
+        );
         assert!(write_file(&path, b"tw").unwrap(), "so does a prefix");
         assert_eq!(std::fs::read(&path).unwrap(), b"tw");
         let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
