@@ -12,10 +12,36 @@ use crate::html::xml_safe;
 use crate::post::Author;
 
 pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    super::write_batched(out, ctx.entries, "</feed>", |entries| {
+        document(ctx, entries)
+    })?;
+    out.write_all(b"\n")
+}
+
+/// The feed's XML with these of its entries.
+pub(super) fn document(
+    ctx: &Context<'_>,
+    entries: &[super::Entry<'_>],
+) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(4096);
+    // Indented for people who open the file.
+    let config = WriteConfig {
+        write_document_declaration: true,
+        indent_size: Some(2),
+    };
+    feed(ctx, entries)
+        .write_with_config(&mut bytes, config)
+        .map_err(std::io::Error::other)?;
+    Ok(bytes)
+}
+
+/// The feed with these of its entries: the rest of it (its `updated`
+/// too) is the whole channel's.
+fn feed(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> Feed {
     let site = &ctx.config.site;
     let updated =
         super::updated(ctx.entries).unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH.fixed_offset());
-    let feed = Feed {
+    Feed {
         title: Text::plain(plain(&ctx.channel.title)),
         id: ctx.self_url.clone(),
         updated,
@@ -31,18 +57,9 @@ pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
             version: Some(env!("CARGO_PKG_VERSION").into()),
         }),
         lang: Some(site.language.clone()),
-        entries: ctx.entries.iter().map(|e| entry(ctx, e)).collect(),
+        entries: entries.iter().map(|e| entry(ctx, e)).collect(),
         ..Feed::default()
-    };
-    // Indented for people who open the file.
-    let config = WriteConfig {
-        write_document_declaration: true,
-        indent_size: Some(2),
-    };
-    let out = feed
-        .write_with_config(out, config)
-        .map_err(std::io::Error::other)?;
-    out.write_all(b"\n")
+    }
 }
 
 fn entry(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Entry {

@@ -18,7 +18,19 @@ struct Feed<'a> {
     language: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authors: Vec<Author>,
-    items: Vec<Item<'a>>,
+    items: Items<'a>,
+}
+
+/// The items, each made as it is written: a full archive's feed never holds
+/// every post's HTML at once.
+struct Items<'a> {
+    ctx: &'a Context<'a>,
+}
+
+impl Serialize for Items<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.ctx.entries.iter().map(|e| item(self.ctx, e)))
+    }
 }
 
 #[derive(Serialize)]
@@ -68,7 +80,7 @@ pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
                 url: a.url.clone(),
             })
             .collect(),
-        items: ctx.entries.iter().map(|e| item(ctx, e)).collect(),
+        items: Items { ctx },
     };
     serde_json::to_writer_pretty(&mut *out, &feed)?;
     out.write_all(b"\n")

@@ -206,6 +206,60 @@ pub fn render(
     }
 }
 
+/// Entries an XML feed is built with at a time. The feed crates build a
+/// whole document in memory before writing it; for a full archive that was
+/// every post's HTML at once, twice over (RSS and Atom side by side).
+const BATCH: usize = 64;
+
+/// Writes an XML feed whose entries are the last children of `closing`'s
+/// element (`</feed>`, `</channel>`), a [`BATCH`] of entries at a time.
+/// `document(batch)` is the whole document with those entries; written
+/// without any, it gives the head and the tail, and each batch adds what
+/// lies between them: the bytes the whole document would have. Each batch
+/// is checked to begin with the head and end with the tail; if the first
+/// does not, the feed is written whole, and if a later one does not (the
+/// head does not depend on the entries, so never), the feed fails rather
+/// than be written wrong.
+fn write_batched<'a>(
+    out: &mut dyn std::io::Write,
+    entries: &'a [Entry<'a>],
+    closing: &str,
+    document: impl Fn(&'a [Entry<'a>]) -> std::io::Result<Vec<u8>>,
+) -> std::io::Result<()> {
+    if entries.len() <= BATCH {
+        return out.write_all(&document(entries)?);
+    }
+    let empty = document(&[])?;
+    let split = empty
+        .windows(closing.len())
+        .rposition(|window| window == closing.as_bytes())
+        .and_then(|end| empty[..end].iter().rposition(|&b| b == b'\n'));
+    let Some(split) = split else {
+        return out.write_all(&document(entries)?);
+    };
+    let (head, tail) = empty.split_at(split);
+    for (n, batch) in entries.chunks(BATCH).enumerate() {
+        let bytes = document(batch)?;
+        let middle = bytes
+            .strip_prefix(head)
+            .and_then(|rest| rest.strip_suffix(tail));
+        match (middle, n) {
+            (Some(middle), 0) => {
+                out.write_all(head)?;
+                out.write_all(middle)?;
+            }
+            (Some(middle), _) => out.write_all(middle)?,
+            (None, 0) => return out.write_all(&document(entries)?),
+            (None, _) => {
+                return Err(std::io::Error::other(
+                    "a batch of entries changed the feed's head; nothing is written",
+                ));
+            }
+        }
+    }
+    out.write_all(tail)
+}
+
 /// What every format module needs to write one feed.
 pub struct Context<'a> {
     pub config: &'a Config,
@@ -291,6 +345,74 @@ mod tests {
         assert_eq!(terms[0].slug, "python");
         assert_eq!(terms[0].posts, vec![0, 1, 2]);
         assert_eq!(terms[1].name, "rust");
+    }
+
+    #[test]
+    fn feeds_written_in_batches_are_the_bytes_of_the_whole_document() {
+        let config = Config::parse(
+            "[site]\ntitle = \"T\"\nurl = \"https://e.org\"\n[feeds]\nlimit = 0\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        // Three batches and a bit; items with and without dc:creator.
+        let posts: Vec<Post> = (0..3 * BATCH + 5)
+            .map(|i| {
+                let author = if i % 2 == 0 { "author: Jane Doe\n" } else { "" };
+                let name = format!("2024-01-01-p{i:03}.md");
+                let text = format!("---\ntitle: Post {i}\ntags: [x]\n{author}---\nText {i}.\n");
+                match Post::read(Path::new(&name), &text, &config) {
+                    Read::Post(p) => *p,
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect();
+        let contents: Vec<Content> = (0..posts.len())
+            .map(|i| Content {
+                html: format!("<p>Text {i} &amp; more.</p>"),
+                excerpt: format!("Text {i}."),
+            })
+            .collect();
+        let dates = entry_dates(&posts);
+        let channels = plan(&config, &posts);
+        let entries: Vec<Entry<'_>> = channels[0]
+            .posts
+            .iter()
+            .map(|&i| Entry {
+                post: &posts[i],
+                content: &contents[i],
+                updated: dates[i],
+            })
+            .collect();
+        assert_eq!(entries.len(), posts.len());
+        let ctx = Context {
+            config: &config,
+            channel: &channels[0],
+            entries: &entries,
+            self_url: "https://e.org/atom.xml".into(),
+            full: true,
+        };
+        type Document = fn(&Context<'_>, &[Entry<'_>]) -> std::io::Result<Vec<u8>>;
+        let formats: [(&str, Document); 2] =
+            [("</feed>", atom::document), ("</channel>", rss::document)];
+        for (closing, document) in formats {
+            let calls = std::cell::Cell::new(0);
+            let mut batched = Vec::new();
+            write_batched(&mut batched, &entries, closing, |batch| {
+                calls.set(calls.get() + 1);
+                document(&ctx, batch)
+            })
+            .unwrap();
+            assert_eq!(
+                String::from_utf8(batched).unwrap(),
+                String::from_utf8(document(&ctx, &entries).unwrap()).unwrap(),
+                "{closing}"
+            );
+            assert_eq!(
+                calls.get(),
+                1 + 4,
+                "{closing}: written in 4 batches, not whole"
+            );
+        }
     }
 
     #[test]

@@ -14,6 +14,29 @@ use super::{Context, full_content, plain, title};
 use crate::html::xml_safe;
 
 pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    super::write_batched(out, ctx.entries, "</channel>", |entries| {
+        document(ctx, entries)
+    })?;
+    out.write_all(b"\n")
+}
+
+/// The feed's XML with these of its items.
+pub(super) fn document(
+    ctx: &Context<'_>,
+    entries: &[super::Entry<'_>],
+) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(4096);
+    // Indented for people who open the file.
+    channel(ctx, entries)
+        .pretty_write_to(&mut bytes, b' ', 2)
+        .map_err(std::io::Error::other)?;
+    Ok(bytes)
+}
+
+/// The channel with these of its items: the rest of it (its dates too) is
+/// the whole channel's. Every namespace an item may use is declared here,
+/// so the head is the same whichever items are in.
+fn channel(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> Channel {
     let site = &ctx.config.site;
     let date = super::updated(ctx.entries).map(|d| d.to_rfc2822());
     let namespaces: BTreeMap<String, String> = [
@@ -24,7 +47,7 @@ pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let channel = Channel {
+    Channel {
         title: plain(&ctx.channel.title),
         link: ctx.home_url(),
         description: plain(&ctx.description()),
@@ -32,7 +55,7 @@ pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
         last_build_date: date.clone(),
         pub_date: date,
         generator: Some(format!("herald {}", env!("CARGO_PKG_VERSION"))),
-        items: ctx.entries.iter().map(|e| item(ctx, e)).collect(),
+        items: entries.iter().map(|e| item(ctx, e)).collect(),
         atom_ext: Some(AtomExtension {
             links: vec![Link {
                 href: ctx.self_url.clone(),
@@ -43,12 +66,7 @@ pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
         }),
         namespaces,
         ..Channel::default()
-    };
-    // Indented for people who open the file.
-    let out = channel
-        .pretty_write_to(out, b' ', 2)
-        .map_err(std::io::Error::other)?;
-    out.write_all(b"\n")
+    }
 }
 
 fn item(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Item {
