@@ -104,6 +104,7 @@ fn time_build(dir: &Path, runs: usize) -> (Duration, Duration) {
             build::Options {
                 write: true,
                 keep_going: false,
+                memory: herald::spill::BUDGET,
             },
         )
         .unwrap();

@@ -12,13 +12,14 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::content::{Content, Rendered, Renderer};
+use crate::content::{Rendered, Renderer};
 use crate::email::Templates;
 use crate::error::{Error, Problem, Problems, Result};
 use crate::feed::write::Staged;
 use crate::feed::{self, Entry};
 use crate::post::{Post, Read};
 use crate::site::Site;
+use crate::spill::{self, Held, Spill};
 
 #[derive(Debug, Default)]
 pub struct Report {
@@ -65,6 +66,9 @@ pub struct Options {
     /// Write the files (`build`) or only check that they can be made (`check`).
     pub write: bool,
     pub keep_going: bool,
+    /// Bytes of rendered posts held in memory before the rest are kept in a
+    /// temporary file ([`spill::BUDGET`] for a user's build).
+    pub memory: usize,
 }
 
 pub fn run(site: &Site, options: Options) -> Result<Report> {
@@ -82,11 +86,12 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     };
     let out_dir = site.path(&config.feeds.dir);
     let renderer = Renderer::new(site)?;
+    let spill = Spill::new(&out_dir, options.memory);
     let Renders {
         contents,
         mut warnings,
         mut problems,
-    } = render(site, &renderer, needed);
+    } = render(site, &renderer, &spill, needed);
     let rendered = contents.iter().filter(|c| c.is_some()).count();
     if !problems.is_empty() {
         if !options.keep_going {
@@ -199,11 +204,13 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
 /// is broken wait in `site.problems` instead of hiding the rest.
 pub fn check(site: &Site) -> Result<Report> {
     let renderer = Renderer::new(site)?;
+    // Nothing is written, so a check spills into the system's temporary folder.
+    let spill = Spill::new(&std::env::temp_dir(), spill::BUDGET);
     let Renders {
         contents,
         mut warnings,
         problems: render_problems,
-    } = render(site, &renderer, (0..site.posts.len()).collect());
+    } = render(site, &renderer, &spill, (0..site.posts.len()).collect());
     let mut problems = site.problems.clone();
     problems.extend(render_problems);
     problems.extend(check_email(site, &renderer, &contents));
@@ -234,26 +241,40 @@ pub fn check(site: &Site) -> Result<Report> {
 /// The posts' content by index (`None`: not rendered, or broken), the
 /// warnings, and the problems of the broken ones.
 struct Renders {
-    contents: Vec<Option<Content>>,
+    contents: Vec<Option<Held>>,
     warnings: Vec<Problem>,
     problems: Vec<Problem>,
 }
 
-fn render(site: &Site, renderer: &Renderer<'_>, needed: BTreeSet<usize>) -> Renders {
-    let rendered: Vec<(usize, Result<Rendered, Vec<Problem>>)> = needed
+fn render(site: &Site, renderer: &Renderer<'_>, spill: &Spill, needed: BTreeSet<usize>) -> Renders {
+    let rendered: Vec<(usize, Result<Kept, Vec<Problem>>)> = needed
         .into_par_iter()
-        .map(|i| (i, renderer.render(&site.posts[i])))
+        .map(|i| {
+            let post = &site.posts[i];
+            let held = renderer
+                .render(post)
+                .and_then(|Rendered { content, warnings }| {
+                    let held = spill.hold(content).map_err(|e| {
+                        vec![Problem::file(
+                            site.shown(&post.path),
+                            format!("could not keep the rendered post for the feeds: {e}"),
+                        )]
+                    })?;
+                    Ok((held, warnings))
+                });
+            (i, held)
+        })
         .collect();
     let mut renders = Renders {
-        contents: vec![None; site.posts.len()],
+        contents: site.posts.iter().map(|_| None).collect(),
         warnings: Vec::new(),
         problems: Vec::new(),
     };
     for (index, result) in rendered {
         match result {
-            Ok(out) => {
-                renders.warnings.extend(out.warnings);
-                renders.contents[index] = Some(out.content);
+            Ok((held, warnings)) => {
+                renders.warnings.extend(warnings);
+                renders.contents[index] = Some(held);
             }
             Err(mut list) => renders.problems.append(&mut list),
         }
@@ -264,11 +285,7 @@ fn render(site: &Site, renderer: &Renderer<'_>, needed: BTreeSet<usize>) -> Rend
 /// The email templates rendered as `preview` would, for the newest post
 /// that may be mailed (or a sample post when no post rendered), so a broken
 /// `templates/email.html` shows up here and not at the first send.
-fn check_email(
-    site: &Site,
-    renderer: &Renderer<'_>,
-    contents: &[Option<Content>],
-) -> Option<Problem> {
+fn check_email(site: &Site, renderer: &Renderer<'_>, contents: &[Option<Held>]) -> Option<Problem> {
     let templates = match Templates::load(site) {
         Ok(templates) => templates,
         Err(e) => return Some(email_problem(site, e)),
@@ -279,7 +296,10 @@ fn check_email(
         .zip(contents)
         .find_map(|(post, content)| content.as_ref().filter(|_| post.email).map(|c| (post, c)));
     let outcome = match newest {
-        Some((post, content)) => templates.render(site, post, content),
+        Some((post, held)) => match held.get() {
+            Ok(content) => templates.render(site, post, &content),
+            Err(e) => Err(e.into()),
+        },
         None => {
             let post = sample_post(site)?;
             let content = renderer.render(&post).ok()?.content;

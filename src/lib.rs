@@ -27,6 +27,7 @@ pub mod scaffold;
 pub mod serve;
 pub mod shortcodes;
 pub mod site;
+pub mod spill;
 pub mod status;
 pub mod subscribers;
 pub mod terminal;

@@ -281,6 +281,44 @@ fn one_thread_and_many_give_the_same_feeds() {
     assert_eq!(one, build("4"), "1 thread and 4 threads");
 }
 
+/// A full archive past the memory budget: rendered posts are kept in a
+/// temporary file and the feeds are written in batches of entries, and the
+/// bytes are those of a build that held everything in memory.
+#[test]
+fn a_build_that_spills_rendered_posts_to_disk_writes_the_same_feeds() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jekyll-news/_posts");
+    let build = |memory: usize| {
+        let site = TestSite::sample();
+        copy_dir(&corpus, &site.path("posts/news"));
+        let config = std::fs::read_to_string(site.path("config/herald.toml")).unwrap();
+        let config = config.replace("limit = 20", "limit = 0");
+        assert!(config.contains("limit = 0"), "the sample config sets limit");
+        let site = site.with_config(&config);
+        let loaded = Site::load(site.dir.path(), None, &LoadOptions::default()).unwrap();
+        let options = herald::build::Options {
+            write: true,
+            keep_going: false,
+            memory,
+        };
+        herald::build::run(&loaded, options).unwrap();
+        let left: Vec<_> = walkdir::WalkDir::new(site.path("public"))
+            .into_iter()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(".herald-") || name.starts_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "temporary files left: {left:?}");
+        site.outputs()
+    };
+    let held = build(usize::MAX);
+    let site_feed = String::from_utf8(held[Path::new("atom.xml")].clone()).unwrap();
+    assert!(
+        site_feed.matches("<entry>").count() > 100,
+        "more entries than a batch holds"
+    );
+    assert_eq!(held, build(0), "every post spilled");
+    assert_eq!(held, build(20_000), "some held, some spilled");
+}
+
 #[test]
 fn drafts_unpublished_and_future_posts_never_reach_a_feed() {
     let site = TestSite::new()

@@ -54,11 +54,12 @@ pub fn post_to_feed(data: &[u8]) {
     let Ok(rendered) = renderer.render(&site.posts[0]) else {
         return;
     };
+    let content = herald::spill::Held::Memory(rendered.content);
     let dates = feed::entry_dates(&site.posts);
     for channel in feed::plan(&site.config, &site.posts) {
         let entries = [Entry {
             post: &site.posts[0],
-            content: &rendered.content,
+            content: &content,
             updated: dates[0],
         }];
         for format in [FeedFormat::Atom, FeedFormat::Rss, FeedFormat::Json] {

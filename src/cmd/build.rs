@@ -12,6 +12,7 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Error> {
     let options = build::Options {
         write: true,
         keep_going: args.keep_going,
+        memory: herald::spill::BUDGET,
     };
     let report = build::run(&site, options)?;
     warn(cli, &report.warnings);

@@ -29,7 +29,7 @@ pub(super) fn document(
         write_document_declaration: true,
         indent_size: Some(2),
     };
-    feed(ctx, entries)
+    feed(ctx, entries)?
         .write_with_config(&mut bytes, config)
         .map_err(std::io::Error::other)?;
     Ok(bytes)
@@ -37,11 +37,11 @@ pub(super) fn document(
 
 /// The feed with these of its entries: the rest of it (its `updated`
 /// too) is the whole channel's.
-fn feed(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> Feed {
+fn feed(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> std::io::Result<Feed> {
     let site = &ctx.config.site;
     let updated =
         super::updated(ctx.entries).unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH.fixed_offset());
-    Feed {
+    Ok(Feed {
         title: Text::plain(plain(&ctx.channel.title)),
         id: ctx.self_url.clone(),
         updated,
@@ -57,26 +57,30 @@ fn feed(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> Feed {
             version: Some(env!("CARGO_PKG_VERSION").into()),
         }),
         lang: Some(site.language.clone()),
-        entries: entries.iter().map(|e| entry(ctx, e)).collect(),
+        entries: entries
+            .iter()
+            .map(|e| entry(ctx, e))
+            .collect::<std::io::Result<_>>()?,
         ..Feed::default()
-    }
+    })
 }
 
-fn entry(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Entry {
+fn entry(ctx: &Context<'_>, entry: &super::Entry<'_>) -> std::io::Result<Entry> {
     let post = entry.post;
-    let summary = if entry.content.excerpt.trim().is_empty() {
+    let rendered = entry.content.get()?;
+    let summary = if rendered.excerpt.trim().is_empty() {
         Text::plain(title(post))
     } else {
-        Text::html(xml_safe(&entry.content.excerpt).into_owned())
+        Text::html(xml_safe(&rendered.excerpt).into_owned())
     };
-    let content = full_content(ctx, entry).map(|html| Content {
+    let content = full_content(ctx, &rendered).map(|html| Content {
         base: Some(post.url.clone()),
         lang: post.lang.clone(),
         value: Some(xml_safe(html).into_owned()),
         src: None,
         content_type: Some("html".into()),
     });
-    Entry {
+    Ok(Entry {
         title: Text::plain(title(post)),
         id: post.feed_id().to_string(),
         updated: entry.updated,
@@ -96,7 +100,7 @@ fn entry(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Entry {
         summary: Some(summary),
         content,
         ..Entry::default()
-    }
+    })
 }
 
 /// The feed's author: the configured one, else the site itself (Atom needs one).

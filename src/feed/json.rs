@@ -1,6 +1,7 @@
 //! JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), written with serde.
 //! Field order is fixed by the structs, so the bytes are deterministic.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use serde::Serialize;
@@ -29,7 +30,12 @@ struct Items<'a> {
 
 impl Serialize for Items<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.ctx.entries.iter().map(|e| item(self.ctx, e)))
+        use serde::ser::{Error, SerializeSeq};
+        let mut items = serializer.serialize_seq(Some(self.ctx.entries.len()))?;
+        for entry in self.ctx.entries {
+            items.serialize_element(&item(self.ctx, entry).map_err(S::Error::custom)?)?;
+        }
+        items.end()
     }
 }
 
@@ -46,7 +52,7 @@ struct Item<'a> {
     url: &'a str,
     title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    content_html: Option<&'a str>,
+    content_html: Option<Cow<'a, str>>,
     /// Only for a post without a body: JSON Feed needs one of the two.
     #[serde(skip_serializing_if = "Option::is_none")]
     content_text: Option<&'a str>,
@@ -86,22 +92,25 @@ pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(b"\n")
 }
 
-fn item<'a>(ctx: &Context<'_>, entry: &'a super::Entry<'a>) -> Item<'a> {
+fn item<'a>(ctx: &Context<'_>, entry: &'a super::Entry<'a>) -> std::io::Result<Item<'a>> {
     let post = entry.post;
+    let rendered = entry.content.get()?;
+    let summary = Some(summary_text(&rendered.excerpt)).filter(|s| !s.is_empty());
     // Without content_html, JSON Feed needs content_text; the excerpt as HTML is the content then.
-    let content = if ctx.full {
-        &entry.content.html
-    } else {
-        &entry.content.excerpt
+    let content_html: Cow<'a, str> = match (rendered, ctx.full) {
+        (Cow::Borrowed(content), true) => Cow::Borrowed(&content.html),
+        (Cow::Borrowed(content), false) => Cow::Borrowed(&content.excerpt),
+        (Cow::Owned(content), true) => Cow::Owned(content.html),
+        (Cow::Owned(content), false) => Cow::Owned(content.excerpt),
     };
-    let content_html = Some(content.as_str()).filter(|html| !html.trim().is_empty());
-    Item {
+    let content_html = Some(content_html).filter(|html| !html.trim().is_empty());
+    Ok(Item {
         id: post.feed_id(),
         url: &post.url,
         title: title(post),
-        content_html,
         content_text: content_html.is_none().then_some(""),
-        summary: Some(summary_text(&entry.content.excerpt)).filter(|s| !s.is_empty()),
+        content_html,
+        summary,
         date_published: post.date.to_rfc3339(),
         date_modified: post.updated.map(|d| d.to_rfc3339()),
         authors: post
@@ -119,7 +128,7 @@ fn item<'a>(ctx: &Context<'_>, entry: &'a super::Entry<'a>) -> Item<'a> {
             .map(String::as_str)
             .collect(),
         language: post.lang.as_deref(),
-    }
+    })
 }
 
 /// JSON Feed's summary is plain text: the excerpt without its markup.

@@ -19,6 +19,7 @@ use crate::config::{Config, FeedContent, FeedFormat};
 use crate::content::Content;
 use crate::post::Post;
 use crate::post::permalink::{Mode, fit_file_name, slugify};
+use crate::spill::Held;
 
 /// One feed, in every format: its metadata and its posts (newest first).
 #[derive(Debug)]
@@ -36,7 +37,8 @@ pub struct Channel<'a> {
 /// A post with its rendered content, as a format module sees it.
 pub struct Entry<'a> {
     pub post: &'a Post,
-    pub content: &'a Content,
+    /// In memory or spilled (see [`crate::spill`]); read with `get`.
+    pub content: &'a Held,
     /// The entry's `updated`: the post's, unique within the site (see [`entry_dates`]).
     pub updated: DateTime<FixedOffset>,
 }
@@ -294,8 +296,8 @@ pub fn title(post: &Post) -> String {
 
 /// The full content, unless the post has none: an empty `<content>` or
 /// `content:encoded` is what the W3C validator warns about.
-pub fn full_content<'a>(ctx: &Context<'_>, entry: &'a Entry<'_>) -> Option<&'a str> {
-    let html = entry.content.html.as_str();
+pub fn full_content<'a>(ctx: &Context<'_>, content: &'a Content) -> Option<&'a str> {
+    let html = content.html.as_str();
     (ctx.full && !html.trim().is_empty()).then_some(html)
 }
 
@@ -366,10 +368,12 @@ mod tests {
                 }
             })
             .collect();
-        let contents: Vec<Content> = (0..posts.len())
-            .map(|i| Content {
-                html: format!("<p>Text {i} &amp; more.</p>"),
-                excerpt: format!("Text {i}."),
+        let contents: Vec<Held> = (0..posts.len())
+            .map(|i| {
+                Held::Memory(Content {
+                    html: format!("<p>Text {i} &amp; more.</p>"),
+                    excerpt: format!("Text {i}."),
+                })
             })
             .collect();
         let dates = entry_dates(&posts);

@@ -27,7 +27,7 @@ pub(super) fn document(
 ) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::with_capacity(4096);
     // Indented for people who open the file.
-    channel(ctx, entries)
+    channel(ctx, entries)?
         .pretty_write_to(&mut bytes, b' ', 2)
         .map_err(std::io::Error::other)?;
     Ok(bytes)
@@ -36,7 +36,7 @@ pub(super) fn document(
 /// The channel with these of its items: the rest of it (its dates too) is
 /// the whole channel's. Every namespace an item may use is declared here,
 /// so the head is the same whichever items are in.
-fn channel(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> Channel {
+fn channel(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> std::io::Result<Channel> {
     let site = &ctx.config.site;
     let date = super::updated(ctx.entries).map(|d| d.to_rfc2822());
     let namespaces: BTreeMap<String, String> = [
@@ -47,7 +47,7 @@ fn channel(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> Channel {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    Channel {
+    Ok(Channel {
         title: plain(&ctx.channel.title),
         link: ctx.home_url(),
         description: plain(&ctx.description()),
@@ -55,7 +55,10 @@ fn channel(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> Channel {
         last_build_date: date.clone(),
         pub_date: date,
         generator: Some(format!("herald {}", env!("CARGO_PKG_VERSION"))),
-        items: entries.iter().map(|e| item(ctx, e)).collect(),
+        items: entries
+            .iter()
+            .map(|e| item(ctx, e))
+            .collect::<std::io::Result<_>>()?,
         atom_ext: Some(AtomExtension {
             links: vec![Link {
                 href: ctx.self_url.clone(),
@@ -66,16 +69,17 @@ fn channel(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> Channel {
         }),
         namespaces,
         ..Channel::default()
-    }
+    })
 }
 
-fn item(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Item {
+fn item(ctx: &Context<'_>, entry: &super::Entry<'_>) -> std::io::Result<Item> {
     let post = entry.post;
     let id = post.feed_id();
-    let description = if entry.content.excerpt.trim().is_empty() {
+    let rendered = entry.content.get()?;
+    let description = if rendered.excerpt.trim().is_empty() {
         title(post)
     } else {
-        xml_safe(&entry.content.excerpt).into_owned()
+        xml_safe(&rendered.excerpt).into_owned()
     };
     let emailed: Vec<String> = post
         .authors
@@ -92,11 +96,11 @@ fn item(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Item {
     } else {
         (None, post.authors.iter().map(|a| plain(&a.name)).collect())
     };
-    Item {
+    Ok(Item {
         title: Some(title(post)),
         link: Some(post.url.clone()),
         description: Some(description),
-        content: full_content(ctx, entry).map(|html| xml_safe(html).into_owned()),
+        content: full_content(ctx, &rendered).map(|html| xml_safe(html).into_owned()),
         pub_date: Some(post.date.to_rfc2822()),
         guid: Some(Guid {
             value: id.to_string(),
@@ -117,5 +121,5 @@ fn item(ctx: &Context<'_>, entry: &super::Entry<'_>) -> Item {
             ..DublinCoreExtension::default()
         }),
         ..Item::default()
-    }
+    })
 }

@@ -1,0 +1,177 @@
+//! Rendered posts kept for the feeds: in memory up to a budget, past it in
+//! an unnamed temporary file beside the feeds. A full archive is every
+//! post's HTML (10,000 real-sized posts: 140 MB), more than a build should
+//! hold at once when it writes the feeds a batch of entries at a time.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::content::Content;
+
+/// Bytes of rendered HTML a build keeps in memory before it spills: the
+/// default feeds (a few hundred posts) stay well under it.
+pub const BUDGET: usize = 32 << 20;
+
+/// Where rendered posts go: memory until [`BUDGET`] is used, then the file.
+pub struct Spill {
+    dir: PathBuf,
+    budget: usize,
+    held: AtomicUsize,
+    /// Made on the first spill; unnamed, so nothing is left behind.
+    file: OnceLock<Arc<File>>,
+    end: Mutex<u64>,
+}
+
+/// One post's rendered content, wherever it is kept.
+#[derive(Debug)]
+pub enum Held {
+    Memory(Content),
+    Spilled {
+        file: Arc<File>,
+        offset: u64,
+        html: usize,
+        excerpt: usize,
+    },
+}
+
+impl Spill {
+    /// Spills into a temporary file in `dir` (made if missing) past `budget` bytes.
+    pub fn new(dir: &Path, budget: usize) -> Spill {
+        Spill {
+            dir: dir.to_path_buf(),
+            budget,
+            held: AtomicUsize::new(0),
+            file: OnceLock::new(),
+            end: Mutex::new(0),
+        }
+    }
+
+    /// Keeps `content`: in memory while the budget lasts, else in the file.
+    pub fn hold(&self, content: Content) -> io::Result<Held> {
+        let size = content.html.len() + content.excerpt.len();
+        let before = self.held.fetch_add(size, Ordering::Relaxed);
+        if before + size <= self.budget {
+            return Ok(Held::Memory(content));
+        }
+        let file = self.file()?;
+        let offset = {
+            // One writer at a time, so each post's bytes are contiguous.
+            let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+            let offset = *end;
+            let mut writer = &*file;
+            writer.write_all(content.html.as_bytes())?;
+            writer.write_all(content.excerpt.as_bytes())?;
+            *end += size as u64;
+            offset
+        };
+        Ok(Held::Spilled {
+            file,
+            offset,
+            html: content.html.len(),
+            excerpt: content.excerpt.len(),
+        })
+    }
+
+    fn file(&self) -> io::Result<Arc<File>> {
+        if let Some(file) = self.file.get() {
+            return Ok(file.clone());
+        }
+        fs_err::create_dir_all(&self.dir)?;
+        let made = tempfile::tempfile_in(&self.dir)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.dir.display())))?;
+        // Another thread may have made one first; theirs is used, this one goes.
+        Ok(self.file.get_or_init(|| Arc::new(made)).clone())
+    }
+}
+
+impl Held {
+    /// The content, read back from the file if it was spilled.
+    pub fn get(&self) -> io::Result<Cow<'_, Content>> {
+        match self {
+            Held::Memory(content) => Ok(Cow::Borrowed(content)),
+            Held::Spilled {
+                file,
+                offset,
+                html,
+                excerpt,
+            } => {
+                let mut bytes = vec![0; html + excerpt];
+                read_at(file, &mut bytes, *offset)?;
+                let excerpt = bytes.split_off(*html);
+                let text = |bytes: Vec<u8>| {
+                    String::from_utf8(bytes)
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+                };
+                Ok(Cow::Owned(Content {
+                    html: text(bytes)?,
+                    excerpt: text(excerpt)?,
+                }))
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, bytes: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, bytes, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, mut bytes: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, bytes, offset)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                bytes = &mut bytes[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content(i: usize) -> Content {
+        Content {
+            html: format!("<p>Post {i} – ü</p>").repeat(i % 7 + 1),
+            excerpt: format!("Post {i}."),
+        }
+    }
+
+    #[test]
+    fn past_the_budget_posts_are_read_back_from_the_file_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = Spill::new(&dir.path().join("public"), 200);
+        let held: Vec<Held> = (0..50).map(|i| spill.hold(content(i)).unwrap()).collect();
+        assert!(matches!(held[0], Held::Memory(_)));
+        assert!(matches!(held[49], Held::Spilled { .. }));
+        for (i, held) in held.iter().enumerate() {
+            assert_eq!(*held.get().unwrap(), content(i), "post {i}");
+        }
+        let left = std::fs::read_dir(dir.path().join("public"))
+            .unwrap()
+            .count();
+        assert_eq!(left, 0, "the spill file has no name to leave behind");
+    }
+
+    #[test]
+    fn posts_held_from_many_threads_come_back_whole() {
+        use rayon::prelude::*;
+        let dir = tempfile::tempdir().unwrap();
+        let spill = Spill::new(dir.path(), 0);
+        let held: Vec<Held> = (0..400)
+            .into_par_iter()
+            .map(|i| spill.hold(content(i)).unwrap())
+            .collect();
+        for (i, held) in held.iter().enumerate() {
+            assert_eq!(*held.get().unwrap(), content(i), "post {i}");
+        }
+    }
+}
