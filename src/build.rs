@@ -246,6 +246,9 @@ struct Renders {
     problems: Vec<Problem>,
 }
 
+/// A rendered post as kept for the feeds, with its warnings.
+type Kept = (Held, Vec<Problem>);
+
 fn render(site: &Site, renderer: &Renderer<'_>, spill: &Spill, needed: BTreeSet<usize>) -> Renders {
     let rendered: Vec<(usize, Result<Kept, Vec<Problem>>)> = needed
         .into_par_iter()
