@@ -46,11 +46,12 @@ site "$work/big" "$messages"
 # smtp-sink drops privileges when run as root; it keeps nothing it receives.
 user=()
 [ "$(id -u)" = 0 ] && user=(-u nobody)
-smtp-sink "${user[@]}" -c "127.0.0.1:$port" 1024 &
+smtp-sink "${user[@]}" "127.0.0.1:$port" 1024 &
 sink=$!
 sleep 0.5
 
-# smtp-source sends messages of the size herald's copy of this post has.
+# smtp-source sends messages of the size herald's copy of this post has,
+# and like herald keeps each connection for many messages (-d).
 "$herald" -q -C "$work/big" preview -o preview
 size=$(cat "$work/big"/preview/*.eml | wc -c)
 rm -r "$work/big/preview"
@@ -59,7 +60,7 @@ echo "message size: $size bytes; $messages messages over $connections connection
 hyperfine --warmup 1 --runs "${HERALD_RUNS:-5}" --export-json "$work/times.json" \
     --prepare "rm -rf $work/run && cp -r $work/big $work/run" \
     -n "herald send" "$herald -q -C $work/run send" \
-    -n "smtp-source" "smtp-source -s $connections -m $messages -l $size -f news@bench.test -t reader@bench.test 127.0.0.1:$port"
+    -n "smtp-source" "smtp-source -d -s $connections -m $messages -l $size -f news@bench.test -t reader@bench.test 127.0.0.1:$port"
 
 python3 - "$work/times.json" "$messages" <<'EOF'
 import json, sys
