@@ -5,18 +5,9 @@ use atom_syndication::{
     Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig,
 };
 
-use std::io::Write;
-
 use super::{Context, full_content, plain, title};
 use crate::html::xml_safe;
 use crate::post::Author;
-
-pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-    super::write_batched(out, ctx.entries, "</feed>", |entries| {
-        document(ctx, entries)
-    })?;
-    out.write_all(b"\n")
-}
 
 /// The feed's XML with these of its entries.
 pub(super) fn document(

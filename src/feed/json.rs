@@ -2,7 +2,6 @@
 //! Field order is fixed by the structs, so the bytes are deterministic.
 
 use std::borrow::Cow;
-use std::io::Write;
 
 use serde::Serialize;
 
@@ -69,7 +68,7 @@ struct Item<'a> {
     language: Option<&'a str>,
 }
 
-pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn render(ctx: &Context<'_>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let site = &ctx.config.site;
     let feed = Feed {
         version: "https://jsonfeed.org/version/1.1",
@@ -88,8 +87,8 @@ pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
             .collect(),
         items: Items { ctx },
     };
-    serde_json::to_writer_pretty(&mut *out, &feed)?;
-    out.write_all(b"\n")
+    serde_json::to_writer_pretty(out, &feed)?;
+    Ok(())
 }
 
 fn item<'a>(ctx: &Context<'_>, entry: &'a super::Entry<'a>) -> std::io::Result<Item<'a>> {

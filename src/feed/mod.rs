@@ -202,10 +202,15 @@ pub fn render(
         full: config.feeds.content == FeedContent::Full,
     };
     match format {
-        FeedFormat::Atom => atom::render(&ctx, out),
-        FeedFormat::Rss => rss::render(&ctx, out),
-        FeedFormat::Json => json::render(&ctx, out),
+        FeedFormat::Atom => {
+            write_batched(out, entries, "</feed>", |batch| atom::document(&ctx, batch))?
+        }
+        FeedFormat::Rss => write_batched(out, entries, "</channel>", |batch| {
+            rss::document(&ctx, batch)
+        })?,
+        FeedFormat::Json => json::render(&ctx, out)?,
     }
+    out.write_all(b"\n")
 }
 
 /// Entries an XML feed is built with at a time. The feed crates build a

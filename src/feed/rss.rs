@@ -4,7 +4,6 @@
 //! the W3C validator rejects a bare name in `author`).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
@@ -12,13 +11,6 @@ use rss::{Category, Channel, Guid, Item};
 
 use super::{Context, full_content, plain, title};
 use crate::html::xml_safe;
-
-pub fn render(ctx: &Context<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-    super::write_batched(out, ctx.entries, "</channel>", |entries| {
-        document(ctx, entries)
-    })?;
-    out.write_all(b"\n")
-}
 
 /// The feed's XML with these of its items.
 pub(super) fn document(
