@@ -2,7 +2,7 @@
 //! one, never half of either. A file whose bytes are unchanged is not
 //! touched, so its modification time (and rsync) stay quiet.
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
@@ -23,17 +23,12 @@ pub fn stage(
 ) -> Result<Option<Staged>> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(dir)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".herald-")
-        .tempfile_in(dir)
-        .map_err(|e| with_path(e, dir))?;
-    let mut out = BufWriter::with_capacity(64 * 1024, temp.as_file_mut());
+    let mut out = Unless::new(path);
     let written = write(&mut out).and_then(|()| out.flush());
-    drop(out);
-    written.map_err(|e| with_path(e, temp.path()))?;
-    if same_bytes(temp.path(), path) {
+    written.map_err(|e| with_path(e, path))?;
+    let Some(temp) = out.finish()? else {
         return Ok(None);
-    }
+    };
     temp.as_file()
         .sync_all()
         .map_err(|e| with_path(e, temp.path()))?;
@@ -63,30 +58,116 @@ pub fn commit(staged: Vec<Staged>) -> Result<usize> {
     Ok(changed)
 }
 
-/// Whether two files hold the same bytes, read a block at a time. A file
-/// that cannot be read is not the same.
-fn same_bytes(a: &Path, b: &Path) -> bool {
-    let (Ok(a), Ok(b)) = (std::fs::File::open(a), std::fs::File::open(b)) else {
-        return false;
-    };
-    match (a.metadata(), b.metadata()) {
-        (Ok(ma), Ok(mb)) if ma.len() == mb.len() => {}
-        _ => return false,
+/// Reads of the file already in place: few and large.
+const BLOCK: usize = 256 * 1024;
+
+/// A writer that compares the bytes with the file already at `path` and
+/// writes nothing while they match (most of a rebuild's feeds, and a full
+/// archive's are gigabytes). At the first difference it starts the
+/// temporary file, copies the matched part into it from the old file (the
+/// same open file, so a feed renamed into place meanwhile changes nothing),
+/// and writes the rest there.
+struct Unless<'a> {
+    path: &'a Path,
+    old: Option<BufReader<std::fs::File>>,
+    matched: u64,
+    temp: Option<BufWriter<tempfile::NamedTempFile>>,
+}
+
+impl<'a> Unless<'a> {
+    fn new(path: &'a Path) -> Unless<'a> {
+        let old = std::fs::File::open(path)
+            .ok()
+            .filter(|file| file.metadata().is_ok_and(|m| m.is_file()))
+            .map(|file| BufReader::with_capacity(BLOCK, file));
+        Unless {
+            path,
+            old,
+            matched: 0,
+            temp: None,
+        }
     }
-    let (mut a, mut b) = (BufReader::new(a), BufReader::new(b));
-    loop {
-        let (Ok(block_a), Ok(block_b)) = (a.fill_buf(), b.fill_buf()) else {
-            return false;
-        };
-        let n = block_a.len().min(block_b.len());
-        if n == 0 {
-            return block_a.is_empty() && block_b.is_empty();
+
+    /// Whether `bytes` come next in the old file; reads past them.
+    fn matches(old: &mut BufReader<std::fs::File>, mut bytes: &[u8]) -> bool {
+        while !bytes.is_empty() {
+            let Ok(block) = old.fill_buf() else {
+                return false;
+            };
+            let n = block.len().min(bytes.len());
+            if n == 0 || block[..n] != bytes[..n] {
+                return false;
+            }
+            old.consume(n);
+            bytes = &bytes[n..];
         }
-        if block_a[..n] != block_b[..n] {
-            return false;
+        true
+    }
+
+    /// The temporary file, started with the matched part of the old one.
+    fn temp(&mut self) -> std::io::Result<&mut BufWriter<tempfile::NamedTempFile>> {
+        if self.temp.is_none() {
+            let dir = self.path.parent().unwrap_or(Path::new("."));
+            let temp = tempfile::Builder::new()
+                .prefix(".herald-")
+                .tempfile_in(dir)?;
+            let mut temp = BufWriter::with_capacity(64 * 1024, temp);
+            if let Some(old) = self.old.take()
+                && self.matched > 0
+            {
+                let mut old = old.into_inner();
+                old.seek(SeekFrom::Start(0))?;
+                let copied = std::io::copy(&mut (&mut old).take(self.matched), &mut temp)?;
+                if copied != self.matched {
+                    return Err(std::io::Error::other(format!(
+                        "{}: the file shrank while it was read",
+                        self.path.display()
+                    )));
+                }
+            }
+            self.old = None;
+            self.temp = Some(temp);
         }
-        a.consume(n);
-        b.consume(n);
+        Ok(self.temp.as_mut().expect("just made"))
+    }
+
+    /// The staged file, or `None` when every byte matched the old file.
+    fn finish(mut self) -> Result<Option<tempfile::NamedTempFile>> {
+        let at_end =
+            |old: &mut BufReader<std::fs::File>| old.fill_buf().is_ok_and(|b| b.is_empty());
+        if self.temp.is_none() && self.old.as_mut().is_some_and(at_end) {
+            return Ok(None);
+        }
+        let path = self.path;
+        self.temp()
+            .and_then(|temp| temp.flush())
+            .map_err(|e| with_path(e, path))?;
+        let temp = self.temp.take().expect("made above");
+        let temp = temp
+            .into_inner()
+            .map_err(|e| with_path(e.into_error(), path))?;
+        Ok(Some(temp))
+    }
+}
+
+impl Write for Unless<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.temp.is_none()
+            && let Some(old) = self.old.as_mut()
+            && Unless::matches(old, bytes)
+        {
+            self.matched += bytes.len() as u64;
+            return Ok(bytes.len());
+        }
+        self.temp()?.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.temp.as_mut() {
+            Some(temp) => temp.flush(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -148,6 +229,28 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"tw");
         let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_change_deep_in_a_big_file_keeps_the_matched_part_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("atom.xml");
+        let old: Vec<u8> = (0..3 * BLOCK + 17).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, &old).unwrap();
+        let mut changed = old.clone();
+        changed[2 * BLOCK + 5] ^= 1;
+        let longer = [&old[..], b"more"].concat();
+        let shorter = old[..BLOCK + 3].to_vec();
+        for new in [changed, longer, shorter, old.clone()] {
+            let staged = stage(&path, |out| {
+                new.chunks(1000).try_for_each(|chunk| out.write_all(chunk))
+            })
+            .unwrap();
+            let was = std::fs::read(&path).unwrap();
+            assert_eq!(staged.is_some(), new != was);
+            commit(staged.into_iter().collect()).unwrap();
+            assert!(std::fs::read(&path).unwrap() == new, "{} bytes", new.len());
+        }
     }
 
     #[test]

@@ -19,21 +19,25 @@
 //! ([`guard`]) keeps the parser's own quadratic cost on deep nesting away.
 //! The result is cleaned again until it re-parses to itself (a link inside a
 //! link through a table's foster parenting does not), so what readers parse
-//! is exactly what was checked.
+//! is exactly what was checked; the streaming pass spares that parse where
+//! the tags alone show it ([`settled`]).
 
 mod allow;
 mod check;
 mod guard;
+mod settled;
 mod style;
 
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use ammonia::{Builder, UrlRelative};
 use lol_html::html_content::{ContentType, Element};
-use lol_html::{RewriteStrSettings, element, rewrite_str};
+use lol_html::{RewriteStrSettings, doc_text, element, rewrite_str};
 use url::Url;
+
+use settled::Settled;
 
 pub use check::active_content;
 pub use style::portable_style;
@@ -51,8 +55,10 @@ const SCHEMES: &[&str] = &["http", "https", "mailto"];
 /// `html` as safe, well-formed HTML with absolute URLs (see the module doc).
 pub fn portable(html: &str, base: &Url) -> String {
     let mut out = clean(&guard::guard(html), base);
-    if let Some(changed) = unframe_and_bound(&out) {
-        out = clean(&changed, base);
+    match unframe_and_bound(&out) {
+        Pass::Settled => return out,
+        Pass::Unchanged => {}
+        Pass::Changed(changed) => out = clean(&changed, base),
     }
     // Until it re-parses to itself (see the module doc).
     for _ in 0..MAX_ROUNDS {
@@ -69,22 +75,39 @@ pub fn portable(html: &str, base: &Url) -> String {
 /// markup the property tests make within these.
 const MAX_ROUNDS: usize = 3;
 
-fn clean(html: &str, base: &Url) -> String {
-    let resolver = base.clone();
-    Builder::empty()
+thread_local! {
+    /// The cleaner, built once per thread: building its allow-lists (and
+    /// ammonia's defaults, which they replace) cost a tenth of the cleaning.
+    static CLEANER: RefCell<Builder<'static>> = RefCell::new(cleaner());
+    /// The URL of the post being cleaned, which the cleaner's attribute
+    /// filter resolves against (the filter can be set only once).
+    static BASE: RefCell<Option<Url>> = const { RefCell::new(None) };
+}
+
+fn cleaner() -> Builder<'static> {
+    let mut builder = Builder::empty();
+    builder
         .tags(allow::elements())
         .clean_content_tags(allow::dropped())
         .generic_attributes(allow::generic())
         .tag_attributes(allow::per_element())
         .url_schemes(SCHEMES.iter().copied().collect())
-        .url_relative(UrlRelative::RewriteWithBase(base.clone()))
         .link_rel(None)
         .strip_comments(true)
-        .attribute_filter(move |_element, attribute, value| {
-            filter_attribute(&resolver, attribute, value)
-        })
-        .clean(html)
-        .to_string()
+        .attribute_filter(|_element, attribute, value| {
+            BASE.with_borrow(|base| filter_attribute(base.as_ref()?, attribute, value))
+        });
+    builder
+}
+
+fn clean(html: &str, base: &Url) -> String {
+    BASE.set(Some(base.clone()));
+    CLEANER.with_borrow_mut(|cleaner| {
+        cleaner
+            .url_relative(UrlRelative::RewriteWithBase(base.clone()))
+            .clean(html)
+            .to_string()
+    })
 }
 
 /// The second look at each kept attribute: URLs resolved and checked (ammonia
@@ -154,28 +177,43 @@ fn is_descriptor(word: &str) -> bool {
         && number.parse::<f64>().is_ok()
 }
 
+/// What the streaming pass made of cleaned HTML.
+#[derive(Debug, PartialEq)]
+enum Pass {
+    /// Nothing to change, and it surely re-parses to itself ([`settled`]).
+    Settled,
+    /// Nothing to change; a parse must tell whether it re-parses to itself.
+    Unchanged,
+    /// Iframes became links or deep elements were unwrapped.
+    Changed(String),
+}
+
 /// On cleaned HTML (every element closed, attributes escaped once): iframes
-/// become links, and elements past [`MAX_DEPTH`] are unwrapped. `None` when
-/// there was nothing to change.
-fn unframe_and_bound(html: &str) -> Option<String> {
+/// become links, and elements past [`MAX_DEPTH`] are unwrapped; tags and
+/// text are followed to tell whether the HTML is settled.
+fn unframe_and_bound(html: &str) -> Pass {
     let depth = Rc::new(Cell::new(0usize));
     let changed = Rc::new(Cell::new(false));
-    let (depth_in, changed_in) = (depth.clone(), changed.clone());
-    let settings =
-        RewriteStrSettings::new().append_element_content_handler(element!("*", move |el| {
+    let settled = Rc::new(RefCell::new(Settled::default()));
+    let (depth_in, changed_in, settled_in) = (depth.clone(), changed.clone(), settled.clone());
+    let settled_text = settled.clone();
+    let settings = RewriteStrSettings::new()
+        .append_element_content_handler(element!("*", move |el| {
             if el.tag_name() == "iframe" {
                 changed_in.set(true);
                 el.replace(&iframe_link(el), ContentType::Html);
                 return Ok(());
             }
+            settled_in.borrow_mut().start(&el.tag_name());
             let level = depth_in.get() + 1;
             let Some(handlers) = el.end_tag_handlers() else {
                 return Ok(());
             };
             depth_in.set(level);
-            let depth_out = depth_in.clone();
+            let (depth_out, settled_out) = (depth_in.clone(), settled_in.clone());
             handlers.push(Box::new(move |_| {
                 depth_out.set(depth_out.get() - 1);
+                settled_out.borrow_mut().end();
                 Ok(())
             }));
             if level > MAX_DEPTH {
@@ -183,11 +221,23 @@ fn unframe_and_bound(html: &str) -> Option<String> {
                 el.remove_and_keep_content();
             }
             Ok(())
+        }))
+        .append_document_content_handler(doc_text!(move |text| {
+            settled_text.borrow_mut().text(text.as_str());
+            Ok(())
         }));
-    // The handler never fails and no memory limit is set; on the impossible
+    // The handlers never fail and no memory limit is set; on the impossible
     // error, keep the cleaned HTML, which is already safe.
-    let out = rewrite_str(html, settings).ok()?;
-    changed.get().then_some(out)
+    let Ok(out) = rewrite_str(html, settings) else {
+        return Pass::Unchanged;
+    };
+    if changed.get() {
+        Pass::Changed(out)
+    } else if settled.borrow().sure() {
+        Pass::Settled
+    } else {
+        Pass::Unchanged
+    }
 }
 
 /// `<a href=src>title</a>` for an iframe (nothing when it had no source);
