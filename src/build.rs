@@ -133,11 +133,17 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     formats.dedup();
     // Each feed is streamed into a file beside its target as it renders, so
     // only the feeds being rendered at the moment are in memory; none is
-    // renamed into place until every one is on disk.
-    let outputs: Vec<(PathBuf, Option<Staged>)> = channels
-        .par_iter()
+    // renamed into place until every one is on disk. Each format of each
+    // feed is a job of its own: the site feed's formats hold every post and
+    // are the longest jobs of a full archive.
+    let jobs: Vec<(&feed::Channel<'_>, crate::config::FeedFormat)> = channels
+        .iter()
         .filter(|channel| has_entries(channel))
-        .flat_map_iter(|channel| {
+        .flat_map(|channel| formats.iter().map(move |&format| (channel, format)))
+        .collect();
+    let outputs: Vec<(PathBuf, Option<Staged>)> = jobs
+        .par_iter()
+        .map(|&(channel, format)| {
             let entries: Vec<Entry<'_>> = channel
                 .posts
                 .iter()
@@ -149,23 +155,17 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
                     })
                 })
                 .collect();
-            formats
-                .iter()
-                .map(|&format| {
-                    let path = out_dir
-                        .join(&channel.dir)
-                        .join(feed::file_name(config, format));
-                    let render =
-                        |out: &mut dyn Write| feed::render(config, channel, &entries, format, out);
-                    let staged = if options.write {
-                        feed::write::stage(&path, render)?
-                    } else {
-                        render(&mut std::io::sink())?;
-                        None
-                    };
-                    Ok((path, staged))
-                })
-                .collect::<Vec<Result<_>>>()
+            let path = out_dir
+                .join(&channel.dir)
+                .join(feed::file_name(config, format));
+            let render = |out: &mut dyn Write| feed::render(config, channel, &entries, format, out);
+            let staged = if options.write {
+                feed::write::stage(&path, render)?
+            } else {
+                render(&mut std::io::sink())?;
+                None
+            };
+            Ok((path, staged))
         })
         .collect::<Result<_>>()?;
     let files = outputs.len();

@@ -19,8 +19,9 @@
 //! ([`guard`]) keeps the parser's own quadratic cost on deep nesting away.
 //! The result is cleaned again until it re-parses to itself (a link inside a
 //! link through a table's foster parenting does not), so what readers parse
-//! is exactly what was checked; the streaming pass spares that parse where
-//! the tags alone show it ([`settled`]).
+//! is exactly what was checked. Most posts skip both the streaming pass
+//! and that parse: a scan of the cleaned tags shows there is nothing to
+//! change and that it re-parses to itself ([`settled`]).
 
 mod allow;
 mod check;
@@ -34,10 +35,8 @@ use std::rc::Rc;
 
 use ammonia::{Builder, UrlRelative};
 use lol_html::html_content::{ContentType, Element};
-use lol_html::{RewriteStrSettings, doc_text, element, rewrite_str};
+use lol_html::{RewriteStrSettings, element, rewrite_str};
 use url::Url;
-
-use settled::Settled;
 
 pub use check::active_content;
 pub use style::portable_style;
@@ -55,10 +54,13 @@ const SCHEMES: &[&str] = &["http", "https", "mailto"];
 /// `html` as safe, well-formed HTML with absolute URLs (see the module doc).
 pub fn portable(html: &str, base: &Url) -> String {
     let mut out = clean(&guard::guard(html), base);
-    match unframe_and_bound(&out) {
-        Pass::Settled => return out,
-        Pass::Unchanged => {}
-        Pass::Changed(changed) => out = clean(&changed, base),
+    // Most posts: nothing to unframe or unwrap, and the tags show that it
+    // re-parses to itself.
+    if settled::settled(&out, MAX_DEPTH) {
+        return out;
+    }
+    if let Some(changed) = unframe_and_bound(&out) {
+        out = clean(&changed, base);
     }
     // Until it re-parses to itself (see the module doc).
     for _ in 0..MAX_ROUNDS {
@@ -156,6 +158,10 @@ fn absolute_srcset(base: &Url, srcset: &str) -> Option<String> {
         // A browser drops a candidate with a broken descriptor too.
         let valid = descriptor.split_whitespace().all(is_descriptor);
         if let Some(url) = absolute(base, url).filter(|_| valid) {
+            // The URL parser strips what followed a final comma (`A,\u{1}`);
+            // written as it is, that comma would end the candidate.
+            let commas = url.len() - url.trim_end_matches(',').len();
+            let url = format!("{}{}", url.trim_end_matches(','), "%2C".repeat(commas));
             kept.push(if descriptor.is_empty() {
                 url
             } else {
@@ -177,43 +183,28 @@ fn is_descriptor(word: &str) -> bool {
         && number.parse::<f64>().is_ok()
 }
 
-/// What the streaming pass made of cleaned HTML.
-#[derive(Debug, PartialEq)]
-enum Pass {
-    /// Nothing to change, and it surely re-parses to itself ([`settled`]).
-    Settled,
-    /// Nothing to change; a parse must tell whether it re-parses to itself.
-    Unchanged,
-    /// Iframes became links or deep elements were unwrapped.
-    Changed(String),
-}
-
 /// On cleaned HTML (every element closed, attributes escaped once): iframes
-/// become links, and elements past [`MAX_DEPTH`] are unwrapped; tags and
-/// text are followed to tell whether the HTML is settled.
-fn unframe_and_bound(html: &str) -> Pass {
+/// become links, and elements past [`MAX_DEPTH`] are unwrapped. `None` when
+/// there was nothing to change.
+fn unframe_and_bound(html: &str) -> Option<String> {
     let depth = Rc::new(Cell::new(0usize));
     let changed = Rc::new(Cell::new(false));
-    let settled = Rc::new(RefCell::new(Settled::default()));
-    let (depth_in, changed_in, settled_in) = (depth.clone(), changed.clone(), settled.clone());
-    let settled_text = settled.clone();
-    let settings = RewriteStrSettings::new()
-        .append_element_content_handler(element!("*", move |el| {
+    let (depth_in, changed_in) = (depth.clone(), changed.clone());
+    let settings =
+        RewriteStrSettings::new().append_element_content_handler(element!("*", move |el| {
             if el.tag_name() == "iframe" {
                 changed_in.set(true);
                 el.replace(&iframe_link(el), ContentType::Html);
                 return Ok(());
             }
-            settled_in.borrow_mut().start(&el.tag_name());
             let level = depth_in.get() + 1;
             let Some(handlers) = el.end_tag_handlers() else {
                 return Ok(());
             };
             depth_in.set(level);
-            let (depth_out, settled_out) = (depth_in.clone(), settled_in.clone());
+            let depth_out = depth_in.clone();
             handlers.push(Box::new(move |_| {
                 depth_out.set(depth_out.get() - 1);
-                settled_out.borrow_mut().end();
                 Ok(())
             }));
             if level > MAX_DEPTH {
@@ -221,23 +212,11 @@ fn unframe_and_bound(html: &str) -> Pass {
                 el.remove_and_keep_content();
             }
             Ok(())
-        }))
-        .append_document_content_handler(doc_text!(move |text| {
-            settled_text.borrow_mut().text(text.as_str());
-            Ok(())
         }));
-    // The handlers never fail and no memory limit is set; on the impossible
+    // The handler never fails and no memory limit is set; on the impossible
     // error, keep the cleaned HTML, which is already safe.
-    let Ok(out) = rewrite_str(html, settings) else {
-        return Pass::Unchanged;
-    };
-    if changed.get() {
-        Pass::Changed(out)
-    } else if settled.borrow().sure() {
-        Pass::Settled
-    } else {
-        Pass::Unchanged
-    }
+    let out = rewrite_str(html, settings).ok()?;
+    changed.get().then_some(out)
 }
 
 /// `<a href=src>title</a>` for an iframe (nothing when it had no source);

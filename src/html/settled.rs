@@ -6,12 +6,18 @@
 //! HTML parser would close, move, reopen or drop something: a block opened
 //! inside a paragraph, a link inside a link, a list item outside a list, a
 //! cell outside a row, text between table rows, a newline just after `<pre>`,
-//! MathML, and elements with parsing rules of their own. [`Settled`] follows
-//! the tags and text of the cleaned HTML as the streaming pass reads them,
-//! and says yes only for markup made of [`PLAIN`] elements nested as the
-//! parser itself nests them; anything else is cleaned again as before.
-//! Real posts (pulldown-cmark's HTML, kramdown's) are almost all of the
-//! first kind.
+//! MathML, and elements with parsing rules of their own. [`settled`] reads
+//! the tags and text of the cleaned HTML and says yes only for markup made
+//! of [`PLAIN`] elements nested as the parser itself nests them (and no
+//! deeper than the sanitiser's bound); anything else goes through the
+//! streaming pass and is cleaned again as before. Real posts
+//! (pulldown-cmark's HTML, kramdown's) are almost all of the first kind.
+//!
+//! The scan relies on the form html5ever's serialiser gives the cleaned
+//! HTML: text escapes `<`, `>` and `&`; a tag is `<name>`, `</name>` or
+//! `<name a="v" b="w">` with `"` escaped in values (which may hold `>`); no
+//! comments. The only raw-text element the allow-list keeps, `iframe`, is
+//! not plain. Anything else in a tag is doubt, never an error.
 //!
 //! The rules are those of the HTML standard's tree construction "in body",
 //! "in table", "in table body", "in row" and "in cell" for these elements,
@@ -149,6 +155,57 @@ const VOID: &[&str] = &["br", "hr", "img", "source", "track", "wbr"];
 /// Table parts, in which only the next part down and whitespace may stand.
 const TABLE_PARTS: &[&str] = &["table", "tbody", "tfoot", "thead", "tr"];
 
+/// Whether `html`, as the cleaner wrote it, surely re-parses to itself and
+/// nests no deeper than `max_depth` (see the module doc).
+pub fn settled(html: &str, max_depth: usize) -> bool {
+    let mut state = Settled::default();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        state.text(&rest[..open]);
+        rest = &rest[open + 1..];
+        let end = if let Some(name_and_after) = rest.strip_prefix('/') {
+            let Some(end) = name_and_after.find('>') else {
+                return false;
+            };
+            state.end(&name_and_after[..end]);
+            end + 2
+        } else {
+            let Some((name, end)) = start_tag(rest) else {
+                return false;
+            };
+            state.start(name);
+            end
+        };
+        if state.doubt || state.open.len() > max_depth {
+            return false;
+        }
+        rest = &rest[end..];
+    }
+    state.text(rest);
+    state.sure() && state.open.is_empty()
+}
+
+/// The name of the start tag `tag` begins with (just after its `<`), and
+/// where the tag ends; `None` where it has not the serialiser's form.
+fn start_tag(tag: &str) -> Option<(&str, usize)> {
+    let name_end = tag.find([' ', '>'])?;
+    let mut at = name_end;
+    loop {
+        let rest = &tag[at..];
+        if rest.starts_with('>') {
+            return Some((&tag[..name_end], at + 1));
+        }
+        // ` name="value"`, and nothing else.
+        let attribute = rest.strip_prefix(' ')?;
+        let equals = attribute.find("=\"")?;
+        if attribute[..equals].contains([' ', '>', '"']) {
+            return None;
+        }
+        let close = attribute[equals + 2..].find('"')?;
+        at += 1 + equals + 2 + close + 1;
+    }
+}
+
 /// Follows the cleaned HTML token by token; see the module doc.
 #[derive(Debug, Default)]
 pub struct Settled {
@@ -186,10 +243,10 @@ impl Settled {
         }
     }
 
-    /// The end tag of the innermost open element.
-    pub fn end(&mut self) {
+    /// An end tag, which must close the innermost open element.
+    pub fn end(&mut self, name: &str) {
         self.after_pre = false;
-        self.open.pop();
+        self.doubt |= self.open.pop() != Some(name);
     }
 
     /// A run of text, as written (entities not decoded).
@@ -228,6 +285,33 @@ impl Settled {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_are_read_in_the_serialisers_form_only() {
+        let link = r#"<p><a href="https://e.org/?a>b" title="x &quot;y&quot;">t</a> &lt;b&gt;</p>"#;
+        assert!(settled(link, 32));
+        assert!(settled(
+            r#"<details open=""><summary>s</summary></details>"#,
+            32
+        ));
+        for odd in [
+            "<p a=b>x</p>",
+            "<p>x</div>",
+            "<p>x",
+            "<p>x</p",
+            "<p a=\"x>",
+            "<p  a=\"\">",
+        ] {
+            assert!(!settled(odd, 32), "{odd}");
+        }
+    }
+
+    #[test]
+    fn nesting_past_the_bound_is_left_to_the_streaming_pass() {
+        let nested = |n| format!("{}x{}", "<div>".repeat(n), "</div>".repeat(n));
+        assert!(settled(&nested(32), 32));
+        assert!(!settled(&nested(33), 32));
+    }
 
     #[test]
     fn the_lists_are_sorted_and_plain() {
