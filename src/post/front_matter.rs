@@ -95,6 +95,9 @@ pub fn parse(split: &Split<'_>) -> Result<Map<String, Value>, FrontMatterError> 
 }
 
 fn parse_yaml(text: &str, first_line: usize) -> Result<Map<String, Value>, FrontMatterError> {
+    if let Some(map) = super::plain_yaml::parse(text) {
+        return Ok(map);
+    }
     let value: Value = serde_saphyr::from_str(text).map_err(|e| {
         let line = e.location().map_or(0, |l| l.line() as usize);
         FrontMatterError {

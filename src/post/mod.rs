@@ -9,6 +9,7 @@ pub mod date;
 pub mod discover;
 pub mod front_matter;
 pub mod permalink;
+mod plain_yaml;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
