@@ -236,10 +236,14 @@ fn iframe_link(el: &Element<'_, '_>) -> String {
 /// collapsed. For titles, which front matter may write as HTML
 /// (`Tom &amp; Jerry`, `<em>x</em>`) but feeds and subjects show as text.
 pub fn plain_text(html: &str) -> String {
-    let text = Builder::empty()
-        .clean_content_tags(["script", "style"].into_iter().collect())
-        .clean(html)
-        .to_string();
+    thread_local! {
+        static TEXT_ONLY: Builder<'static> = {
+            let mut builder = Builder::empty();
+            builder.clean_content_tags(["script", "style"].into_iter().collect());
+            builder
+        };
+    }
+    let text = TEXT_ONLY.with(|builder| builder.clean(html).to_string());
     // The serialiser escapes exactly these in text; `&amp;` last.
     let text = text
         .replace("&lt;", "<")
