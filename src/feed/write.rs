@@ -125,7 +125,6 @@ impl<'a> Unless<'a> {
                     )));
                 }
             }
-            self.old = None;
             self.temp = Some(temp);
         }
         Ok(self.temp.as_mut().expect("just made"))
