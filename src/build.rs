@@ -12,14 +12,14 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::content::{Rendered, Renderer};
+use crate::content::{Content, Rendered, Renderer};
 use crate::email::Templates;
 use crate::error::{Error, Problem, Problems, Result};
 use crate::feed::write::Staged;
 use crate::feed::{self, Entry};
 use crate::post::{Post, Read};
 use crate::site::Site;
-use crate::spill::{self, Held, Spill};
+use crate::spill::{Held, Spill};
 
 #[derive(Debug, Default)]
 pub struct Report {
@@ -87,11 +87,32 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     let out_dir = site.path(&config.feeds.dir);
     let renderer = Renderer::new(site)?;
     let spill = Spill::new(&out_dir, options.memory);
+    let dates = feed::entry_dates(&site.posts);
+    let mut formats = config.feeds.formats.clone();
+    formats.sort();
+    formats.dedup();
+    // Each post's entry is made once per format, as it renders, and kept
+    // (in memory, or spilled past the budget) for every feed that holds it.
+    let makers = formats
+        .iter()
+        .map(|&format| feed::Entries::new(config, &channels[0], format))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let keep = |i: usize, content: Content| -> std::io::Result<Vec<Held>> {
+        let entry = Entry {
+            post: &site.posts[i],
+            content: &content,
+            updated: dates[i],
+        };
+        makers
+            .iter()
+            .map(|maker| spill.hold(maker.entry(&entry)?))
+            .collect()
+    };
     let Renders {
         contents,
         mut warnings,
         mut problems,
-    } = render(site, &renderer, &spill, needed);
+    } = render(site, &renderer, needed, keep);
     let rendered = contents.iter().filter(|c| c.is_some()).count();
     if !problems.is_empty() {
         if !options.keep_going {
@@ -127,38 +148,37 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
                 .map(|&format| out_dir.join(&c.dir).join(feed::file_name(config, format)))
         })
         .collect();
-    let dates = feed::entry_dates(&site.posts);
-    let mut formats = config.feeds.formats.clone();
-    formats.sort();
-    formats.dedup();
-    // Each feed is streamed into a file beside its target as it renders, so
-    // only the feeds being rendered at the moment are in memory; none is
-    // renamed into place until every one is on disk. Each format of each
-    // feed is a job of its own: the site feed's formats hold every post and
-    // are the longest jobs of a full archive.
-    let jobs: Vec<(&feed::Channel<'_>, crate::config::FeedFormat)> = channels
+    // Each feed is streamed into a file beside its target, so only the
+    // entries being copied at the moment are in memory; none is renamed
+    // into place until every one is on disk. Each format of each feed is a
+    // job of its own: the site feed's formats hold every post and are the
+    // longest jobs of a full archive.
+    let jobs: Vec<(&feed::Channel<'_>, usize)> = channels
         .iter()
         .filter(|channel| has_entries(channel))
-        .flat_map(|channel| formats.iter().map(move |&format| (channel, format)))
+        .flat_map(|channel| (0..formats.len()).map(move |f| (channel, f)))
         .collect();
     let outputs: Vec<(PathBuf, Option<Staged>)> = jobs
         .par_iter()
-        .map(|&(channel, format)| {
-            let entries: Vec<Entry<'_>> = channel
+        .map(|&(channel, f)| {
+            let held: Vec<&Held> = channel
                 .posts
                 .iter()
-                .filter_map(|&i| {
-                    contents[i].as_ref().map(|content| Entry {
-                        post: &site.posts[i],
-                        content,
-                        updated: dates[i],
-                    })
-                })
+                .filter_map(|&i| contents[i].as_ref().map(|entries| &entries[f]))
                 .collect();
+            let updated = channel
+                .posts
+                .iter()
+                .filter(|&&i| contents[i].is_some())
+                .map(|&i| dates[i])
+                .max();
             let path = out_dir
                 .join(&channel.dir)
-                .join(feed::file_name(config, format));
-            let render = |out: &mut dyn Write| feed::render(config, channel, &entries, format, out);
+                .join(feed::file_name(config, formats[f]));
+            let render = |out: &mut dyn Write| {
+                let entries = held.iter().map(|h| h.get());
+                feed::render(config, channel, updated, formats[f], entries, out)
+            };
             let staged = if options.write {
                 feed::write::stage(&path, render)?
             } else {
@@ -204,13 +224,13 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
 /// is broken wait in `site.problems` instead of hiding the rest.
 pub fn check(site: &Site) -> Result<Report> {
     let renderer = Renderer::new(site)?;
-    // Nothing is written, so a check spills into the system's temporary folder.
-    let spill = Spill::new(&std::env::temp_dir(), spill::BUDGET);
     let Renders {
         contents,
         mut warnings,
         problems: render_problems,
-    } = render(site, &renderer, &spill, (0..site.posts.len()).collect());
+    } = render(site, &renderer, (0..site.posts.len()).collect(), |_, _| {
+        Ok(())
+    });
     let mut problems = site.problems.clone();
     problems.extend(render_problems);
     problems.extend(check_email(site, &renderer, &contents));
@@ -238,34 +258,37 @@ pub fn check(site: &Site) -> Result<Report> {
     })
 }
 
-/// The posts' content by index (`None`: not rendered, or broken), the
-/// warnings, and the problems of the broken ones.
-struct Renders {
-    contents: Vec<Option<Held>>,
+/// What was kept of each post by index (`None`: not rendered, or broken),
+/// the warnings, and the problems of the broken ones.
+struct Renders<T> {
+    contents: Vec<Option<T>>,
     warnings: Vec<Problem>,
     problems: Vec<Problem>,
 }
 
-/// A rendered post as kept for the feeds, with its warnings.
-type Kept = (Held, Vec<Problem>);
-
-fn render(site: &Site, renderer: &Renderer<'_>, spill: &Spill, needed: BTreeSet<usize>) -> Renders {
-    let rendered: Vec<(usize, Result<Kept, Vec<Problem>>)> = needed
+/// Renders the `needed` posts in parallel, each handed to `keep` with its index.
+fn render<T: Send>(
+    site: &Site,
+    renderer: &Renderer<'_>,
+    needed: BTreeSet<usize>,
+    keep: impl Fn(usize, Content) -> std::io::Result<T> + Sync,
+) -> Renders<T> {
+    let rendered: Vec<(usize, Result<(T, Vec<Problem>), Vec<Problem>>)> = needed
         .into_par_iter()
         .map(|i| {
             let post = &site.posts[i];
-            let held = renderer
+            let kept = renderer
                 .render(post)
                 .and_then(|Rendered { content, warnings }| {
-                    let held = spill.hold(content).map_err(|e| {
+                    let kept = keep(i, content).map_err(|e| {
                         vec![Problem::file(
                             site.shown(&post.path),
                             format!("could not keep the rendered post for the feeds: {e}"),
                         )]
                     })?;
-                    Ok((held, warnings))
+                    Ok((kept, warnings))
                 });
-            (i, held)
+            (i, kept)
         })
         .collect();
     let mut renders = Renders {
@@ -275,9 +298,9 @@ fn render(site: &Site, renderer: &Renderer<'_>, spill: &Spill, needed: BTreeSet<
     };
     for (index, result) in rendered {
         match result {
-            Ok((held, warnings)) => {
+            Ok((kept, warnings)) => {
                 renders.warnings.extend(warnings);
-                renders.contents[index] = Some(held);
+                renders.contents[index] = Some(kept);
             }
             Err(mut list) => renders.problems.append(&mut list),
         }
@@ -286,9 +309,9 @@ fn render(site: &Site, renderer: &Renderer<'_>, spill: &Spill, needed: BTreeSet<
 }
 
 /// The email templates rendered as `preview` would, for the newest post
-/// that may be mailed (or a sample post when no post rendered), so a broken
-/// `templates/email.html` shows up here and not at the first send.
-fn check_email(site: &Site, renderer: &Renderer<'_>, contents: &[Option<Held>]) -> Option<Problem> {
+/// that may be mailed and rendered (or a sample post when there is none),
+/// so a broken `templates/email.html` shows up here and not at the first send.
+fn check_email(site: &Site, renderer: &Renderer<'_>, rendered: &[Option<()>]) -> Option<Problem> {
     let templates = match Templates::load(site) {
         Ok(templates) => templates,
         Err(e) => return Some(email_problem(site, e)),
@@ -296,19 +319,19 @@ fn check_email(site: &Site, renderer: &Renderer<'_>, contents: &[Option<Held>]) 
     let newest = site
         .posts
         .iter()
-        .zip(contents)
-        .find_map(|(post, content)| content.as_ref().filter(|_| post.email).map(|c| (post, c)));
-    let outcome = match newest {
-        Some((post, held)) => match held.get() {
-            Ok(content) => templates.render(site, post, &content),
-            Err(e) => Err(e.into()),
-        },
+        .zip(rendered)
+        .find(|(post, rendered)| post.email && rendered.is_some())
+        .map(|(post, _)| post);
+    let sample;
+    let post = match newest {
+        Some(post) => post,
         None => {
-            let post = sample_post(site)?;
-            let content = renderer.render(&post).ok()?.content;
-            templates.render(site, &post, &content)
+            sample = sample_post(site)?;
+            &sample
         }
     };
+    let content = renderer.render(post).ok()?.content;
+    let outcome = templates.render(site, post, &content);
     outcome.err().map(|e| email_problem(site, e))
 }
 

@@ -1,7 +1,7 @@
-//! Rendered posts kept for the feeds: in memory up to a budget, past it in
-//! an unnamed temporary file beside the feeds. A full archive is every
-//! post's HTML (10,000 real-sized posts: 140 MB), more than a build should
-//! hold at once when it writes the feeds a batch of entries at a time.
+//! Rendered feed entries kept for the feeds: in memory up to a budget, past
+//! it in an unnamed temporary file beside the feeds. A full archive is every
+//! post's entry in every format (10,000 real-sized posts: about 450 MB),
+//! more than a build should hold at once.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -10,13 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::content::Content;
-
-/// Bytes of rendered HTML a build keeps in memory before it spills: the
+/// Bytes of rendered entries a build keeps in memory before it spills: the
 /// default feeds (a few hundred posts) stay well under it.
 pub const BUDGET: usize = 32 << 20;
 
-/// Where rendered posts go: memory until [`BUDGET`] is used, then the file.
+/// Where rendered entries go: memory until [`BUDGET`] is used, then the file.
 pub struct Spill {
     dir: PathBuf,
     budget: usize,
@@ -26,15 +24,14 @@ pub struct Spill {
     end: Mutex<u64>,
 }
 
-/// One post's rendered content, wherever it is kept.
+/// Bytes kept for later, wherever they are.
 #[derive(Debug)]
 pub enum Held {
-    Memory(Content),
+    Memory(Vec<u8>),
     Spilled {
         file: Arc<File>,
         offset: u64,
-        html: usize,
-        excerpt: usize,
+        len: usize,
     },
 }
 
@@ -50,30 +47,23 @@ impl Spill {
         }
     }
 
-    /// Keeps `content`: in memory while the budget lasts, else in the file.
-    pub fn hold(&self, content: Content) -> io::Result<Held> {
-        let size = content.html.len() + content.excerpt.len();
-        let before = self.held.fetch_add(size, Ordering::Relaxed);
-        if before + size <= self.budget {
-            return Ok(Held::Memory(content));
+    /// Keeps `bytes`: in memory while the budget lasts, else in the file.
+    pub fn hold(&self, bytes: Vec<u8>) -> io::Result<Held> {
+        let len = bytes.len();
+        let before = self.held.fetch_add(len, Ordering::Relaxed);
+        if before + len <= self.budget {
+            return Ok(Held::Memory(bytes));
         }
         let file = self.file()?;
         let offset = {
-            // One writer at a time, so each post's bytes are contiguous.
+            // One writer at a time, so each blob's bytes are contiguous.
             let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
             let offset = *end;
-            let mut writer = &*file;
-            writer.write_all(content.html.as_bytes())?;
-            writer.write_all(content.excerpt.as_bytes())?;
-            *end += size as u64;
+            (&*file).write_all(&bytes)?;
+            *end += len as u64;
             offset
         };
-        Ok(Held::Spilled {
-            file,
-            offset,
-            html: content.html.len(),
-            excerpt: content.excerpt.len(),
-        })
+        Ok(Held::Spilled { file, offset, len })
     }
 
     fn file(&self) -> io::Result<Arc<File>> {
@@ -89,27 +79,14 @@ impl Spill {
 }
 
 impl Held {
-    /// The content, read back from the file if it was spilled.
-    pub fn get(&self) -> io::Result<Cow<'_, Content>> {
+    /// The bytes, read back from the file if they were spilled.
+    pub fn get(&self) -> io::Result<Cow<'_, [u8]>> {
         match self {
-            Held::Memory(content) => Ok(Cow::Borrowed(content)),
-            Held::Spilled {
-                file,
-                offset,
-                html,
-                excerpt,
-            } => {
-                let mut bytes = vec![0; html + excerpt];
+            Held::Memory(bytes) => Ok(Cow::Borrowed(bytes)),
+            Held::Spilled { file, offset, len } => {
+                let mut bytes = vec![0; *len];
                 read_at(file, &mut bytes, *offset)?;
-                let excerpt = bytes.split_off(*html);
-                let text = |bytes: Vec<u8>| {
-                    String::from_utf8(bytes)
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-                };
-                Ok(Cow::Owned(Content {
-                    html: text(bytes)?,
-                    excerpt: text(excerpt)?,
-                }))
+                Ok(Cow::Owned(bytes))
             }
         }
     }
@@ -138,11 +115,10 @@ fn read_at(file: &File, mut bytes: &mut [u8], mut offset: u64) -> io::Result<()>
 mod tests {
     use super::*;
 
-    fn content(i: usize) -> Content {
-        Content {
-            html: format!("<p>Post {i} – ü</p>").repeat(i % 7 + 1),
-            excerpt: format!("Post {i}."),
-        }
+    fn content(i: usize) -> Vec<u8> {
+        format!("<p>Post {i} – ü</p>")
+            .repeat(i % 7 + 1)
+            .into_bytes()
     }
 
     #[test]
@@ -153,7 +129,7 @@ mod tests {
         assert!(matches!(held[0], Held::Memory(_)));
         assert!(matches!(held[49], Held::Spilled { .. }));
         for (i, held) in held.iter().enumerate() {
-            assert_eq!(*held.get().unwrap(), content(i), "post {i}");
+            assert_eq!(*held.get().unwrap(), *content(i), "post {i}");
         }
         let left = std::fs::read_dir(dir.path().join("public"))
             .unwrap()
@@ -171,7 +147,7 @@ mod tests {
             .map(|i| spill.hold(content(i)).unwrap())
             .collect();
         for (i, held) in held.iter().enumerate() {
-            assert_eq!(*held.get().unwrap(), content(i), "post {i}");
+            assert_eq!(*held.get().unwrap(), *content(i), "post {i}");
         }
     }
 }

@@ -54,18 +54,29 @@ pub fn post_to_feed(data: &[u8]) {
     let Ok(rendered) = renderer.render(&site.posts[0]) else {
         return;
     };
-    let content = herald::spill::Held::Memory(rendered.content);
     let dates = feed::entry_dates(&site.posts);
-    for channel in feed::plan(&site.config, &site.posts) {
-        let entries = [Entry {
-            post: &site.posts[0],
-            content: &content,
-            updated: dates[0],
-        }];
-        for format in [FeedFormat::Atom, FeedFormat::Rss, FeedFormat::Json] {
+    let entry = Entry {
+        post: &site.posts[0],
+        content: &rendered.content,
+        updated: dates[0],
+    };
+    let channels = feed::plan(&site.config, &site.posts);
+    for format in [FeedFormat::Atom, FeedFormat::Rss, FeedFormat::Json] {
+        let made = feed::Entries::new(&site.config, &channels[0], format)
+            .and_then(|maker| maker.entry(&entry))
+            .expect("an entry renders into memory");
+        for channel in &channels {
             let mut bytes = Vec::new();
-            feed::render(&site.config, &channel, &entries, format, &mut bytes)
-                .expect("a feed renders into memory");
+            let entries = [Ok(std::borrow::Cow::Borrowed(made.as_slice()))];
+            feed::render(
+                &site.config,
+                channel,
+                Some(dates[0]),
+                format,
+                entries,
+                &mut bytes,
+            )
+            .expect("a feed renders into memory");
             match format {
                 FeedFormat::Json => check_json(&bytes),
                 _ => check_xml(&bytes),

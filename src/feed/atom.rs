@@ -30,8 +30,9 @@ pub(super) fn document(
 /// too) is the whole channel's.
 fn feed(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> std::io::Result<Feed> {
     let site = &ctx.config.site;
-    let updated =
-        super::updated(ctx.entries).unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH.fixed_offset());
+    let updated = ctx
+        .updated
+        .unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH.fixed_offset());
     Ok(Feed {
         title: Text::plain(plain(&ctx.channel.title)),
         id: ctx.self_url.clone(),
@@ -58,13 +59,13 @@ fn feed(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> std::io::Result<Feed
 
 fn entry(ctx: &Context<'_>, entry: &super::Entry<'_>) -> std::io::Result<Entry> {
     let post = entry.post;
-    let rendered = entry.content.get()?;
+    let rendered = entry.content;
     let summary = if rendered.excerpt.trim().is_empty() {
         Text::plain(title(post))
     } else {
         Text::html(xml_safe(&rendered.excerpt).into_owned())
     };
-    let content = full_content(ctx, &rendered).map(|html| Content {
+    let content = full_content(ctx, rendered).map(|html| Content {
         base: Some(post.url.clone()),
         lang: post.lang.clone(),
         value: Some(xml_safe(html).into_owned()),

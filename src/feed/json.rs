@@ -1,8 +1,6 @@
 //! JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/), written with serde.
 //! Field order is fixed by the structs, so the bytes are deterministic.
 
-use std::borrow::Cow;
-
 use serde::Serialize;
 
 use super::{Context, plain, title};
@@ -18,24 +16,8 @@ struct Feed<'a> {
     language: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authors: Vec<Author>,
-    items: Items<'a>,
-}
-
-/// The items, each made as it is written: a full archive's feed never holds
-/// every post's HTML at once.
-struct Items<'a> {
-    ctx: &'a Context<'a>,
-}
-
-impl Serialize for Items<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error, SerializeSeq};
-        let mut items = serializer.serialize_seq(Some(self.ctx.entries.len()))?;
-        for entry in self.ctx.entries {
-            items.serialize_element(&item(self.ctx, entry).map_err(S::Error::custom)?)?;
-        }
-        items.end()
-    }
+    /// Last, so that a feed is its head, its items and its tail (see [`super::Entries`]).
+    items: Vec<Item<'a>>,
 }
 
 #[derive(Serialize)]
@@ -51,7 +33,7 @@ struct Item<'a> {
     url: &'a str,
     title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    content_html: Option<Cow<'a, str>>,
+    content_html: Option<&'a str>,
     /// Only for a post without a body: JSON Feed needs one of the two.
     #[serde(skip_serializing_if = "Option::is_none")]
     content_text: Option<&'a str>,
@@ -68,7 +50,11 @@ struct Item<'a> {
     language: Option<&'a str>,
 }
 
-pub fn render(ctx: &Context<'_>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+/// The feed's JSON with these of its items.
+pub(super) fn document(
+    ctx: &Context<'_>,
+    entries: &[super::Entry<'_>],
+) -> std::io::Result<Vec<u8>> {
     let site = &ctx.config.site;
     let feed = Feed {
         version: "https://jsonfeed.org/version/1.1",
@@ -85,25 +71,23 @@ pub fn render(ctx: &Context<'_>, out: &mut dyn std::io::Write) -> std::io::Resul
                 url: a.url.clone(),
             })
             .collect(),
-        items: Items { ctx },
+        items: entries.iter().map(|e| item(ctx, e)).collect(),
     };
-    serde_json::to_writer_pretty(out, &feed)?;
-    Ok(())
+    Ok(serde_json::to_vec_pretty(&feed)?)
 }
 
-fn item<'a>(ctx: &Context<'_>, entry: &'a super::Entry<'a>) -> std::io::Result<Item<'a>> {
+fn item<'a>(ctx: &Context<'_>, entry: &super::Entry<'a>) -> Item<'a> {
     let post = entry.post;
-    let rendered = entry.content.get()?;
+    let rendered = entry.content;
     let summary = Some(summary_text(&rendered.excerpt)).filter(|s| !s.is_empty());
     // Without content_html, JSON Feed needs content_text; the excerpt as HTML is the content then.
-    let content_html: Cow<'a, str> = match (rendered, ctx.full) {
-        (Cow::Borrowed(content), true) => Cow::Borrowed(&content.html),
-        (Cow::Borrowed(content), false) => Cow::Borrowed(&content.excerpt),
-        (Cow::Owned(content), true) => Cow::Owned(content.html),
-        (Cow::Owned(content), false) => Cow::Owned(content.excerpt),
+    let content_html = if ctx.full {
+        &rendered.html
+    } else {
+        &rendered.excerpt
     };
-    let content_html = Some(content_html).filter(|html| !html.trim().is_empty());
-    Ok(Item {
+    let content_html = Some(content_html.as_str()).filter(|html| !html.trim().is_empty());
+    Item {
         id: post.feed_id(),
         url: &post.url,
         title: title(post),
@@ -127,7 +111,7 @@ fn item<'a>(ctx: &Context<'_>, entry: &'a super::Entry<'a>) -> std::io::Result<I
             .map(String::as_str)
             .collect(),
         language: post.lang.as_deref(),
-    })
+    }
 }
 
 /// JSON Feed's summary is plain text: the excerpt without its markup.

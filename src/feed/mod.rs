@@ -19,7 +19,6 @@ use crate::config::{Config, FeedContent, FeedFormat};
 use crate::content::Content;
 use crate::post::Post;
 use crate::post::permalink::{Mode, fit_file_name, slugify};
-use crate::spill::Held;
 
 /// One feed, in every format: its metadata and its posts (newest first).
 #[derive(Debug)]
@@ -37,8 +36,7 @@ pub struct Channel<'a> {
 /// A post with its rendered content, as a format module sees it.
 pub struct Entry<'a> {
     pub post: &'a Post,
-    /// In memory or spilled (see [`crate::spill`]); read with `get`.
-    pub content: &'a Held,
+    pub content: &'a Content,
     /// The entry's `updated`: the post's, unique within the site (see [`entry_dates`]).
     pub updated: DateTime<FixedOffset>,
 }
@@ -152,11 +150,6 @@ pub fn file_name(config: &Config, format: FeedFormat) -> &str {
     }
 }
 
-/// The newest date among the entries: the feed's own date.
-pub fn updated(entries: &[Entry<'_>]) -> Option<DateTime<FixedOffset>> {
-    entries.iter().map(|e| e.updated).max()
-}
-
 /// Each post's `updated` for feeds, made unique across the site: two posts
 /// stamped with the same second (Jekyll's own news has such pairs) make
 /// readers and the W3C validator suspect duplicate entries, so the later
@@ -186,98 +179,170 @@ pub fn entry_dates(posts: &[Post]) -> Vec<DateTime<FixedOffset>> {
     dates
 }
 
-/// Writes one channel in one format to `out`, as it is rendered.
-pub fn render(
+/// Each post's entry in one format, as bytes: made once per post and
+/// written into every feed of that format that holds it. An entry's bytes
+/// do not depend on the feed it is in (the feed's own data is all in its
+/// head), so a post in the site feed and three tag feeds is escaped and
+/// serialised once, not four times.
+pub struct Entries<'a> {
+    ctx: Context<'a>,
+    format: FeedFormat,
+    frame: Frame,
+}
+
+impl<'a> Entries<'a> {
+    /// Entries for the feeds of `format`; `channel` is any of them.
+    pub fn new(
+        config: &'a Config,
+        channel: &'a Channel<'a>,
+        format: FeedFormat,
+    ) -> std::io::Result<Entries<'a>> {
+        let ctx = Context::new(config, channel, format, None);
+        let frame = Frame::of(&ctx, format)?;
+        Ok(Entries { ctx, format, frame })
+    }
+
+    /// The bytes of `entry` as every feed of this format writes it: the
+    /// document with this one entry, less the head and tail it shares with
+    /// the empty document.
+    pub fn entry(&self, entry: &Entry<'_>) -> std::io::Result<Vec<u8>> {
+        let document = document(&self.ctx, self.format, std::slice::from_ref(entry))?;
+        document
+            .strip_prefix(self.frame.head.as_slice())
+            .and_then(|rest| rest.strip_suffix(self.frame.tail.as_slice()))
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| {
+                std::io::Error::other("an entry changed its feed's head; nothing is written")
+            })
+    }
+}
+
+/// Writes one channel in one format to `out`: its head, the entries' bytes
+/// (from [`Entries::entry`], newest first) and its tail. `updated` is the
+/// newest date among the entries: the feed's own date.
+pub fn render<'b>(
     config: &Config,
     channel: &Channel<'_>,
-    entries: &[Entry<'_>],
+    updated: Option<DateTime<FixedOffset>>,
     format: FeedFormat,
+    entries: impl IntoIterator<Item = std::io::Result<std::borrow::Cow<'b, [u8]>>>,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    let ctx = Context {
-        config,
-        channel,
-        entries,
-        self_url: file_url(config, &channel.dir, file_name(config, format)),
-        full: config.feeds.content == FeedContent::Full,
-    };
-    match format {
-        FeedFormat::Atom => {
-            write_batched(out, entries, "</feed>", |batch| atom::document(&ctx, batch))?
-        }
-        FeedFormat::Rss => write_batched(out, entries, "</channel>", |batch| {
-            rss::document(&ctx, batch)
-        })?,
-        FeedFormat::Json => json::render(&ctx, out)?,
+    let ctx = Context::new(config, channel, format, updated);
+    let frame = Frame::of(&ctx, format)?;
+    let mut written = 0;
+    for entry in entries {
+        let entry = entry?;
+        out.write_all(if written == 0 {
+            &frame.head
+        } else {
+            frame.separator
+        })?;
+        out.write_all(&entry)?;
+        written += 1;
+    }
+    if written == 0 {
+        out.write_all(&frame.empty)?;
+    } else {
+        out.write_all(&frame.tail)?;
     }
     out.write_all(b"\n")
 }
 
-/// Entries an XML feed is built with at a time. The feed crates build a
-/// whole document in memory before writing it; for a full archive that was
-/// every post's HTML at once, twice over (RSS and Atom side by side).
-const BATCH: usize = 64;
+/// The whole document of one channel with these entries, as the format's
+/// crate writes it.
+fn document(
+    ctx: &Context<'_>,
+    format: FeedFormat,
+    entries: &[Entry<'_>],
+) -> std::io::Result<Vec<u8>> {
+    match format {
+        FeedFormat::Atom => atom::document(ctx, entries),
+        FeedFormat::Rss => rss::document(ctx, entries),
+        FeedFormat::Json => json::document(ctx, entries),
+    }
+}
 
-/// Writes an XML feed whose entries are the last children of `closing`'s
-/// element (`</feed>`, `</channel>`), a [`BATCH`] of entries at a time.
-/// `document(batch)` is the whole document with those entries; written
-/// without any, it gives the head and the tail, and each batch adds what
-/// lies between them: the bytes the whole document would have. Each batch
-/// is checked to begin with the head and end with the tail; if the first
-/// does not, the feed is written whole, and if a later one does not (the
-/// head does not depend on the entries, so never), the feed fails rather
-/// than be written wrong.
-fn write_batched<'a>(
-    out: &mut dyn std::io::Write,
-    entries: &'a [Entry<'a>],
-    closing: &str,
-    document: impl Fn(&'a [Entry<'a>]) -> std::io::Result<Vec<u8>>,
-) -> std::io::Result<()> {
-    if entries.len() <= BATCH {
-        return out.write_all(&document(entries)?);
+/// A channel's document cut where its entries go: the document with
+/// entries is `head`, the entries with `separator` between them, `tail`.
+struct Frame {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    separator: &'static [u8],
+    /// The document without entries.
+    empty: Vec<u8>,
+}
+
+impl Frame {
+    fn of(ctx: &Context<'_>, format: FeedFormat) -> std::io::Result<Frame> {
+        let empty = document(ctx, format, &[])?;
+        let cut = match format {
+            // XML entries are the last children of the root's element: they
+            // go on the line before its closing tag.
+            FeedFormat::Atom => xml_cut(&empty, "</feed>"),
+            FeedFormat::Rss => xml_cut(&empty, "</channel>"),
+            // JSON's items are the document's last member, `"items": []`;
+            // serde_json's pretty printer opens each item on a new line and
+            // closes a non-empty array on a line of its own.
+            FeedFormat::Json => empty
+                .windows(2)
+                .rposition(|w| w == b"[]")
+                .map(|at| (at + 1, b"\n  ".as_slice(), at + 1)),
+        };
+        let Some((head_end, tail_start, rest)) = cut else {
+            return Err(std::io::Error::other(
+                "the feed's document has no place for entries; nothing is written",
+            ));
+        };
+        Ok(Frame {
+            head: empty[..head_end].to_vec(),
+            tail: [tail_start, &empty[rest..]].concat(),
+            separator: if format == FeedFormat::Json {
+                b","
+            } else {
+                b""
+            },
+            empty,
+        })
     }
-    let empty = document(&[])?;
-    let split = empty
+}
+
+/// Where entries go in an empty XML document: before the line of `closing`.
+fn xml_cut(empty: &[u8], closing: &str) -> Option<(usize, &'static [u8], usize)> {
+    let end = empty
         .windows(closing.len())
-        .rposition(|window| window == closing.as_bytes())
-        .and_then(|end| empty[..end].iter().rposition(|&b| b == b'\n'));
-    let Some(split) = split else {
-        return out.write_all(&document(entries)?);
-    };
-    let (head, tail) = empty.split_at(split);
-    for (n, batch) in entries.chunks(BATCH).enumerate() {
-        let bytes = document(batch)?;
-        let middle = bytes
-            .strip_prefix(head)
-            .and_then(|rest| rest.strip_suffix(tail));
-        match (middle, n) {
-            (Some(middle), 0) => {
-                out.write_all(head)?;
-                out.write_all(middle)?;
-            }
-            (Some(middle), _) => out.write_all(middle)?,
-            (None, 0) => return out.write_all(&document(entries)?),
-            (None, _) => {
-                return Err(std::io::Error::other(
-                    "a batch of entries changed the feed's head; nothing is written",
-                ));
-            }
-        }
-    }
-    out.write_all(tail)
+        .rposition(|window| window == closing.as_bytes())?;
+    let line = empty[..end].iter().rposition(|&b| b == b'\n')?;
+    Some((line, b"", line))
 }
 
 /// What every format module needs to write one feed.
 pub struct Context<'a> {
     pub config: &'a Config,
     pub channel: &'a Channel<'a>,
-    pub entries: &'a [Entry<'a>],
+    /// The feed's date: its newest entry's.
+    pub updated: Option<DateTime<FixedOffset>>,
     pub self_url: String,
     /// Full content, or excerpts only.
     pub full: bool,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    fn new(
+        config: &'a Config,
+        channel: &'a Channel<'a>,
+        format: FeedFormat,
+        updated: Option<DateTime<FixedOffset>>,
+    ) -> Context<'a> {
+        Context {
+            config,
+            channel,
+            updated,
+            self_url: file_url(config, &channel.dir, file_name(config, format)),
+            full: config.feeds.content == FeedContent::Full,
+        }
+    }
+
     pub fn home_url(&self) -> String {
         format!("{}/", self.config.site.url)
     }
@@ -355,72 +420,92 @@ mod tests {
     }
 
     #[test]
-    fn feeds_written_in_batches_are_the_bytes_of_the_whole_document() {
+    fn feeds_made_of_entries_are_the_bytes_of_the_whole_document() {
         let config = Config::parse(
             "[site]\ntitle = \"T\"\nurl = \"https://e.org\"\n[feeds]\nlimit = 0\n",
             Path::new("c"),
         )
         .unwrap();
-        // Three batches and a bit; items with and without dc:creator.
-        let posts: Vec<Post> = (0..3 * BATCH + 5)
+        // Items with and without dc:creator, tagged and not, with and
+        // without an excerpt and a body.
+        let posts: Vec<Post> = (0..40)
             .map(|i| {
                 let author = if i % 2 == 0 { "author: Jane Doe\n" } else { "" };
+                let tags = if i % 3 == 0 { "[rust, data]" } else { "[data]" };
                 let name = format!("2024-01-01-p{i:03}.md");
-                let text = format!("---\ntitle: Post {i}\ntags: [x]\n{author}---\nText {i}.\n");
+                let text = format!("---\ntitle: Post {i}\ntags: {tags}\n{author}---\nText {i}.\n");
                 match Post::read(Path::new(&name), &text, &config) {
                     Read::Post(p) => *p,
                     other => panic!("{other:?}"),
                 }
             })
             .collect();
-        let contents: Vec<Held> = (0..posts.len())
-            .map(|i| {
-                Held::Memory(Content {
-                    html: format!("<p>Text {i} &amp; more.</p>"),
-                    excerpt: format!("Text {i}."),
-                })
+        let contents: Vec<Content> = (0..posts.len())
+            .map(|i| Content {
+                html: if i % 5 == 4 {
+                    String::new()
+                } else {
+                    format!("<p>Text {i} &amp; <em>more</em>.</p>")
+                },
+                excerpt: if i % 7 == 6 {
+                    String::new()
+                } else {
+                    format!("Text {i}.")
+                },
             })
             .collect();
         let dates = entry_dates(&posts);
         let channels = plan(&config, &posts);
-        let entries: Vec<Entry<'_>> = channels[0]
-            .posts
-            .iter()
-            .map(|&i| Entry {
-                post: &posts[i],
-                content: &contents[i],
-                updated: dates[i],
-            })
-            .collect();
-        assert_eq!(entries.len(), posts.len());
-        let ctx = Context {
-            config: &config,
-            channel: &channels[0],
-            entries: &entries,
-            self_url: "https://e.org/atom.xml".into(),
-            full: true,
-        };
-        type Document = fn(&Context<'_>, &[Entry<'_>]) -> std::io::Result<Vec<u8>>;
-        let formats: [(&str, Document); 2] =
-            [("</feed>", atom::document), ("</channel>", rss::document)];
-        for (closing, document) in formats {
-            let calls = std::cell::Cell::new(0);
-            let mut batched = Vec::new();
-            write_batched(&mut batched, &entries, closing, |batch| {
-                calls.set(calls.get() + 1);
-                document(&ctx, batch)
-            })
+        assert_eq!(channels.len(), 3, "the site feed and two tags");
+        for format in [FeedFormat::Atom, FeedFormat::Rss, FeedFormat::Json] {
+            // Made with the site feed, written into every feed.
+            let maker = Entries::new(&config, &channels[0], format).unwrap();
+            for channel in &channels {
+                let entries: Vec<Entry<'_>> = channel
+                    .posts
+                    .iter()
+                    .map(|&i| Entry {
+                        post: &posts[i],
+                        content: &contents[i],
+                        updated: dates[i],
+                    })
+                    .collect();
+                let updated = entries.iter().map(|e| e.updated).max();
+                let ctx = Context::new(&config, channel, format, updated);
+                let mut whole = document(&ctx, format, &entries).unwrap();
+                whole.push(b'\n');
+                let made: Vec<Vec<u8>> = entries.iter().map(|e| maker.entry(e).unwrap()).collect();
+                let mut written = Vec::new();
+                let pieces = made
+                    .iter()
+                    .map(|m| Ok(std::borrow::Cow::Borrowed(m.as_slice())));
+                render(&config, channel, updated, format, pieces, &mut written).unwrap();
+                assert_eq!(
+                    String::from_utf8(written).unwrap(),
+                    String::from_utf8(whole).unwrap(),
+                    "{format:?} {}",
+                    channel.dir
+                );
+            }
+            // No entries: the empty document.
+            let mut written = Vec::new();
+            render(
+                &config,
+                &channels[1],
+                None,
+                format,
+                std::iter::empty(),
+                &mut written,
+            )
             .unwrap();
-            assert_eq!(
-                String::from_utf8(batched).unwrap(),
-                String::from_utf8(document(&ctx, &entries).unwrap()).unwrap(),
-                "{closing}"
-            );
-            assert_eq!(
-                calls.get(),
-                1 + 4,
-                "{closing}: written in 4 batches, not whole"
-            );
+            let mut empty = document(
+                &Context::new(&config, &channels[1], format, None),
+                format,
+                &[],
+            )
+            .unwrap();
+            empty.push(b'\n');
+            assert_eq!(written, empty, "{format:?} without entries");
         }
     }
 

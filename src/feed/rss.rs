@@ -30,7 +30,7 @@ pub(super) fn document(
 /// so the head is the same whichever items are in.
 fn channel(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> std::io::Result<Channel> {
     let site = &ctx.config.site;
-    let date = super::updated(ctx.entries).map(|d| d.to_rfc2822());
+    let date = ctx.updated.map(|d| d.to_rfc2822());
     let namespaces: BTreeMap<String, String> = [
         ("atom", "http://www.w3.org/2005/Atom"),
         ("content", "http://purl.org/rss/1.0/modules/content/"),
@@ -67,7 +67,7 @@ fn channel(ctx: &Context<'_>, entries: &[super::Entry<'_>]) -> std::io::Result<C
 fn item(ctx: &Context<'_>, entry: &super::Entry<'_>) -> std::io::Result<Item> {
     let post = entry.post;
     let id = post.feed_id();
-    let rendered = entry.content.get()?;
+    let rendered = entry.content;
     let description = if rendered.excerpt.trim().is_empty() {
         title(post)
     } else {
@@ -92,7 +92,7 @@ fn item(ctx: &Context<'_>, entry: &super::Entry<'_>) -> std::io::Result<Item> {
         title: Some(title(post)),
         link: Some(post.url.clone()),
         description: Some(description),
-        content: full_content(ctx, &rendered).map(|html| xml_safe(html).into_owned()),
+        content: full_content(ctx, rendered).map(|html| xml_safe(html).into_owned()),
         pub_date: Some(post.date.to_rfc2822()),
         guid: Some(Guid {
             value: id.to_string(),
