@@ -266,6 +266,9 @@ struct Renders<T> {
     problems: Vec<Problem>,
 }
 
+/// What was kept of a rendered post, with its warnings; or its problems.
+type Outcome<T> = Result<(T, Vec<Problem>), Vec<Problem>>;
+
 /// Renders the `needed` posts in parallel, each handed to `keep` with its index.
 fn render<T: Send>(
     site: &Site,
@@ -273,7 +276,7 @@ fn render<T: Send>(
     needed: BTreeSet<usize>,
     keep: impl Fn(usize, Content) -> std::io::Result<T> + Sync,
 ) -> Renders<T> {
-    let rendered: Vec<(usize, Result<(T, Vec<Problem>), Vec<Problem>>)> = needed
+    let rendered: Vec<(usize, Outcome<T>)> = needed
         .into_par_iter()
         .map(|i| {
             let post = &site.posts[i];
