@@ -18,6 +18,7 @@ use crate::error::{Error, Problem, Problems, Result};
 use crate::feed::write::Staged;
 use crate::feed::{self, Entry};
 use crate::post::{Post, Read};
+use crate::render_cache::RenderCache;
 use crate::site::Site;
 use crate::spill::{Held, Spill};
 
@@ -66,9 +67,12 @@ pub struct Options {
     /// Write the files (`build`) or only check that they can be made (`check`).
     pub write: bool,
     pub keep_going: bool,
-    /// Bytes of rendered posts held in memory before the rest are kept in a
-    /// temporary file ([`spill::BUDGET`] for a user's build).
+    /// Bytes of rendered entries held in memory before the rest are kept in
+    /// a temporary file ([`crate::spill::BUDGET`] for a user's build).
     pub memory: usize,
+    /// Take unchanged posts' renderings from the last build's (see
+    /// [`crate::render_cache`]); only a build that writes uses it.
+    pub cache: bool,
 }
 
 pub fn run(site: &Site, options: Options) -> Result<Report> {
@@ -108,11 +112,14 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
             .map(|maker| spill.hold(maker.entry(&entry)?))
             .collect()
     };
+    let cache = (options.write && options.cache)
+        .then(|| RenderCache::open(site, &renderer))
+        .flatten();
     let Renders {
         contents,
         mut warnings,
         mut problems,
-    } = render(site, &renderer, needed, keep);
+    } = render(site, &renderer, cache.as_ref(), needed, keep);
     let rendered = contents.iter().filter(|c| c.is_some()).count();
     if !problems.is_empty() {
         if !options.keep_going {
@@ -195,6 +202,9 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     if options.write {
         let (paths, staged): (Vec<PathBuf>, Vec<Option<Staged>>) = outputs.into_iter().unzip();
         changed = feed::write::commit(staged.into_iter().flatten().collect())?;
+        if let Some(cache) = cache {
+            cache.finish();
+        }
         let written: BTreeSet<&PathBuf> = paths.iter().chain(&kept).collect();
         let names = [
             &config.feeds.atom_file,
@@ -228,9 +238,13 @@ pub fn check(site: &Site) -> Result<Report> {
         contents,
         mut warnings,
         problems: render_problems,
-    } = render(site, &renderer, (0..site.posts.len()).collect(), |_, _| {
-        Ok(())
-    });
+    } = render(
+        site,
+        &renderer,
+        None,
+        (0..site.posts.len()).collect(),
+        |_, _| Ok(()),
+    );
     let mut problems = site.problems.clone();
     problems.extend(render_problems);
     problems.extend(check_email(site, &renderer, &contents));
@@ -269,10 +283,12 @@ struct Renders<T> {
 /// What was kept of a rendered post, with its warnings; or its problems.
 type Outcome<T> = Result<(T, Vec<Problem>), Vec<Problem>>;
 
-/// Renders the `needed` posts in parallel, each handed to `keep` with its index.
+/// Renders the `needed` posts in parallel (or takes them from `cache`),
+/// each handed to `keep` with its index.
 fn render<T: Send>(
     site: &Site,
     renderer: &Renderer<'_>,
+    cache: Option<&RenderCache>,
     needed: BTreeSet<usize>,
     keep: impl Fn(usize, Content) -> std::io::Result<T> + Sync,
 ) -> Renders<T> {
@@ -280,17 +296,19 @@ fn render<T: Send>(
         .into_par_iter()
         .map(|i| {
             let post = &site.posts[i];
-            let kept = renderer
-                .render(post)
-                .and_then(|Rendered { content, warnings }| {
-                    let kept = keep(i, content).map_err(|e| {
-                        vec![Problem::file(
-                            site.shown(&post.path),
-                            format!("could not keep the rendered post for the feeds: {e}"),
-                        )]
-                    })?;
-                    Ok((kept, warnings))
-                });
+            let rendered = match cache {
+                Some(cache) => cache.render(renderer, post),
+                None => renderer.render(post),
+            };
+            let kept = rendered.and_then(|Rendered { content, warnings }| {
+                let kept = keep(i, content).map_err(|e| {
+                    vec![Problem::file(
+                        site.shown(&post.path),
+                        format!("could not keep the rendered post for the feeds: {e}"),
+                    )]
+                })?;
+                Ok((kept, warnings))
+            });
             (i, kept)
         })
         .collect();

@@ -186,6 +186,10 @@ pub struct BuildArgs {
     /// Build from the posts that can be read when some cannot (they are listed).
     #[arg(long)]
     pub keep_going: bool,
+    /// Render every post, neither reading nor writing the render cache
+    /// (`.herald/render-cache.db`, beside the ledger).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,9 @@
 //! Rendering is the costly step, so callers render only the posts that
 //! reach an output, in parallel, through one [`Renderer`] per site.
 
+use std::borrow::Cow;
+
+use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::error::{Problem, Result};
@@ -66,6 +69,11 @@ impl<'a> Renderer<'a> {
     /// Renders one post; problems (broken Liquid) are returned, all of them.
     pub fn render(&self, post: &Post) -> Result<Rendered, Vec<Problem>> {
         let body = post.body().map_err(|p| vec![p])?;
+        self.render_body(post, body)
+    }
+
+    /// Renders `post` whose text is `body` (from [`Post::body`]).
+    pub fn render_body(&self, post: &Post, body: Cow<'_, str>) -> Result<Rendered, Vec<Problem>> {
         // Text without `{{` or `{%` is its own rendering: most posts of most
         // blogs, and parsing them as templates was the larger part of a build.
         let (source, warnings) = match (&self.liquid, &self.generator) {
@@ -98,5 +106,36 @@ impl<'a> Renderer<'a> {
             excerpt: html::portable(&excerpt, &base),
         };
         Ok(Rendered { content, warnings })
+    }
+
+    /// Whether rendering `body` reads other posts' text (`site.posts` in
+    /// Liquid), so that any post's change may change it.
+    pub fn reads_other_posts(&self, body: &str) -> bool {
+        self.liquid
+            .as_ref()
+            .is_some_and(|engine| engine.reads_site_posts(body))
+    }
+
+    /// Adds to `hasher` everything besides a post's own file that its
+    /// rendering depends on: the configuration, how Markdown and Liquid or
+    /// shortcodes are read, the includes, and every post's path and URL
+    /// (which `post_url`, `link` and shortcodes' `ref` resolve).
+    pub fn digest(&self, hasher: &mut Sha256) {
+        let site = self.site;
+        hasher.update(format!("{:?}", site.config));
+        hasher.update(format!("{:?}", self.markdown));
+        hasher.update(format!("{:?}", self.generator.as_ref().map(|(g, _)| g)));
+        if let Some(jekyll) = &site.config.posts.jekyll_config {
+            hasher.update(std::fs::read(site.path(jekyll)).unwrap_or_default());
+        }
+        if let Some(engine) = &self.liquid {
+            engine.digest(hasher);
+        }
+        for post in &site.posts {
+            hasher.update(post.path.as_os_str().as_encoded_bytes());
+            hasher.update([0]);
+            hasher.update(&post.url);
+            hasher.update([0]);
+        }
     }
 }

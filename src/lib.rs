@@ -23,6 +23,7 @@ pub mod liquid;
 pub mod markdown;
 pub mod post;
 pub mod private;
+pub mod render_cache;
 pub mod scaffold;
 pub mod serve;
 pub mod shortcodes;

@@ -299,6 +299,7 @@ fn a_build_that_spills_rendered_posts_to_disk_writes_the_same_feeds() {
             write: true,
             keep_going: false,
             memory,
+            cache: false,
         };
         herald::build::run(&loaded, options).unwrap();
         let left: Vec<_> = walkdir::WalkDir::new(site.path("public"))
@@ -317,6 +318,98 @@ fn a_build_that_spills_rendered_posts_to_disk_writes_the_same_feeds() {
     );
     assert_eq!(held, build(0), "every post spilled");
     assert_eq!(held, build(20_000), "some held, some spilled");
+}
+
+/// The render cache: a rebuild takes unchanged posts from it (a row
+/// altered in the real SQLite file shows up in the feed, so it was read),
+/// and whatever a post's rendering depends on (its text, an include, the
+/// configuration) makes it render again: after each change, the feeds are
+/// those of a build without the cache.
+#[test]
+fn a_rebuild_takes_unchanged_posts_from_the_render_cache_and_renders_changed_ones() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jekyll-news/_posts");
+    let site = TestSite::sample()
+        .file("_includes/note.html", "<em>first note</em>")
+        .file(
+            "posts/2030-01-01-with-include.md",
+            &post(
+                "Include",
+                "date: 2024-05-01\n",
+                "Before. {% include note.html %} After.\n",
+            ),
+        );
+    copy_dir(&corpus, &site.path("posts/news"));
+    let uncached = |site: &TestSite| {
+        let fresh = TestSite::new();
+        copy_dir(site.dir.path(), fresh.dir.path());
+        std::fs::remove_dir_all(fresh.path(".herald")).ok();
+        std::fs::remove_dir_all(fresh.path("public")).ok();
+        fresh.herald(&["build", "--no-cache"]).success();
+        assert!(!fresh.path(".herald").exists(), "--no-cache makes no cache");
+        fresh.outputs()
+    };
+    let warned = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let told = warned(site.herald(&["build"]).success().get_output());
+    assert_eq!(told.matches("site.repository").count(), 2, "{told}");
+    let first = site.outputs();
+    assert_eq!(first, uncached(&site));
+    let cache = site.path(".herald/render-cache.db");
+    let rows = |sql: &str| -> i64 {
+        let conn = rusqlite::Connection::open(&cache).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    };
+    let cached = rows("SELECT COUNT(*) FROM render");
+    assert!(cached >= 20, "the feed's posts are kept: {cached}");
+    assert!(
+        site.path(".herald/.gitignore").exists(),
+        "the folder ignores itself"
+    );
+
+    // An unchanged rebuild reads every post from the cache but the two
+    // that warn, which render again so that their warnings are told again.
+    let again = warned(site.herald(&["build"]).success().get_output());
+    assert_eq!(again, told);
+    assert_eq!(site.outputs(), first);
+    let conn = rusqlite::Connection::open(&cache).unwrap();
+    conn.execute(
+        "UPDATE render SET html = html || '<p>from the cache</p>'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    site.herald(&["build"]).success();
+    let atom = site.read("public/atom.xml");
+    assert_eq!(
+        atom.matches("from the cache").count(),
+        site.feed("public/atom.xml").entries.len() - 2,
+        "every entry but the two that warn came from the cache"
+    );
+
+    // A changed post, include and configuration each render again.
+    let text = site.read("posts/2030-01-01-with-include.md");
+    let site = site.file(
+        "posts/2030-01-01-with-include.md",
+        &text.replace("Before.", "Changed before."),
+    );
+    site.herald(&["build"]).success();
+    let atom = site.read("public/atom.xml");
+    assert!(
+        atom.contains("Changed before."),
+        "the edited post rendered again"
+    );
+    let site = site.file("_includes/note.html", "<em>second note</em>");
+    site.herald(&["build"]).success();
+    assert!(site.read("public/atom.xml").contains("second note"));
+    let config = site.read("config/herald.toml");
+    let site = site.with_config(&config.replace("limit = 20", "limit = 25"));
+    site.herald(&["build"]).success();
+    assert!(!site.read("public/atom.xml").contains("from the cache"));
+    assert_eq!(site.outputs(), uncached(&site));
+    assert_eq!(
+        rows("SELECT COUNT(*) FROM render"),
+        rows("SELECT COUNT(*) FROM render WHERE build = (SELECT MAX(build) FROM render)"),
+        "only the last build's posts are kept"
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Error> {
         write: true,
         keep_going: args.keep_going,
         memory: herald::spill::BUDGET,
+        cache: !args.no_cache,
     };
     let report = build::run(&site, options)?;
     warn(cli, &report.warnings);

@@ -140,6 +140,25 @@ impl<'a> Engine<'a> {
         Ok(engine)
     }
 
+    /// Whether `body` (or every post, through an include) reads `site.posts`.
+    pub fn reads_site_posts(&self, body: &str) -> bool {
+        self.includes_read_posts || globals::reads_site_posts(body)
+    }
+
+    /// Adds the includes (names and text, in name order) to `hasher`.
+    pub fn digest(&self, hasher: &mut sha2::Sha256) {
+        use sha2::Digest;
+        let mut files: Vec<(&String, &String)> = self.includes.files.iter().collect();
+        files.sort();
+        for (name, text) in files {
+            hasher.update(format!("{}:{name}:{}:", name.len(), text.len()));
+            hasher.update(text);
+        }
+        let mut refused: Vec<&String> = self.includes.refused.keys().collect();
+        refused.sort();
+        hasher.update(format!("{refused:?}{:?}", self.includes.marker));
+    }
+
     /// Renders a post's Liquid; problems (syntax errors, unknown posts in
     /// `post_url`) carry the file and line.
     pub fn render(&self, post: &Post) -> Result<Output, Vec<Problem>> {
