@@ -228,13 +228,7 @@ fn read_post(root: &Path, file: &Path, config: &Config) -> Read {
     match fs_err::read(file) {
         Err(e) => Read::Broken(vec![Problem::file(&name, format!("cannot read: {e}"))]),
         Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => match Post::read(&name, &text, config) {
-                Read::Post(mut post) => {
-                    post.leave_body_in(file, &text);
-                    Read::Post(post)
-                }
-                other => other,
-            },
+            Ok(text) => Post::read_file(&name, &text, config, file),
             Err(e) => {
                 let line = config::line_of_bytes(e.as_bytes(), e.utf8_error().valid_up_to());
                 Read::Broken(vec![Problem::at(

@@ -106,18 +106,22 @@ impl Post {
         }
     }
 
-    /// Leaves the body in its file (read from `text`, the whole file at
-    /// `file`), for [`Post::body`] to read when it is needed.
-    pub fn leave_body_in(&mut self, file: &Path, text: &str) {
-        if let Body::Text(body) = &self.body
-            && text.ends_with(body.as_str())
-        {
-            self.body = Body::InFile {
-                file: file.to_path_buf(),
-                offset: text.len() - body.len(),
-                len: body.len(),
-            };
-        }
+    /// [`Post::read`] for `text`, the whole of `file`: the body is left in
+    /// the file, for [`Post::body`] to read when it is needed, and never
+    /// copied.
+    pub fn read_file(path: &Path, text: &str, config: &Config, file: &Path) -> Read {
+        let end = text.as_ptr() as usize + text.len();
+        Post::read_with(path, text, config, |body| {
+            if body.as_ptr() as usize + body.len() == end {
+                Body::InFile {
+                    file: file.to_path_buf(),
+                    offset: text.len() - body.len(),
+                    len: body.len(),
+                }
+            } else {
+                Body::Text(body.to_string())
+            }
+        })
     }
 
     /// The id used by feeds: front matter `id`, else the permalink.
@@ -132,6 +136,16 @@ impl Post {
 
     /// Reads a post from its text. `path` is how messages name it.
     pub fn read(path: &Path, text: &str, config: &Config) -> Read {
+        Post::read_with(path, text, config, |body| Body::Text(body.to_string()))
+    }
+
+    /// [`Post::read`], with the body (the end of `text`) kept as `body` says.
+    fn read_with(
+        path: &Path,
+        text: &str,
+        config: &Config,
+        body: impl FnOnce(&str) -> Body,
+    ) -> Read {
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -286,7 +300,7 @@ impl Post {
             email,
             lang,
             draft,
-            body: Body::Text(split.body.to_string()),
+            body: body(split.body),
             body_line: split.body_line,
             front_matter: fields.clone(),
         }))
@@ -592,8 +606,14 @@ mod tests {
         let file = dir.path().join("2022-07-19-scipy-mission.md");
         let text = "---\ntitle: SciPy\n---\nHi there\n";
         std::fs::write(&file, text).unwrap();
-        let mut post = post("posts/2022-07-19-scipy-mission.md", text);
-        post.leave_body_in(&file, text);
+        let Read::Post(post) = Post::read_file(
+            Path::new("posts/2022-07-19-scipy-mission.md"),
+            text,
+            &config(),
+            &file,
+        ) else {
+            panic!("the post reads")
+        };
         assert!(matches!(post.body, Body::InFile { .. }), "{:?}", post.body);
         assert_eq!(post.body().unwrap(), "Hi there\n");
 
