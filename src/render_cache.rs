@@ -13,7 +13,7 @@
 //! it, a damaged file), the build renders everything, as without it.
 //!
 //! Each build keeps exactly the posts it used, so the file holds one
-//! build's worth of rendered posts.
+//! build's worth of rendered posts; a hit writes nothing to the file.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -33,8 +33,6 @@ pub struct RenderCache {
     conn: Mutex<Connection>,
     /// The hash of what every post's rendering shares (see [`Renderer::digest`]).
     site: [u8; 32],
-    /// This build's number: rows it uses are marked with it, the rest go.
-    build: i64,
 }
 
 /// Where a site's cache is.
@@ -46,14 +44,20 @@ impl RenderCache {
     /// Opens (or makes) the cache of `site`, or `None` when it cannot be
     /// used; the build then renders every post.
     pub fn open(site: &Site, renderer: &Renderer<'_>) -> Option<RenderCache> {
-        let conn = connect(&path(site)).ok()?;
-        let build: i64 = conn
-            .query_row(
-                "SELECT COALESCE(MAX(build), 0) + 1 FROM render",
-                [],
-                |row| row.get(0),
-            )
-            .ok()?;
+        let file = path(site);
+        let conn = match connect(&file) {
+            Err(e) if damaged(&e) => {
+                // Made again: it only ever held what a build can render.
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut name = file.clone().into_os_string();
+                    name.push(suffix);
+                    let _ = std::fs::remove_file(name);
+                }
+                connect(&file)
+            }
+            other => other,
+        }
+        .ok()?;
         // One transaction for the whole build: one sync at the end, and a
         // build that fails leaves the cache as it was.
         conn.execute_batch("BEGIN IMMEDIATE").ok()?;
@@ -64,7 +68,6 @@ impl RenderCache {
         Some(RenderCache {
             conn: Mutex::new(conn),
             site: hasher.finalize().into(),
-            build,
         })
     }
 
@@ -91,9 +94,9 @@ impl RenderCache {
     /// Drops the rows this build did not use and keeps the rest.
     pub fn finish(self) {
         let conn = self.conn.into_inner().unwrap_or_else(|e| e.into_inner());
-        let kept = conn
-            .execute("DELETE FROM render WHERE build <> ?1", [self.build])
-            .and_then(|_| conn.execute_batch("COMMIT"));
+        let kept = conn.execute_batch(
+            "DELETE FROM rendered WHERE key NOT IN (SELECT key FROM temp.used); COMMIT",
+        );
         if kept.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }
@@ -110,28 +113,40 @@ impl RenderCache {
     fn get(&self, key: &[u8; 32]) -> Option<Content> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let found = conn
-            .query_row(
-                "UPDATE render SET build = ?2 WHERE key = ?1 RETURNING html, excerpt",
-                params![&key[..], self.build],
-                |row| {
-                    Ok(Content {
-                        html: row.get(0)?,
-                        excerpt: row.get(1)?,
+            .prepare_cached("SELECT html, excerpt FROM rendered WHERE key = ?1")
+            .and_then(|mut select| {
+                select
+                    .query_row([&key[..]], |row| {
+                        Ok(Content {
+                            html: row.get(0)?,
+                            excerpt: row.get(1)?,
+                        })
                     })
-                },
-            )
-            .optional();
-        found.ok().flatten()
+                    .optional()
+            })
+            .ok()
+            .flatten()?;
+        use_key(&conn, key).ok()?;
+        Some(found)
     }
 
     fn put(&self, key: &[u8; 32], content: &Content) {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         // A row that cannot be written is a post rendered again next time.
-        let _ = conn.execute(
-            "INSERT OR REPLACE INTO render (key, html, excerpt, build) VALUES (?1, ?2, ?3, ?4)",
-            params![&key[..], content.html, content.excerpt, self.build],
-        );
+        let _ = conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO rendered (key, html, excerpt) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut insert| insert.execute(params![&key[..], content.html, content.excerpt]))
+            .and_then(|_| use_key(&conn, key));
     }
+}
+
+/// Marks a row as this build's, to be kept: in a table of this connection's
+/// own, in memory, so a cache hit writes nothing to the file.
+fn use_key(conn: &Connection, key: &[u8; 32]) -> rusqlite::Result<usize> {
+    conn.prepare_cached("INSERT OR IGNORE INTO temp.used (key) VALUES (?1)")?
+        .execute([&key[..]])
 }
 
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
@@ -145,15 +160,23 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     conn.busy_timeout(std::time::Duration::ZERO)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS render (
+        "CREATE TABLE IF NOT EXISTS rendered (
              key BLOB PRIMARY KEY,
              html TEXT NOT NULL,
-             excerpt TEXT NOT NULL,
-             build INTEGER NOT NULL
-         )",
+             excerpt TEXT NOT NULL
+         );
+         CREATE TEMP TABLE used (key BLOB PRIMARY KEY);",
     )?;
     Ok(conn)
+}
+
+fn damaged(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
 }
 
 /// This herald binary, as its size and time of change: a rebuilt herald

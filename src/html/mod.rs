@@ -278,7 +278,12 @@ pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
             || c == '\u{fffe}'
             || c == '\u{ffff}'
     };
-    if text.chars().any(bad) {
+    // Bytes first: every bad character is a byte below 0x20, 0x7f, or
+    // starts with 0xef (U+F000 to U+FFFF), and a byte loop is many times
+    // faster than decoding a post's HTML character by character.
+    let suspect =
+        |&b: &u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f || b == 0xef;
+    if text.as_bytes().iter().any(suspect) && text.chars().any(bad) {
         text.chars().filter(|&c| !bad(c)).collect::<String>().into()
     } else {
         text.into()

@@ -85,7 +85,13 @@ fn styles_keep_only_what_feed_readers_keep() {
 #[test]
 fn control_characters_are_dropped_for_xml() {
     assert_eq!(xml_safe("a\u{0}b\u{1b}c\td"), "abc\td");
+    assert_eq!(xml_safe("a\u{7f}b\u{fffe}c\u{ffff}d\r\n"), "abcd\r\n");
     assert!(matches!(xml_safe("plain"), std::borrow::Cow::Borrowed(_)));
+    // Fullwidth forms share U+FFFE's first byte and are kept as they are.
+    assert!(matches!(
+        xml_safe("ＡＢ（中文）\u{f8ff}"),
+        std::borrow::Cow::Borrowed(_)
+    ));
 }
 
 /// Links a browser would follow to script or data, written the ways that

@@ -194,23 +194,29 @@ pub fn with_posts(site: &Value, posts: &[Post], site_url: &str) -> Value {
 /// An unclosed tag counts as reading it.
 pub fn reads_site_posts(text: &str) -> bool {
     let mut rest = text;
-    while let Some(open) = rest.find("{{").into_iter().chain(rest.find("{%")).min() {
-        let close = if rest[open..].starts_with("{{") {
-            "}}"
-        } else {
-            "%}"
+    // Each `{` is looked for once: searching for `{{` and `{%` separately
+    // went through the rest of the text twice per tag.
+    while let Some(brace) = rest.find('{') {
+        let after = &rest[brace + 1..];
+        let close = match after.as_bytes().first() {
+            Some(b'{') => "}}",
+            Some(b'%') => "%}",
+            _ => {
+                rest = after;
+                continue;
+            }
         };
-        let Some(len) = rest[open..].find(close) else {
+        let Some(len) = rest[brace..].find(close) else {
             return true;
         };
-        let tag = &rest[open..open + len];
+        let tag = &rest[brace..brace + len];
         let whole_site = tag
             .match_indices("site")
             .any(|(at, _)| !tag[at + 4..].starts_with('.'));
         if tag.contains("posts") || whole_site {
             return true;
         }
-        rest = &rest[open + len..];
+        rest = &rest[brace + len..];
     }
     false
 }
