@@ -1,6 +1,6 @@
 //! Rendered feed entries kept for the feeds: in memory up to a budget, past
 //! it in an unnamed temporary file beside the feeds. A full archive is every
-//! post's entry in every format (10,000 real-sized posts: about 450 MB),
+//! post's entry in every format (10,000 real-sized posts: 570 MB),
 //! more than a build should hold at once.
 
 use std::borrow::Cow;
