@@ -257,8 +257,18 @@ fn element<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     Some(&text[open_end..close])
 }
 
+/// Reads a `_config.yml` as Jekyll does: a key written twice takes its last
+/// value (Ruby's YAML allows it, and real blogs' configs do it).
+pub fn config_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+) -> std::result::Result<T, serde_saphyr::Error> {
+    let mut options = serde_saphyr::Options::default();
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+    serde_saphyr::from_str_with_options(text, options)
+}
+
 fn parse(text: &str, path: &Path) -> Result<Map<String, Value>> {
-    let value: Value = serde_saphyr::from_str(text).map_err(|e| {
+    let value: Value = config_yaml(text).map_err(|e| {
         let line = e.location().map(|l| l.line() as usize);
         let reason = e.to_string();
         Error::config(
@@ -567,6 +577,13 @@ mod tests {
             config.posts.jekyll_config,
             Some(PathBuf::from("blog/_config.yml"))
         );
+    }
+
+    #[test]
+    fn a_key_written_twice_takes_its_last_value_as_in_jekyll() {
+        // As in a real blog's `_config.yml` (houbb.github.io: `blogName` twice).
+        let (config, _) = convert("title: First\nurl: https://example.org\ntitle: Second\n");
+        assert_eq!(config.site.title, "Second");
     }
 
     #[test]

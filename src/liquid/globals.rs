@@ -109,7 +109,7 @@ pub fn jekyll_config(site: &Site) -> Result<Map<String, Json>> {
     let path = site.path(relative);
     let shown = site.shown(&path);
     let text = fs_err::read_to_string(&path)?;
-    let value: Json = serde_saphyr::from_str(&text).map_err(|e| {
+    let value: Json = crate::jekyll::config_yaml(&text).map_err(|e| {
         let line = e.location().map(|l| l.line() as usize);
         Error::config(
             &shown,
