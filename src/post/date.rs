@@ -27,6 +27,14 @@ pub fn parse(text: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
             return Some(date);
         }
     }
+    // A day with an offset and no time (`2023-02-22 +0800`, thousands of
+    // posts of a real blog): midnight there, as Ruby reads it.
+    if let Some((day, offset)) = normal.split_once(' ')
+        && let Ok(date) =
+            DateTime::parse_from_str(&format!("{day} 00:00 {offset}"), "%Y-%m-%d %H:%M %z")
+    {
+        return Some(date);
+    }
     const LOCAL: &[&str] = &["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"];
     for format in LOCAL {
         if let Ok(naive) = NaiveDateTime::parse_from_str(&normal, format) {
@@ -144,6 +152,17 @@ mod tests {
         assert!(from_file_stem("2012-13-09-x").is_none());
         assert!(from_file_stem("notes-2012-07-09").is_none());
         assert!(from_file_stem("2012-07-09").is_none());
+    }
+
+    #[test]
+    fn a_day_with_an_offset_and_no_time_is_midnight_there() {
+        let date = parse("2023-02-22 +0800", utc()).unwrap();
+        assert_eq!(date.to_rfc3339(), "2023-02-22T00:00:00+08:00");
+        assert_eq!(
+            parse("2023-02-22 -0530", utc()).unwrap().to_rfc3339(),
+            "2023-02-22T00:00:00-05:30"
+        );
+        assert!(parse("2023-02-22 +08000", utc()).is_none());
     }
 
     #[test]
