@@ -15,7 +15,11 @@
 //! stretch's newlines, so lines in Liquid's messages still count from the
 //! file, and it starts and ends with a marker character, so whitespace
 //! control (`{%-`, `-%}`) trims exactly the whitespace it trimmed before:
-//! the stretch's leading and trailing whitespace stays in the text.
+//! the stretch's leading and trailing whitespace stays in the text. Each
+//! newline in a placeholder is followed by the marker: Liquid's grammar
+//! reads a run of whitespace in time that grows with the square of its
+//! length (see `compat::break_whitespace_runs`), and a 60-line stretch's
+//! newlines side by side cost more to parse than the rest of the post.
 
 /// Tags whose raw text reaches the output unchanged, if at all.
 const PASS_THROUGH: &[&str] = &[
@@ -101,10 +105,9 @@ impl Folded<'_> {
             let after = &rest[at + self.marker.len_utf8()..];
             let digits = after.bytes().take_while(u8::is_ascii_digit).count();
             let stretch = self.stretches.get(after[..digits].parse::<usize>().ok()?)?;
-            let after = after[digits..].strip_prefix(self.marker)?;
-            let (lines, after) = after.split_at_checked(stretch.matches('\n').count())?;
-            if lines.bytes().any(|b| b != b'\n') {
-                return None;
+            let mut after = after[digits..].strip_prefix(self.marker)?;
+            for _ in 0..stretch.matches('\n').count() {
+                after = after.strip_prefix('\n')?.strip_prefix(self.marker)?;
             }
             rest = after.strip_prefix(self.marker)?;
             text.push_str(stretch);
@@ -127,7 +130,10 @@ fn fold_stretch<'a>(raw: &'a str, marker: char, text: &mut String, stretches: &m
     text.push(marker);
     text.push_str(&stretches.len().to_string());
     text.push(marker);
-    text.extend(std::iter::repeat_n('\n', core.matches('\n').count()));
+    for _ in 0..core.matches('\n').count() {
+        text.push('\n');
+        text.push(marker);
+    }
     text.push(marker);
     text.push_str(&raw[start + core.len()..]);
     stretches.push(core);
