@@ -280,10 +280,15 @@ pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
     };
     // Bytes first: every bad character is a byte below 0x20, 0x7f, or
     // starts with 0xef (U+F000 to U+FFFF), and a byte loop is many times
-    // faster than decoding a post's HTML character by character.
+    // faster than decoding a post's HTML character by character. Each
+    // block is folded without a branch, which the compiler vectorises.
     let suspect =
-        |&b: &u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f || b == 0xef;
-    if text.as_bytes().iter().any(suspect) && text.chars().any(bad) {
+        |b: u8| (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r') | (b == 0x7f) | (b == 0xef);
+    let any_suspect = text
+        .as_bytes()
+        .chunks(64)
+        .any(|block| block.iter().fold(false, |seen, &b| seen | suspect(b)));
+    if any_suspect && text.chars().any(bad) {
         text.chars().filter(|&c| !bad(c)).collect::<String>().into()
     } else {
         text.into()
