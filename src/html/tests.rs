@@ -457,6 +457,22 @@ mod properties {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
         #[test]
+        fn xml_safe_drops_exactly_the_characters_xml_forbids(
+            input in prop::collection::vec(prop_oneof![
+                any::<char>(),
+                prop::sample::select(vec!['\u{0}', '\u{1f}', '\u{7f}', '\u{fffe}', '\u{ffff}', '\u{fe0e}', '\t', '\r']),
+            ], 0..200).prop_map(|c| c.into_iter().collect::<String>())
+        ) {
+            let forbidden = |c: char| {
+                (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{7f}' | '\u{fffe}' | '\u{ffff}')
+            };
+            let expected: String = input.chars().filter(|&c| !forbidden(c)).collect();
+            let out = xml_safe(&input);
+            prop_assert_eq!(matches!(out, std::borrow::Cow::Borrowed(_)), expected == input);
+            prop_assert_eq!(out.as_ref(), expected.as_str());
+        }
+
+        #[test]
         fn no_active_content_survives(input in html()) {
             let out = portable(&input, &base());
             prop_assert_eq!(active_content(&out), Vec::<String>::new(), "{}", out);
