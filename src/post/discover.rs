@@ -32,9 +32,10 @@ pub fn post_files(dir: &Path) -> Result<Found> {
         )));
     }
     let mut found = Found::default();
+    // Unsorted: walkdir sorts by `file_name()`, which parses each path at
+    // every comparison (a tenth of a 10,000-post build, on one thread).
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(true)
-        .sort_by_file_name()
         .into_iter()
         .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.path()));
     for entry in walker {
@@ -61,10 +62,68 @@ pub fn post_files(dir: &Path) -> Result<Found> {
             }
         }
     }
+    found.files.sort_by_cached_key(|path| sort_key(path));
+    found
+        .unreadable
+        .sort_by_cached_key(|(path, _)| sort_key(path));
     Ok(found)
+}
+
+/// The order of a walk that visits each folder's entries by name: a
+/// path's bytes with each separator made the lowest byte, so that `a/b.md`
+/// comes before `a.md` as `a` does.
+fn sort_key(path: &Path) -> Vec<u8> {
+    path.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .map(|&b| {
+            if std::path::is_separator(b as char) {
+                0
+            } else {
+                b
+            }
+        })
+        .collect()
 }
 
 fn is_hidden(path: &Path) -> bool {
     path.file_name()
         .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_come_in_the_order_of_a_walk_that_sorts_each_folder_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "a.md",
+            "a/b.md",
+            "a/a-b.md",
+            "a-b/c.md",
+            "a b.md",
+            "ab.markdown",
+            "A.md",
+            "é.md",
+            "z/a/b.md",
+            "z/a.md",
+            "z.md",
+        ] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        let sorted_walk: Vec<PathBuf> = walkdir::WalkDir::new(dir.path())
+            .sort_by_file_name()
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
+            .collect();
+        let found = post_files(dir.path()).unwrap().files;
+        assert_eq!(found.len(), 11);
+        assert_eq!(found, sorted_walk);
+    }
 }
