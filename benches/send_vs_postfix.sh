@@ -19,7 +19,7 @@ work=$(mktemp -d)
 trap 'kill "$sink" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 cargo build --release --quiet
-herald=$PWD/target/release/herald
+herald=${CARGO_TARGET_DIR:-$PWD/target}/release/herald
 post=../shared/corpus/jekyll-docs/_posts/2017-10-19-diversity-open-source.markdown
 
 # A site with one post and N readers, ready to send; copied fresh for each

@@ -1116,44 +1116,97 @@ fn a_slow_greeting_within_the_timeout_delivers_everyone_once() {
     );
 }
 
+/// The fault servers a fault is tried on: with and without PIPELINING.
+fn both_ways(fault: Fault) -> [FaultServer; 2] {
+    [FaultServer::start(fault), FaultServer::pipelining(fault)]
+}
+
 #[test]
 fn a_421_and_close_is_retried_on_a_new_connection_and_everyone_gets_one_copy() {
-    let server = FaultServer::start(Fault::Close421(2));
-    let site = Site::new(&smtp_section(server.port));
-    let readers = subscribe_many(&site, 6);
-    let out = site
-        .herald(&["send", "--post", "faster-sparse-solvers"])
-        .success();
-    assert!(
-        stderr(&out).contains("421"),
-        "the retry is shown: {}",
-        stderr(&out)
-    );
-    let record = server.accepted();
-    assert!(
-        readers.iter().all(|r| copies(&record, r) == 1),
-        "{record:?}"
-    );
-    assert_eq!(record.len(), 6);
+    for server in both_ways(Fault::Close421(2)) {
+        let site = Site::new(&smtp_section(server.port));
+        let readers = subscribe_many(&site, 6);
+        let out = site
+            .herald(&["send", "--post", "faster-sparse-solvers"])
+            .success();
+        assert!(
+            stderr(&out).contains("421"),
+            "the retry is shown: {}",
+            stderr(&out)
+        );
+        let record = server.accepted();
+        assert!(
+            readers.iter().all(|r| copies(&record, r) == 1),
+            "{record:?}"
+        );
+        assert_eq!(record.len(), 6);
+    }
 }
 
 #[test]
 fn greylisting_every_other_recipient_still_delivers_everyone_once() {
-    let server = FaultServer::start(Fault::GreylistEveryOther);
+    for server in both_ways(Fault::GreylistEveryOther) {
+        let site = Site::new(&smtp_section(server.port));
+        let readers = subscribe_many(&site, 8);
+        let out = site
+            .herald(&["send", "--post", "faster-sparse-solvers"])
+            .success();
+        assert!(stderr(&out).contains("trying again in"), "{}", stderr(&out));
+        let record = server.accepted();
+        assert!(
+            readers.iter().all(|r| copies(&record, r) == 1),
+            "{record:?}"
+        );
+        assert_eq!(record.len(), 8);
+        assert_eq!(
+            server.orphan_bodies(),
+            0,
+            "no body went without a recipient"
+        );
+        site.herald(&["send"]).success();
+        assert_eq!(server.accepted().len(), 8, "a re-run sends nothing");
+    }
+}
+
+#[test]
+fn a_data_accepted_after_a_refused_recipient_gets_no_body_and_the_reader_one_copy() {
+    // Pipelined, DATA goes before RCPT's 451 is read; this server still
+    // answers it 354. The client must drop the connection, not send the body.
+    let server = FaultServer::pipelining(Fault::LaxDataAfterGreylist);
     let site = Site::new(&smtp_section(server.port));
-    let readers = subscribe_many(&site, 8);
+    let readers = subscribe_many(&site, 4);
     let out = site
         .herald(&["send", "--post", "faster-sparse-solvers"])
         .success();
-    assert!(stderr(&out).contains("trying again in"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("greylisted"), "{}", stderr(&out));
     let record = server.accepted();
     assert!(
         readers.iter().all(|r| copies(&record, r) == 1),
         "{record:?}"
     );
-    assert_eq!(record.len(), 8);
-    site.herald(&["send"]).success();
-    assert_eq!(server.accepted().len(), 8, "a re-run sends nothing");
+    assert_eq!(
+        server.orphan_bodies(),
+        0,
+        "no body went without a recipient"
+    );
+}
+
+#[test]
+fn commands_are_pipelined_exactly_when_the_server_offers_it() {
+    let [plain, offering] = both_ways(Fault::SlowReply(std::time::Duration::ZERO));
+    for (server, offered) in [(plain, false), (offering, true)] {
+        let site = Site::new(&smtp_section(server.port));
+        let readers = subscribe_many(&site, 6);
+        site.herald(&["send", "--post", "faster-sparse-solvers"])
+            .success();
+        let record = server.accepted();
+        assert!(
+            readers.iter().all(|r| copies(&record, r) == 1),
+            "{record:?}"
+        );
+        let expected = if offered { 6 } else { 0 };
+        assert_eq!(server.pipelined(), expected, "offered: {offered}");
+    }
 }
 
 /// Starts `herald send` in the background.

@@ -7,8 +7,9 @@
 //! between threads); the senders only compose and transmit, and ask this
 //! thread (the [`Gate`]) to make a row pending. It does so at once, in one
 //! transaction with every other request and outcome waiting, which keeps
-//! the batching where it is safe: a sender announces its row while DATA's
-//! round trip runs and waits only if the commit is slower. Queued
+//! the batching where it is safe: a sender announces its row while the
+//! round trips of MAIL, RCPT and DATA run, and waits only if the commit is
+//! slower. Queued
 //! subscribers have no row at all: the page cursor and the send lock keep
 //! them from being offered twice, so a crash leaves at most one unknown
 //! delivery per connection. Memory stays flat: at most two pages of

@@ -10,8 +10,10 @@
 //! the message body is sent can be retried, but a connection lost while
 //! waiting for the reply to the final "." may mean the server already
 //! accepted it (RFC 1047), so that delivery is left "unknown" rather than
-//! risk a duplicate. The ledger is told just before the body goes (the
-//! [`Gate`]), so only a message on the wire can ever be unknown. A refused
+//! risk a duplicate. The ledger is told as the transaction starts and
+//! waited for just before the body goes (the [`Gate`]), so only a message
+//! on the wire can ever be unknown. MAIL, RCPT and DATA go in one write
+//! when the server offers PIPELINING (RFC 2920). A refused
 //! connection or a name that does not resolve stops the run at once; a
 //! server that is slow or says 4xx is retried.
 //!
@@ -237,24 +239,19 @@ fn transaction(wire: &mut Wire, letter: &Letter, gate: &mut dyn Gate) -> Attempt
         Ok(parameters) => parameters,
         Err(attempt) => return attempt,
     };
-    // Before the body is sent nothing can have been delivered: any failure may be retried.
-    let before_body = wire
-        .command(
-            Mail::new(envelope.from().cloned(), parameters),
-            "answer MAIL FROM",
-        )
-        .and_then(|_| {
-            envelope.to().iter().try_for_each(|to| {
-                wire.command(Rcpt::new(to.clone(), vec![]), "answer RCPT TO")
-                    .map(drop)
-            })
-        })
-        .and_then(|()| {
-            // The ledger records the delivery as pending while DATA's round trip runs.
-            gate.announce();
-            wire.command(Data, "answer DATA")
-        });
-    if let Err(failure) = before_body {
+    let mut commands = vec![(
+        Mail::new(envelope.from().cloned(), parameters).to_string(),
+        "answer MAIL FROM",
+    )];
+    for to in envelope.to() {
+        commands.push((Rcpt::new(to.clone(), vec![]).to_string(), "answer RCPT TO"));
+    }
+    commands.push((Data.to_string(), "answer DATA"));
+    // The ledger records the delivery as pending while the commands' round
+    // trips run. Before the body is sent nothing can have been delivered:
+    // any failure may be retried.
+    gate.announce();
+    if let Err(failure) = wire.commands(&commands) {
         return refused(wire, failure);
     }
     if !gate.wait() {
@@ -310,12 +307,16 @@ fn mail_parameters(
 /// 4.5.2), ended by CRLF "." CRLF.
 fn data_block(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() + 64);
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
-        if line.first() == Some(&b'.') {
-            out.push(b'.');
-        }
-        out.extend_from_slice(line);
+    if bytes.first() == Some(&b'.') {
+        out.push(b'.');
     }
+    let mut copied = 0;
+    for newline in memchr::memmem::find_iter(bytes, b"\n.") {
+        out.extend_from_slice(&bytes[copied..=newline]);
+        out.push(b'.');
+        copied = newline + 1;
+    }
+    out.extend_from_slice(&bytes[copied..]);
     if !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
     }

@@ -180,6 +180,8 @@ pub struct Wire {
     timeout: Duration,
     peer: String,
     server: ServerInfo,
+    /// The server offers PIPELINING (RFC 2920); lettre's `ServerInfo` does not know it.
+    pipelining: bool,
     broken: bool,
 }
 
@@ -199,6 +201,7 @@ impl Wire {
             timeout: peer.timeout,
             peer: peer.name(),
             server: ServerInfo::default(),
+            pipelining: false,
             broken: false,
         };
         if let Some(config) = tls {
@@ -217,6 +220,11 @@ impl Wire {
         let reply = self.command(Ehlo::new(id.clone()), "answer EHLO")?;
         self.server = ServerInfo::from_response(&reply)
             .map_err(|e| self.lose(format!("an EHLO reply that makes no sense: {e}")))?;
+        // The first line is the server's name; each later one starts with a keyword.
+        self.pipelining = reply.message().skip(1).any(|line| {
+            let keyword = line.split_ascii_whitespace().next().unwrap_or("");
+            keyword.eq_ignore_ascii_case("PIPELINING")
+        });
         Ok(())
     }
 
@@ -285,6 +293,48 @@ impl Wire {
             }
             Err(Failure::Reply(reply))
         }
+    }
+
+    /// Sends `commands` (each with what its reply is for) and reads their
+    /// replies; `Ok` when every one is positive, else the first failure.
+    ///
+    /// When the server offers PIPELINING (RFC 2920) they go in one write and
+    /// the replies are read after: one round trip instead of one each.
+    /// Every reply is then read even after a refusal, so the next command
+    /// meets a connection in step. Otherwise each waits for the one before,
+    /// and the first refusal ends the group.
+    pub fn commands(&mut self, commands: &[(String, &str)]) -> Result<(), Failure> {
+        if !self.pipelining {
+            for (command, what) in commands {
+                self.command(command, what)?;
+            }
+            return Ok(());
+        }
+        self.start();
+        let group: String = commands
+            .iter()
+            .map(|(command, _)| command.as_str())
+            .collect();
+        self.send_bytes(group.as_bytes(), commands.first().map_or("", |c| c.1))?;
+        let mut refused = None;
+        for (_, what) in commands {
+            let reply = self.reply(what)?;
+            if reply.has_code(421) {
+                // The server is closing: no more replies will come.
+                self.broken = true;
+                return Err(Failure::Reply(reply));
+            }
+            if !reply.is_positive() {
+                refused.get_or_insert(Failure::Reply(reply));
+            } else if refused.is_some() {
+                // Accepted after an earlier refusal (a DATA answered 354 with no
+                // recipient, say): the server now waits for what follows. Only
+                // a new connection is surely back in step.
+                self.close();
+                break;
+            }
+        }
+        refused.map_or(Ok(()), Err)
     }
 
     /// Sends one command and reads its reply, whatever it says.

@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use lettre::address::{Address, Envelope};
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Mailbox, MultiPart};
 
 use crate::config::Config;
 use crate::dkim::Signer;
@@ -312,9 +312,7 @@ impl Letterhead {
                 "List-Unsubscribe=One-Click".into(),
             ));
         }
-        let body = MultiPart::alternative()
-            .singlepart(SinglePart::plain(copy.text))
-            .singlepart(SinglePart::html(copy.html));
+        let body = newsletter.encoders.parts(&copy.text, &copy.html);
         let mut message = match &self.signer {
             Some(_) => signable(builder, &body),
             None => builder.multipart(body),

@@ -13,6 +13,7 @@ pub mod preview;
 pub mod shape;
 pub mod template;
 pub mod text;
+pub mod transfer;
 
 pub use message::{ComposeError, Letter, Letterhead};
 pub use template::{Copy, Newsletter, Recipient, Templates};

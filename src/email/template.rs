@@ -21,6 +21,7 @@ use url::Url;
 use crate::content::Content;
 use crate::email::shape::{Markers, Shapes, Slot};
 use crate::email::text;
+use crate::email::transfer::Alternative;
 use crate::error::{Error, Result};
 use crate::post::Post;
 use crate::scaffold;
@@ -79,6 +80,8 @@ pub struct Newsletter {
     shapes: Shapes,
     /// Bytes of the sample reader's HTML (for the Gmail clipping warning).
     html_len: usize,
+    /// The parts' transfer encoding, shared by every reader's copy.
+    pub encoders: Alternative,
 }
 
 impl Newsletter {
@@ -304,6 +307,7 @@ impl Templates {
             markers: Markers::new(),
             shapes: Shapes::default(),
             html_len: 0,
+            encoders: Alternative::default(),
         };
         for probe in PROBES.iter().rev() {
             let copy = newsletter.copy_for(probe)?;

@@ -4,6 +4,9 @@
 //! connection dropped around DATA, greylisting, a broken STARTTLS, and a
 //! slow reply to the message body (so that a kill lands mid-send).
 //!
+//! [`FaultServer::pipelining`] offers PIPELINING (RFC 2920) as well, and
+//! counts the transactions whose commands came in one group.
+//!
 //! It keeps its own record: the recipient of every message whose body it
 //! received in full (`received`), whether or not its reply got out, and of
 //! every message it answered 250 (`accepted`). Tests check herald's ledger
@@ -35,6 +38,10 @@ pub enum Fault {
     DropAfterBody,
     /// Answers 451 to every other RCPT on each connection (the first included).
     GreylistEveryOther,
+    /// Greylists the first RCPT the server sees, and answers DATA 354 even
+    /// when no recipient was accepted (RFC 2920 3.1 warns of such servers;
+    /// the others, Postfix among them, answer 554).
+    LaxDataAfterGreylist,
     /// Offers STARTTLS, says 220, then sends bytes that are not TLS.
     BrokenTls,
     /// Waits this long before answering the end of each message body.
@@ -55,10 +62,26 @@ struct Record {
     accepted: Mutex<Vec<String>>,
     connections: AtomicUsize,
     dropped_at_data: AtomicUsize,
+    rcpts: AtomicUsize,
+    /// MAIL commands that arrived with the next command already behind them.
+    pipelined: AtomicUsize,
+    /// DATA sections that got any line with no recipient accepted: a client
+    /// that went on (a body, a RSET taken for one) after DATA was answered
+    /// 354 despite every RCPT failing.
+    orphan_bodies: AtomicUsize,
 }
 
 impl FaultServer {
     pub fn start(fault: Fault) -> FaultServer {
+        FaultServer::serve(fault, false)
+    }
+
+    /// The same, offering PIPELINING.
+    pub fn pipelining(fault: Fault) -> FaultServer {
+        FaultServer::serve(fault, true)
+    }
+
+    fn serve(fault: Fault, pipelining: bool) -> FaultServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let record = Arc::new(Record::default());
@@ -69,7 +92,7 @@ impl FaultServer {
                 let record = shared.clone();
                 let n = record.connections.fetch_add(1, Ordering::SeqCst);
                 thread::spawn(move || {
-                    let _ = session(stream, fault, n, &record);
+                    let _ = session(stream, fault, pipelining, n, &record);
                 });
             }
         });
@@ -81,6 +104,16 @@ impl FaultServer {
         self.record.accepted.lock().unwrap().clone()
     }
 
+    /// Transactions whose MAIL came with the commands after it in one go.
+    pub fn pipelined(&self) -> usize {
+        self.record.pipelined.load(Ordering::SeqCst)
+    }
+
+    /// DATA sections that got lines for no recipient at all.
+    pub fn orphan_bodies(&self) -> usize {
+        self.record.orphan_bodies.load(Ordering::SeqCst)
+    }
+
     /// Recipients of every message body received in full (answered or not).
     pub fn received(&self) -> Vec<String> {
         self.record.received.lock().unwrap().clone()
@@ -88,7 +121,13 @@ impl FaultServer {
 }
 
 /// One connection, start to end. Errors just end it (the client went away).
-fn session(stream: TcpStream, fault: Fault, n: usize, record: &Record) -> std::io::Result<()> {
+fn session(
+    stream: TcpStream,
+    fault: Fault,
+    pipelining: bool,
+    n: usize,
+    record: &Record,
+) -> std::io::Result<()> {
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
     match fault {
@@ -128,7 +167,8 @@ fn session(stream: TcpStream, fault: Fault, n: usize, record: &Record) -> std::i
                 } else {
                     ""
                 };
-                write!(writer, "250-fault\r\n{tls}250 8BITMIME\r\n")?;
+                let group = if pipelining { "250-PIPELINING\r\n" } else { "" };
+                write!(writer, "250-fault\r\n{tls}{group}250 8BITMIME\r\n")?;
             }
             "STAR" => {
                 writer.write_all(b"220 go ahead\r\n")?;
@@ -143,11 +183,17 @@ fn session(stream: TcpStream, fault: Fault, n: usize, record: &Record) -> std::i
                     return Ok(());
                 }
                 to.clear();
+                if !reader.buffer().is_empty() {
+                    record.pipelined.fetch_add(1, Ordering::SeqCst);
+                }
                 writer.write_all(b"250 ok\r\n")?;
             }
             "RCPT" => {
                 rcpts += 1;
-                if fault == Fault::GreylistEveryOther && rcpts % 2 == 1 {
+                let first_seen = record.rcpts.fetch_add(1, Ordering::SeqCst) == 0;
+                if (fault == Fault::GreylistEveryOther && rcpts % 2 == 1)
+                    || (fault == Fault::LaxDataAfterGreylist && first_seen)
+                {
                     writer.write_all(b"451 4.7.1 greylisted, try again\r\n")?;
                     continue;
                 }
@@ -160,8 +206,16 @@ fn session(stream: TcpStream, fault: Fault, n: usize, record: &Record) -> std::i
                 {
                     return Ok(());
                 }
+                if to.is_empty() && fault != Fault::LaxDataAfterGreylist {
+                    writer.write_all(b"554 5.5.1 no valid recipients\r\n")?;
+                    continue;
+                }
                 writer.write_all(b"354 go on\r\n")?;
-                if !body(&mut reader)? {
+                let (complete, lines) = body(&mut reader)?;
+                if to.is_empty() && lines > 0 {
+                    record.orphan_bodies.fetch_add(1, Ordering::SeqCst);
+                }
+                if !complete {
                     return Ok(());
                 }
                 record.received.lock().unwrap().extend(to.iter().cloned());
@@ -182,16 +236,19 @@ fn session(stream: TcpStream, fault: Fault, n: usize, record: &Record) -> std::i
     }
 }
 
-/// Reads a message body up to the lone "."; false when the client went away first.
-fn body(reader: &mut BufReader<TcpStream>) -> std::io::Result<bool> {
+/// Reads a message body up to the lone "."; whether it got there before
+/// the client went away, and how many lines came.
+fn body(reader: &mut BufReader<TcpStream>) -> std::io::Result<(bool, usize)> {
     let mut line = String::new();
+    let mut lines = 0;
     loop {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
-            return Ok(false);
+            return Ok((false, lines));
         }
+        lines += 1;
         if line == ".\r\n" {
-            return Ok(true);
+            return Ok((true, lines));
         }
     }
 }
