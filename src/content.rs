@@ -116,10 +116,20 @@ impl<'a> Renderer<'a> {
             .is_some_and(|engine| engine.reads_site_posts(body))
     }
 
-    /// Adds to `hasher` everything besides a post's own file that its
-    /// rendering depends on: the configuration, how Markdown and Liquid or
-    /// shortcodes are read, the includes, and every post's path and URL
-    /// (which `post_url`, `link` and shortcodes' `ref` resolve).
+    /// Whether rendering `body` looks up other posts' URLs (`post_url`,
+    /// `link`, shortcodes' `ref`, `@/` links), so that the list of posts
+    /// ([`Renderer::post_list_digest`]) is part of what it depends on.
+    pub fn links_to_posts(&self, body: &str) -> bool {
+        match (&self.liquid, &self.generator) {
+            (_, Some(_)) => shortcodes::links_to_posts(body),
+            (Some(engine), None) => engine.links_to_posts(body),
+            (None, None) => false,
+        }
+    }
+
+    /// Adds to `hasher` everything besides a post's own file that every
+    /// post's rendering depends on: the configuration, how Markdown and
+    /// Liquid or shortcodes are read, and the includes.
     pub fn digest(&self, hasher: &mut Sha256) {
         let site = self.site;
         hasher.update(format!("{:?}", site.config));
@@ -131,6 +141,12 @@ impl<'a> Renderer<'a> {
         if let Some(engine) = &self.liquid {
             engine.digest(hasher);
         }
+    }
+
+    /// Adds every post's path and URL to `hasher`: what a post that links
+    /// to others depends on as well.
+    pub fn post_list_digest(&self, hasher: &mut Sha256) {
+        let site = self.site;
         for post in &site.posts {
             hasher.update(post.path.as_os_str().as_encoded_bytes());
             hasher.update([0]);

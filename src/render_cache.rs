@@ -4,8 +4,10 @@
 //!
 //! The cache is a SQLite file beside the ledger (`.herald/render-cache.db`
 //! by default), keyed by a SHA-256 of everything a post's rendering
-//! depends on: this herald binary, the configuration and includes, every
-//! post's path and URL, and the post's own front matter and text. A post
+//! depends on: this herald binary, the configuration and includes, the
+//! post's own front matter and text, and every post's path and URL when it
+//! links to other posts (`post_url`, `link`, `ref`, `@/`): so a new post
+//! is rendered alone, and only the posts that link look again. A post
 //! whose Liquid reads `site.posts` depends on every other post's text and
 //! is never cached, nor is a post whose rendering warned (its warnings are
 //! told again at each build). The file only ever speeds a build up: if it
@@ -33,6 +35,8 @@ pub struct RenderCache {
     conn: Mutex<Connection>,
     /// The hash of what every post's rendering shares (see [`Renderer::digest`]).
     site: [u8; 32],
+    /// The hash of every post's path and URL (see [`Renderer::post_list_digest`]).
+    post_list: [u8; 32],
 }
 
 /// Where a site's cache is.
@@ -65,9 +69,12 @@ impl RenderCache {
         hasher.update(concat!("herald ", env!("CARGO_PKG_VERSION"), "\0"));
         hasher.update(binary_identity());
         renderer.digest(&mut hasher);
+        let mut post_list = Sha256::new();
+        renderer.post_list_digest(&mut post_list);
         Some(RenderCache {
             conn: Mutex::new(conn),
             site: hasher.finalize().into(),
+            post_list: post_list.finalize().into(),
         })
     }
 
@@ -77,7 +84,7 @@ impl RenderCache {
         if renderer.reads_other_posts(&body) {
             return renderer.render_body(post, body);
         }
-        let key = self.key(post, &body);
+        let key = self.key(post, &body, renderer.links_to_posts(&body));
         if let Some(content) = self.get(&key) {
             return Ok(Rendered {
                 content,
@@ -102,9 +109,12 @@ impl RenderCache {
         }
     }
 
-    fn key(&self, post: &Post, body: &str) -> [u8; 32] {
+    fn key(&self, post: &Post, body: &str, links_to_posts: bool) -> [u8; 32] {
         let mut hasher = Sha256::new();
         hasher.update(self.site);
+        if links_to_posts {
+            hasher.update(self.post_list);
+        }
         hasher.update(format!("{post:?}"));
         hasher.update(body);
         hasher.finalize().into()

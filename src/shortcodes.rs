@@ -52,6 +52,22 @@ impl Generator {
     }
 }
 
+/// Whether `body` looks up other posts' URLs: a `ref` or `relref`
+/// shortcode, or a Zola `@/` link.
+pub fn links_to_posts(body: &str) -> bool {
+    let shortcode = |open: &str| {
+        body.match_indices(open).any(|(at, _)| {
+            let name = body[at + open.len()..]
+                .trim_start()
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or("");
+            name == "ref" || name == "relref"
+        })
+    };
+    body.contains("@/") || shortcode("{{<") || shortcode("{{%")
+}
+
 /// Post URLs by source path, for `ref`, `relref` and `@/` links.
 #[derive(Debug, Default)]
 pub struct Targets {
@@ -501,6 +517,20 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::post::Read;
+
+    #[test]
+    fn links_to_posts_finds_ref_shortcodes_and_zola_links() {
+        for text in [
+            "{{< ref \"post.md\" >}}",
+            "{{% relref post.md %}}",
+            "[b](@/blog/b.md)",
+        ] {
+            assert!(links_to_posts(text), "{text}");
+        }
+        for text in ["<a href=\"x\">refer</a>", "{{< figure src=ref.png >}}"] {
+            assert!(!links_to_posts(text), "{text}");
+        }
+    }
 
     fn posts(files: &[(&str, &str)]) -> Vec<Post> {
         let config = Config::parse(

@@ -337,6 +337,14 @@ fn a_rebuild_takes_unchanged_posts_from_the_render_cache_and_renders_changed_one
                 "date: 2024-05-01\n",
                 "Before. {% include note.html %} After.\n",
             ),
+        )
+        .file(
+            "posts/2030-01-02-linking.md",
+            &post(
+                "Linking",
+                "date: 2024-05-02\n",
+                "See [the other]({% post_url 2030-01-01-with-include %}).\n",
+            ),
         );
     copy_dir(&corpus, &site.path("posts/news"));
     let uncached = |site: &TestSite| {
@@ -384,6 +392,39 @@ fn a_rebuild_takes_unchanged_posts_from_the_render_cache_and_renders_changed_one
         site.feed("public/atom.xml").entries.len() - 2,
         "every entry but the two that warn came from the cache"
     );
+
+    // A new post renders alone; of the rest only the post that links to
+    // another (post_url) renders again, since the list of posts changed.
+    let site = site.file(
+        "posts/2030-02-01-new.md",
+        &post("New", "date: 2024-06-01\n", "A new post.\n"),
+    );
+    site.herald(&["build"]).success();
+    let atom = site.read("public/atom.xml");
+    let rendered: Vec<&str> = atom
+        .split("<title>")
+        .skip(2)
+        .filter(|entry| !entry.contains("from the cache"))
+        .map(|entry| &entry[..entry.find("</title>").unwrap()])
+        .collect();
+    assert_eq!(
+        rendered,
+        [
+            "Jekyll 3.10.0 Released", // {% link %}
+            "New",
+            "Linking",
+            "Jekyll 3.9.4 Released", // {% link %}
+            "Jekyll 3.9.3 Released", // {% link %}
+            "Jekyll 4.3.1 Released", // warns
+            "Jekyll 4.3.0 Released", // warns
+        ],
+        "the rest came from the cache"
+    );
+    let linking = atom
+        .split("<entry>")
+        .find(|e| e.contains("Linking"))
+        .unwrap();
+    assert!(!linking.contains("from the cache"), "{linking}");
 
     // A changed post, include and configuration each render again.
     let text = site.read("posts/2030-01-01-with-include.md");

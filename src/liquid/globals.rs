@@ -193,6 +193,34 @@ pub fn with_posts(site: &Value, posts: &[Post], site_url: &str) -> Value {
 /// takes `site` whole (`{% assign s = site %}`, `{{ site | jsonify }}`).
 /// An unclosed tag counts as reading it.
 pub fn reads_site_posts(text: &str) -> bool {
+    any_tag(text, |tag| {
+        let whole_site = tag
+            .match_indices("site")
+            .any(|(at, _)| !tag[at + 4..].starts_with('.'));
+        tag.contains("posts") || whole_site
+    })
+}
+
+/// Whether `text` has a `post_url` or `link` tag, which looks up another
+/// post's URL. An unclosed tag counts as one.
+pub fn links_to_posts(text: &str) -> bool {
+    any_tag(text, |tag| {
+        let Some(inner) = tag.strip_prefix("{%") else {
+            return false;
+        };
+        let name = inner
+            .trim_start_matches(|c: char| c == '-' || c.is_whitespace())
+            .split(|c: char| c.is_whitespace() || c == '-' || c == '%')
+            .next()
+            .unwrap_or("");
+        name == "post_url" || name == "link"
+    })
+}
+
+/// Whether any `{{ ... }}` or `{% ... %}` in `text` (given from its opening
+/// braces to just before its closing ones) satisfies `test`; an unclosed
+/// one does.
+fn any_tag(text: &str, test: impl Fn(&str) -> bool) -> bool {
     let mut rest = text;
     // Each `{` is looked for once: searching for `{{` and `{%` separately
     // went through the rest of the text twice per tag.
@@ -209,11 +237,7 @@ pub fn reads_site_posts(text: &str) -> bool {
         let Some(len) = rest[brace..].find(close) else {
             return true;
         };
-        let tag = &rest[brace..brace + len];
-        let whole_site = tag
-            .match_indices("site")
-            .any(|(at, _)| !tag[at + 4..].starts_with('.'));
-        if tag.contains("posts") || whole_site {
+        if test(&rest[brace..brace + len]) {
             return true;
         }
         rest = &rest[brace + len..];

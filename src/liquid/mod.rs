@@ -51,6 +51,8 @@ pub struct Engine<'a> {
     posts: &'a [Post],
     /// An include may read `site.posts`, so every post gets it.
     includes_read_posts: bool,
+    /// An include looks up other posts' URLs (`post_url`, `link`).
+    includes_link_posts: bool,
     jekyll: Value,
     vars: Vec<(String, Value)>,
 }
@@ -132,6 +134,7 @@ impl<'a> Engine<'a> {
                 .files
                 .values()
                 .any(|t| globals::reads_site_posts(t)),
+            includes_link_posts: includes.files.values().any(|t| globals::links_to_posts(t)),
             jekyll: globals::jekyll(),
             vars: globals::vars(site),
             links,
@@ -143,6 +146,11 @@ impl<'a> Engine<'a> {
     /// Whether `body` (or every post, through an include) reads `site.posts`.
     pub fn reads_site_posts(&self, body: &str) -> bool {
         self.includes_read_posts || globals::reads_site_posts(body)
+    }
+
+    /// Whether `body` (or an include it may use) looks up other posts' URLs.
+    pub fn links_to_posts(&self, body: &str) -> bool {
+        (self.includes_link_posts && body.contains("{%")) || globals::links_to_posts(body)
     }
 
     /// Adds the includes (names and text, in name order) to `hasher`.

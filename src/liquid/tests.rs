@@ -431,3 +431,22 @@ fn site_posts_is_there_for_every_text_that_may_read_it() {
     assert!(globals::reads_site_posts("{{ site | jsonify }}"));
     assert!(globals::reads_site_posts("{% for p in paginator.posts %}"));
 }
+
+#[test]
+fn links_to_posts_finds_post_url_and_link_tags_only() {
+    for text in [
+        "{% post_url 2024-01-01-a %}",
+        "x {%- link _posts/a.md -%} y",
+        "{%link a.md%}",
+        "an unclosed {% tag",
+    ] {
+        assert!(globals::links_to_posts(text), "{text}");
+    }
+    for text in [
+        "a [link](https://e.org) and <link rel=x>",
+        "{{ link }} {% linked %} {% include link.html %}",
+        "{% assign post_urls = 1 %}",
+    ] {
+        assert!(!globals::links_to_posts(text), "{text}");
+    }
+}
