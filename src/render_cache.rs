@@ -9,8 +9,9 @@
 //! links to other posts (`post_url`, `link`, `ref`, `@/`): so a new post
 //! is rendered alone, and only the posts that link look again. A post
 //! whose Liquid reads `site.posts` depends on every other post's text and
-//! is never cached, nor is a post whose rendering warned (its warnings are
-//! told again at each build). The file only ever speeds a build up: if it
+//! is never cached. A post whose rendering warned is kept with its
+//! warnings, which are told again at each build that takes it from the
+//! cache. The file only ever speeds a build up: if it
 //! cannot be opened or written (a read-only checkout, another build holding
 //! it, a damaged file), the build renders everything, as without it.
 //!
@@ -30,6 +31,8 @@ use crate::site::Site;
 
 /// The file name, in the folder of the ledger.
 const FILE: &str = "render-cache.db";
+/// The layout of the file's tables; a file of another layout is emptied.
+const LAYOUT: i64 = 2;
 
 pub struct RenderCache {
     conn: Mutex<Connection>,
@@ -85,16 +88,11 @@ impl RenderCache {
             return renderer.render_body(post, body);
         }
         let key = self.key(post, &body, renderer.links_to_posts(&body));
-        if let Some(content) = self.get(&key) {
-            return Ok(Rendered {
-                content,
-                warnings: Vec::new(),
-            });
+        if let Some(rendered) = self.get(&key) {
+            return Ok(rendered);
         }
         let rendered = renderer.render_body(post, body)?;
-        if rendered.warnings.is_empty() {
-            self.put(&key, &rendered.content);
-        }
+        self.put(&key, &rendered);
         Ok(rendered)
     }
 
@@ -120,36 +118,62 @@ impl RenderCache {
         hasher.finalize().into()
     }
 
-    fn get(&self, key: &[u8; 32]) -> Option<Content> {
+    fn get(&self, key: &[u8; 32]) -> Option<Rendered> {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let found = conn
-            .prepare_cached("SELECT html, excerpt FROM rendered WHERE key = ?1")
+        let (html, excerpt, warnings): (String, String, String) = conn
+            .prepare_cached("SELECT html, excerpt, warnings FROM rendered WHERE key = ?1")
             .and_then(|mut select| {
                 select
                     .query_row([&key[..]], |row| {
-                        Ok(Content {
-                            html: row.get(0)?,
-                            excerpt: row.get(1)?,
-                        })
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                     })
                     .optional()
             })
             .ok()
             .flatten()?;
+        let warnings = warnings_from(&warnings)?;
         use_key(&conn, key).ok()?;
-        Some(found)
+        Some(Rendered {
+            content: Content { html, excerpt },
+            warnings,
+        })
     }
 
-    fn put(&self, key: &[u8; 32], content: &Content) {
+    fn put(&self, key: &[u8; 32], rendered: &Rendered) {
+        let Some(warnings) = warnings_text(&rendered.warnings) else {
+            return;
+        };
+        let content = &rendered.content;
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         // A row that cannot be written is a post rendered again next time.
         let _ = conn
             .prepare_cached(
-                "INSERT OR REPLACE INTO rendered (key, html, excerpt) VALUES (?1, ?2, ?3)",
+                "INSERT OR REPLACE INTO rendered (key, html, excerpt, warnings) VALUES (?1, ?2, ?3, ?4)",
             )
-            .and_then(|mut insert| insert.execute(params![&key[..], content.html, content.excerpt]))
+            .and_then(|mut insert| {
+                insert.execute(params![&key[..], content.html, content.excerpt, warnings])
+            })
             .and_then(|_| use_key(&conn, key));
     }
+}
+
+/// Warnings as kept in a row: a JSON list of [file, line, message]; `None`
+/// for a file name that is not UTF-8 (that post is not kept).
+fn warnings_text(warnings: &[Problem]) -> Option<String> {
+    let list = warnings
+        .iter()
+        .map(|w| Some((w.path.to_str()?, w.line, &w.message)))
+        .collect::<Option<Vec<_>>>()?;
+    serde_json::to_string(&list).ok()
+}
+
+fn warnings_from(text: &str) -> Option<Vec<Problem>> {
+    let list: Vec<(String, Option<usize>, String)> = serde_json::from_str(text).ok()?;
+    Some(
+        list.into_iter()
+            .map(|(path, line, message)| Problem::new(path, line, message))
+            .collect(),
+    )
 }
 
 /// Marks a row as this build's, to be kept: in a table of this connection's
@@ -171,11 +195,18 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    let layout: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if layout != LAYOUT {
+        // Another herald's file: what it holds is only ever a rendering to redo.
+        conn.execute_batch("DROP TABLE IF EXISTS rendered; DROP TABLE IF EXISTS feeds;")?;
+        conn.pragma_update(None, "user_version", LAYOUT)?;
+    }
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS rendered (
              key BLOB PRIMARY KEY,
              html TEXT NOT NULL,
-             excerpt TEXT NOT NULL
+             excerpt TEXT NOT NULL,
+             warnings TEXT NOT NULL
          );
          CREATE TEMP TABLE used (key BLOB PRIMARY KEY);",
     )?;
