@@ -18,7 +18,7 @@ use crate::error::{Error, Problem, Problems, Result};
 use crate::feed::write::Staged;
 use crate::feed::{self, Entry};
 use crate::post::{Post, Read};
-use crate::render_cache::RenderCache;
+use crate::render_cache::{Key, RenderCache};
 use crate::site::Site;
 use crate::spill::{Held, Spill};
 
@@ -80,7 +80,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     let channels = feed::plan(config, &site.posts);
     // `build` renders only the posts that reach a feed; `check` renders every
     // post, so a broken old post is found before it matters.
-    let needed: BTreeSet<usize> = if options.write {
+    let mut needed: BTreeSet<usize> = if options.write {
         channels
             .iter()
             .flat_map(|c| c.posts.iter().copied())
@@ -112,14 +112,44 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
             .map(|maker| spill.hold(maker.entry(&entry)?))
             .collect()
     };
-    let cache = (options.write && options.cache)
+    let mut cache = (options.write && options.cache)
         .then(|| RenderCache::open(site, &renderer))
         .flatten();
+    let path_of = |channel: &feed::Channel<'_>, format| {
+        out_dir
+            .join(&channel.dir)
+            .join(feed::file_name(config, format))
+    };
+    // A feed file the cache recorded, still in place, whose every post is
+    // cached unchanged, is what this build would write: it is left alone,
+    // and its posts are not even read from the cache unless another feed
+    // needs them.
+    let mut fresh = vec![vec![false; formats.len()]; channels.len()];
+    let mut told = Vec::new();
+    if let Some(cache) = cache.as_mut() {
+        cache.look_up(&renderer, &site.posts, &needed);
+        for (c, channel) in channels.iter().enumerate() {
+            for (f, &format) in formats.iter().enumerate() {
+                fresh[c][f] = cache
+                    .feed_digest(channel, format, &dates)
+                    .is_some_and(|digest| cache.feed_unchanged(&path_of(channel, format), &digest));
+            }
+        }
+        let made_again = |(_, fresh): &(&feed::Channel<'_>, &Vec<bool>)| !fresh.iter().all(|&f| f);
+        let all = needed;
+        needed = channels
+            .iter()
+            .zip(&fresh)
+            .filter(made_again)
+            .flat_map(|(channel, _)| channel.posts.iter().copied())
+            .collect();
+        told = cache.keep(&all.difference(&needed).copied().collect());
+    }
     let Renders {
         contents,
         mut warnings,
         mut problems,
-    } = render(site, &renderer, cache.as_ref(), needed, keep);
+    } = render(site, &renderer, cache.as_ref(), needed, told, keep);
     let rendered = contents.iter().filter(|c| c.is_some()).count();
     if !problems.is_empty() {
         if !options.keep_going {
@@ -133,9 +163,14 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
 
     // A feed with no entry has no date to give (Atom requires one): the site
     // feed is refused, and a tag's feed whose posts all broke is left as it was.
-    let has_entries =
-        |channel: &feed::Channel<'_>| channel.posts.iter().any(|&i| contents[i].is_some());
-    if options.write && !channels.first().is_some_and(has_entries) {
+    let has_entries: Vec<bool> = channels
+        .iter()
+        .zip(&fresh)
+        .map(|(channel, fresh)| {
+            fresh.iter().any(|&fresh| fresh) || channel.posts.iter().any(|&i| contents[i].is_some())
+        })
+        .collect();
+    if options.write && !has_entries.first().copied().unwrap_or(false) {
         return Err(Error::Posts {
             problems: Problems(vec![Problem::file(
                 site.shown(&site.path(&config.posts.dir)),
@@ -146,13 +181,25 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     }
     let kept: Vec<PathBuf> = channels
         .iter()
-        .filter(|c| !has_entries(c))
-        .flat_map(|c| {
+        .zip(&has_entries)
+        .filter(|(_, has)| !**has)
+        .flat_map(|(c, _)| {
             config
                 .feeds
                 .formats
                 .iter()
-                .map(|&format| out_dir.join(&c.dir).join(feed::file_name(config, format)))
+                .map(|&format| path_of(c, format))
+        })
+        .collect();
+    let unchanged: Vec<PathBuf> = channels
+        .iter()
+        .zip(&fresh)
+        .flat_map(|(c, fresh)| {
+            formats
+                .iter()
+                .zip(fresh)
+                .filter(|(_, fresh)| **fresh)
+                .map(|(&format, _)| path_of(c, format))
         })
         .collect();
     // Each feed is streamed into a file beside its target, so only the
@@ -162,8 +209,14 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     // longest jobs of a full archive.
     let jobs: Vec<(&feed::Channel<'_>, usize)> = channels
         .iter()
-        .filter(|channel| has_entries(channel))
-        .flat_map(|channel| (0..formats.len()).map(move |f| (channel, f)))
+        .enumerate()
+        .filter(|&(c, _)| has_entries[c])
+        .flat_map(|(c, channel)| {
+            let fresh = &fresh[c];
+            (0..formats.len())
+                .filter(move |&f| !fresh[f])
+                .map(move |f| (channel, f))
+        })
         .collect();
     let outputs: Vec<(PathBuf, Option<Staged>)> = jobs
         .par_iter()
@@ -179,9 +232,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
                 .filter(|&&i| contents[i].is_some())
                 .map(|&i| dates[i])
                 .max();
-            let path = out_dir
-                .join(&channel.dir)
-                .join(feed::file_name(config, formats[f]));
+            let path = path_of(channel, formats[f]);
             let render = |out: &mut dyn Write| {
                 let entries = held.iter().map(|h| h.get());
                 feed::render(config, channel, updated, formats[f], entries, out)
@@ -195,17 +246,28 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
             Ok((path, staged))
         })
         .collect::<Result<_>>()?;
-    let files = outputs.len();
+    let files = outputs.len() + unchanged.len();
 
     let mut changed = 0;
     let mut removed = 0;
     if options.write {
         let (paths, staged): (Vec<PathBuf>, Vec<Option<Staged>>) = outputs.into_iter().unzip();
         changed = feed::write::commit(staged.into_iter().flatten().collect())?;
-        if let Some(cache) = cache {
+        if let Some(mut cache) = cache {
+            // Posts rendered by this build are cached now: their feeds' digests can be made.
+            cache.look_up_held();
+            let recorded: Vec<(PathBuf, Key)> = channels
+                .iter()
+                .flat_map(|channel| formats.iter().map(move |&format| (channel, format)))
+                .filter_map(|(channel, format)| {
+                    let digest = cache.feed_digest(channel, format, &dates)?;
+                    Some((path_of(channel, format), digest))
+                })
+                .collect();
+            cache.record_feeds(&recorded);
             cache.finish();
         }
-        let written: BTreeSet<&PathBuf> = paths.iter().chain(&kept).collect();
+        let written: BTreeSet<&PathBuf> = paths.iter().chain(&kept).chain(&unchanged).collect();
         let names = [
             &config.feeds.atom_file,
             &config.feeds.rss_file,
@@ -243,6 +305,7 @@ pub fn check(site: &Site) -> Result<Report> {
         &renderer,
         None,
         (0..site.posts.len()).collect(),
+        Vec::new(),
         |_, _| Ok(()),
     );
     let mut problems = site.problems.clone();
@@ -284,12 +347,14 @@ struct Renders<T> {
 type Outcome<T> = Result<(T, Vec<Problem>), Vec<Problem>>;
 
 /// Renders the `needed` posts in parallel (or takes them from `cache`),
-/// each handed to `keep` with its index.
+/// each handed to `keep` with its index. The warnings of posts not needed
+/// this time (`told`, by post) are told with the others, in post order.
 fn render<T: Send>(
     site: &Site,
     renderer: &Renderer<'_>,
     cache: Option<&RenderCache>,
     needed: BTreeSet<usize>,
+    told: Vec<(usize, Vec<Problem>)>,
     keep: impl Fn(usize, Content) -> std::io::Result<T> + Sync,
 ) -> Renders<T> {
     let rendered: Vec<(usize, Outcome<T>)> = needed
@@ -297,7 +362,7 @@ fn render<T: Send>(
         .map(|i| {
             let post = &site.posts[i];
             let rendered = match cache {
-                Some(cache) => cache.render(renderer, post),
+                Some(cache) => cache.render(renderer, i, post),
                 None => renderer.render(post),
             };
             let kept = rendered.and_then(|Rendered { content, warnings }| {
@@ -317,7 +382,11 @@ fn render<T: Send>(
         warnings: Vec::new(),
         problems: Vec::new(),
     };
+    let mut told = told.into_iter().peekable();
     for (index, result) in rendered {
+        while let Some((_, warnings)) = told.next_if(|(post, _)| *post < index) {
+            renders.warnings.extend(warnings);
+        }
         match result {
             Ok((kept, warnings)) => {
                 renders.warnings.extend(warnings);
@@ -326,6 +395,9 @@ fn render<T: Send>(
             Err(mut list) => renders.problems.append(&mut list),
         }
     }
+    renders
+        .warnings
+        .extend(told.flat_map(|(_, warnings)| warnings));
     renders
 }
 

@@ -17,17 +17,33 @@
 //!
 //! Each build keeps exactly the posts it used, so the file holds one
 //! build's worth of rendered posts; a hit writes nothing to the file.
+//!
+//! It also records each feed file it wrote: a digest of everything the
+//! file's bytes depend on (the shared hash above, the feed's own metadata,
+//! and each entry's key and date), with the file's size and time of change.
+//! When every post of a feed is in the cache and that digest is unchanged,
+//! and the file on disk is still the one written, the feed is not made
+//! again: an unchanged full archive is not re-escaped and compared byte for
+//! byte, gigabytes of it.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use chrono::{DateTime, FixedOffset};
+use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use crate::config::FeedFormat;
 use crate::content::{Content, Rendered, Renderer};
 use crate::error::Problem;
+use crate::feed::Channel;
 use crate::post::Post;
 use crate::site::Site;
+
+/// A SHA-256.
+pub type Key = [u8; 32];
 
 /// The file name, in the folder of the ledger.
 const FILE: &str = "render-cache.db";
@@ -40,6 +56,12 @@ pub struct RenderCache {
     site: [u8; 32],
     /// The hash of every post's path and URL (see [`Renderer::post_list_digest`]).
     post_list: [u8; 32],
+    /// Each post's key, by index (`None`: not needed, or never cached).
+    keys: Vec<Option<Key>>,
+    /// Whether the file holds each post's rendering, by index.
+    held: Vec<bool>,
+    /// The warnings kept with the held posts that have any.
+    warned: HashMap<Key, Vec<Problem>>,
 }
 
 /// Where a site's cache is.
@@ -78,22 +100,160 @@ impl RenderCache {
             conn: Mutex::new(conn),
             site: hasher.finalize().into(),
             post_list: post_list.finalize().into(),
+            keys: Vec::new(),
+            held: Vec::new(),
+            warned: HashMap::new(),
         })
     }
 
-    /// Renders `post`, or takes its rendering from the cache.
-    pub fn render(&self, renderer: &Renderer<'_>, post: &Post) -> Result<Rendered, Vec<Problem>> {
-        let body = post.body().map_err(|p| vec![p])?;
-        if renderer.reads_other_posts(&body) {
-            return renderer.render_body(post, body);
+    /// Works out the keys of the `needed` posts (reading their text, in
+    /// parallel) and which of them the file holds.
+    pub fn look_up(&mut self, renderer: &Renderer<'_>, posts: &[Post], needed: &BTreeSet<usize>) {
+        let found: Vec<(usize, Option<Key>)> = needed
+            .par_iter()
+            .map(|&i| (i, self.key_of(renderer, &posts[i])))
+            .collect();
+        self.keys = vec![None; posts.len()];
+        for (i, key) in found {
+            self.keys[i] = key;
         }
-        let key = self.key(post, &body, renderer.links_to_posts(&body));
+        self.look_up_held();
+    }
+
+    /// Finds again which posts the file holds (after a build added some),
+    /// and the warnings kept with them.
+    pub fn look_up_held(&mut self) {
+        let mut stored = HashSet::new();
+        self.warned.clear();
+        {
+            let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+            let rows = conn
+                .prepare("SELECT key, warnings FROM rendered")
+                .and_then(|mut select| {
+                    select
+                        .query_map([], |row| {
+                            Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?))
+                        })?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                });
+            for (key, warnings) in rows.unwrap_or_default() {
+                let Ok(key) = Key::try_from(key) else {
+                    continue;
+                };
+                if warnings != "[]" {
+                    match warnings_from(&warnings) {
+                        Some(list) => self.warned.insert(key, list),
+                        None => continue,
+                    };
+                }
+                stored.insert(key);
+            }
+        }
+        self.held = self
+            .keys
+            .iter()
+            .map(|key| key.is_some_and(|key| stored.contains(&key)))
+            .collect();
+    }
+
+    /// The digest of `channel`'s file in `format`, its entries dated
+    /// `dates`: `None` unless the cache holds every one of its posts.
+    pub fn feed_digest(
+        &self,
+        channel: &Channel<'_>,
+        format: FeedFormat,
+        dates: &[DateTime<FixedOffset>],
+    ) -> Option<Key> {
+        let mut hasher = Sha256::new();
+        hasher.update(self.site);
+        hasher.update(format!(
+            "{format:?}\0{:?}\0{:?}\0{:?}\0{:?}\0",
+            channel.title, channel.description, channel.dir, channel.term
+        ));
+        for &i in &channel.posts {
+            if !self.held.get(i).copied().unwrap_or(false) {
+                return None;
+            }
+            hasher.update(self.keys[i]?);
+            hasher.update(dates[i].timestamp().to_le_bytes());
+            hasher.update(dates[i].offset().local_minus_utc().to_le_bytes());
+        }
+        Some(hasher.finalize().into())
+    }
+
+    /// Whether the file at `path` is the one this cache recorded for
+    /// `digest`: same digest, and the file's size and time unchanged.
+    pub fn feed_unchanged(&self, path: &Path, digest: &Key) -> bool {
+        let Some(now) = file_stamp(path) else {
+            return false;
+        };
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.prepare_cached("SELECT 1 FROM feeds WHERE path = ?1 AND digest = ?2 AND stamp = ?3")
+            .and_then(|mut select| select.exists(params![path_text(path), &digest[..], now]))
+            .unwrap_or(false)
+    }
+
+    /// Keeps the `posts` of feeds not made again (no other feed needs them),
+    /// and gives the warnings kept with them, by post, to be told again.
+    pub fn keep(&self, posts: &BTreeSet<usize>) -> Vec<(usize, Vec<Problem>)> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut told = Vec::new();
+        for &i in posts {
+            if let Some(key) = self.keys.get(i).copied().flatten() {
+                let _ = use_key(&conn, &key);
+                if let Some(warnings) = self.warned.get(&key) {
+                    told.push((i, warnings.clone()));
+                }
+            }
+        }
+        told
+    }
+
+    /// Records this build's feed files (once they are in place) and
+    /// forgets any other.
+    pub fn record_feeds(&self, feeds: &[(PathBuf, Key)]) {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = conn.execute("DELETE FROM feeds", []);
+        for (path, digest) in feeds {
+            if let Some(stamp) = file_stamp(path) {
+                let _ = conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO feeds (path, digest, stamp) VALUES (?1, ?2, ?3)",
+                    )
+                    .and_then(|mut insert| {
+                        insert.execute(params![path_text(path), &digest[..], stamp])
+                    });
+            }
+        }
+    }
+
+    /// Renders post `i`, or takes its rendering from the cache, under the
+    /// key [`RenderCache::look_up`] found for it.
+    pub fn render(
+        &self,
+        renderer: &Renderer<'_>,
+        i: usize,
+        post: &Post,
+    ) -> Result<Rendered, Vec<Problem>> {
+        let Some(key) = self.keys.get(i).copied().flatten() else {
+            return renderer.render(post);
+        };
         if let Some(rendered) = self.get(&key) {
             return Ok(rendered);
         }
-        let rendered = renderer.render_body(post, body)?;
+        let rendered = renderer.render(post)?;
         self.put(&key, &rendered);
         Ok(rendered)
+    }
+
+    /// A post's key; `None` for a post never cached (it reads other
+    /// posts' text) or whose text cannot be read (its rendering says why).
+    fn key_of(&self, renderer: &Renderer<'_>, post: &Post) -> Option<Key> {
+        let body = post.body().ok()?;
+        if renderer.reads_other_posts(&body) {
+            return None;
+        }
+        Some(self.key(post, &body, renderer.links_to_posts(&body)))
     }
 
     /// Drops the rows this build did not use and keeps the rest.
@@ -208,9 +368,24 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
              excerpt TEXT NOT NULL,
              warnings TEXT NOT NULL
          );
+         CREATE TABLE IF NOT EXISTS feeds (
+             path TEXT PRIMARY KEY,
+             digest BLOB NOT NULL,
+             stamp TEXT NOT NULL
+         );
          CREATE TEMP TABLE used (key BLOB PRIMARY KEY);",
     )?;
     Ok(conn)
+}
+
+/// A file's size and time of last change, as recorded.
+fn file_stamp(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+    Some(format!("{} {:?}", meta.len(), meta.modified().ok()?))
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
 }
 
 fn damaged(e: &rusqlite::Error) -> bool {
