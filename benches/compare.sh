@@ -12,11 +12,15 @@
 # Two jobs, each with Liquid on (the default) for herald:
 #   default  feeds of 20 entries, tag and category feeds
 #   archive  every post in every feed (herald limit = 0, Hugo rssLimit = -1)
-# herald is timed twice: as a rebuild with its render cache (what a second
-# `herald build` on an unchanged blog does; hyperfine's warm-up run fills
-# the cache) and with --no-cache (every post rendered, as in a fresh CI
-# checkout). Both find the feeds of the run before in place, as Hugo finds
-# its public/ folder.
+# herald is timed three ways:
+#   - a rebuild with its render cache, what a second `herald build` on an
+#     unchanged blog does (hyperfine's warm-up run fills the cache): no post
+#     is rendered and no feed made again;
+#   - the same after the newest post was edited (a line added before each
+#     run): that post is rendered, and the feeds holding it are made again;
+#   - with --no-cache: every post rendered, as in a fresh CI checkout.
+# All find the feeds of the run before in place, as Hugo finds its
+# public/ folder.
 # Hugo builds HTML pages too (it cannot build only feeds); herald writes
 # only feeds, which is the job a user asks of it.
 set -euo pipefail
@@ -46,10 +50,15 @@ for job in default archive; do
     [ "$job" = archive ] && limit=0
     dir=$work/$job
     corpus "$dir" "$limit"
+    newest=$(find "$dir/posts" -name '*.md' | sort | tail -n 1)
     commands=(-n "herald $job" "$herald -q -C $dir build"
+        -n "herald $job, newest post edited" "$herald -q -C $dir build"
         -n "herald $job --no-cache" "$herald -q -C $dir build --no-cache")
+    # hyperfine takes one --prepare per command, in order.
+    prepares=(--prepare true --prepare "sh -c 'echo edited >> $newest'" --prepare true)
     if command -v hugo >/dev/null; then
         commands+=(-n "hugo $job" "hugo --quiet -s $dir/hugo -d $dir/hugo/public")
+        prepares+=(--prepare true)
     fi
     if command -v jekyll >/dev/null && [ "$posts" -le 1000 ]; then
         mkdir -p "$dir/jekyll"
@@ -61,13 +70,14 @@ for job in default archive; do
         # stops on a post, is reported and left out rather than timed failing.
         if jekyll build --quiet -s "$dir/jekyll" -d "$dir/jekyll/_site" >"$work/jekyll.log" 2>&1; then
             commands+=(-n "jekyll $job" "jekyll build --quiet -s $dir/jekyll -d $dir/jekyll/_site")
+            prepares+=(--prepare true)
         else
             echo "jekyll left out: it failed on this corpus:"
             grep -m 3 -i "error" "$work/jekyll.log" || tail -n 3 "$work/jekyll.log"
         fi
     fi
     echo "== $job: $posts posts, seed $seed"
-    hyperfine --warmup 1 --runs 5 --export-json "$work/$job.json" "${commands[@]}"
+    hyperfine --warmup 1 --runs 5 --export-json "$work/$job.json" "${prepares[@]}" "${commands[@]}"
     echo "-- peak memory (one run each)"
     peak "herald $job" "$herald" -q -C "$dir" build
     peak "herald $job --no-cache" "$herald" -q -C "$dir" build --no-cache
