@@ -10,8 +10,10 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 
+use crate::config::FeedFormat;
 use crate::content::{Content, Rendered, Renderer};
 use crate::email::Templates;
 use crate::error::{Error, Problem, Problems, Result};
@@ -80,7 +82,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     let channels = feed::plan(config, &site.posts);
     // `build` renders only the posts that reach a feed; `check` renders every
     // post, so a broken old post is found before it matters.
-    let mut needed: BTreeSet<usize> = if options.write {
+    let needed: BTreeSet<usize> = if options.write {
         channels
             .iter()
             .flat_map(|c| c.posts.iter().copied())
@@ -120,31 +122,21 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
             .join(&channel.dir)
             .join(feed::file_name(config, format))
     };
-    // A feed file the cache recorded, still in place, whose every post is
-    // cached unchanged, is what this build would write: it is left alone,
-    // and its posts are not even read from the cache unless another feed
-    // needs them.
-    let mut fresh = vec![vec![false; formats.len()]; channels.len()];
-    let mut told = Vec::new();
-    if let Some(cache) = cache.as_mut() {
-        cache.look_up(&renderer, &site.posts, &needed);
-        for (c, channel) in channels.iter().enumerate() {
-            for (f, &format) in formats.iter().enumerate() {
-                fresh[c][f] = cache
-                    .feed_digest(channel, format, &dates)
-                    .is_some_and(|digest| cache.feed_unchanged(&path_of(channel, format), &digest));
-            }
+    let Unchanged {
+        fresh,
+        needed,
+        told,
+    } = match cache.as_mut() {
+        Some(cache) => {
+            cache.look_up(&renderer, &site.posts, &needed);
+            unchanged(cache, &channels, &formats, &dates, path_of, needed)
         }
-        let made_again = |(_, fresh): &(&feed::Channel<'_>, &Vec<bool>)| !fresh.iter().all(|&f| f);
-        let all = needed;
-        needed = channels
-            .iter()
-            .zip(&fresh)
-            .filter(made_again)
-            .flat_map(|(channel, _)| channel.posts.iter().copied())
-            .collect();
-        told = cache.keep(&all.difference(&needed).copied().collect());
-    }
+        None => Unchanged {
+            fresh: vec![vec![false; formats.len()]; channels.len()],
+            needed,
+            told: Vec::new(),
+        },
+    };
     let Renders {
         contents,
         mut warnings,
@@ -288,6 +280,57 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
         written: options.write,
         warnings,
     })
+}
+
+/// Which feed files are already what this build would write, and what
+/// the others need.
+struct Unchanged {
+    /// By channel, then format.
+    fresh: Vec<Vec<bool>>,
+    /// The posts of the feeds to make.
+    needed: BTreeSet<usize>,
+    /// The warnings kept with the posts no feed to make holds, by post.
+    told: Vec<(usize, Vec<Problem>)>,
+}
+
+/// A feed file the cache recorded, still in place, whose every post is
+/// cached unchanged, is what this build would write: it is left alone, and
+/// its posts are not even read from the cache unless another feed needs them.
+fn unchanged(
+    cache: &RenderCache,
+    channels: &[feed::Channel<'_>],
+    formats: &[FeedFormat],
+    dates: &[DateTime<FixedOffset>],
+    path_of: impl Fn(&feed::Channel<'_>, FeedFormat) -> PathBuf,
+    needed: BTreeSet<usize>,
+) -> Unchanged {
+    let fresh: Vec<Vec<bool>> = channels
+        .iter()
+        .map(|channel| {
+            formats
+                .iter()
+                .map(|&format| {
+                    cache
+                        .feed_digest(channel, format, dates)
+                        .is_some_and(|digest| {
+                            cache.feed_unchanged(&path_of(channel, format), &digest)
+                        })
+                })
+                .collect()
+        })
+        .collect();
+    let to_make: BTreeSet<usize> = channels
+        .iter()
+        .zip(&fresh)
+        .filter(|(_, fresh)| !fresh.iter().all(|&f| f))
+        .flat_map(|(channel, _)| channel.posts.iter().copied())
+        .collect();
+    let told = cache.keep(&needed.difference(&to_make).copied().collect());
+    Unchanged {
+        fresh,
+        needed: to_make,
+        told,
+    }
 }
 
 /// `herald check`: every post rendered and the email templates tried, with

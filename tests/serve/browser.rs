@@ -162,16 +162,16 @@ async fn wait_for_page(browser: &Client, text: &str) {
 }
 
 async fn wait_for_text(browser: &Client, text: &str) {
-    let found = browser
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath(&format!(
-            "//*[contains(normalize-space(), \"{text}\")]"
-        )))
-        .await;
-    if found.is_err() {
-        let page = browser.source().await.unwrap_or_default();
-        panic!("no {text:?} on the page: {page}");
+    let xpath = format!("//*[contains(normalize-space(), \"{text}\")]");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    // Polled by hand: while the form's answer loads, a query can fail
+    // outright (the page it was asked of is gone) rather than find nothing.
+    while browser.find(Locator::XPath(&xpath)).await.is_err() {
+        if std::time::Instant::now() > deadline {
+            let page = browser.source().await.unwrap_or_default();
+            panic!("no {text:?} on the page: {page}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
