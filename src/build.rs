@@ -20,7 +20,7 @@ use crate::error::{Error, Problem, Problems, Result};
 use crate::feed::write::Staged;
 use crate::feed::{self, Entry};
 use crate::post::{Post, Read};
-use crate::render_cache::{Key, RenderCache};
+use crate::render_cache::{Key, Placed, RenderCache};
 use crate::site::Site;
 use crate::spill::{Held, Spill};
 
@@ -122,27 +122,39 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
             .join(&channel.dir)
             .join(feed::file_name(config, format))
     };
+    // The site's feed files, by format: the cache records where they hold
+    // each entry.
+    let site_files: Vec<(PathBuf, FeedFormat)> = formats
+        .iter()
+        .map(|&format| (path_of(&channels[0], format), format))
+        .collect();
     let Unchanged {
         fresh,
         needed,
         told,
+        in_place,
     } = match cache.as_mut() {
         Some(cache) => {
             cache.look_up(&renderer, &site.posts, &needed);
-            unchanged(cache, &channels, &formats, &dates, path_of, needed)
+            let unchanged = unchanged(cache, &channels, &formats, &dates, path_of, needed);
+            unchanged.taking_in_place(cache, &site_files, &dates)
         }
         None => Unchanged {
             fresh: vec![vec![false; formats.len()]; channels.len()],
             needed,
             told: Vec::new(),
+            in_place: Vec::new(),
         },
     };
     let Renders {
-        contents,
+        mut contents,
         mut warnings,
         mut problems,
     } = render(site, &renderer, cache.as_ref(), needed, told, keep);
     let rendered = contents.iter().filter(|c| c.is_some()).count();
+    for (i, entries) in in_place {
+        contents[i] = Some(entries);
+    }
     if !problems.is_empty() {
         if !options.keep_going {
             return Err(Error::Posts {
@@ -199,43 +211,54 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     // into place until every one is on disk. Each format of each feed is a
     // job of its own: the site feed's formats hold every post and are the
     // longest jobs of a full archive.
-    let jobs: Vec<(&feed::Channel<'_>, usize)> = channels
-        .iter()
-        .enumerate()
-        .filter(|&(c, _)| has_entries[c])
-        .flat_map(|(c, channel)| {
+    let jobs: Vec<(usize, usize)> = (0..channels.len())
+        .filter(|&c| has_entries[c])
+        .flat_map(|c| {
             let fresh = &fresh[c];
             (0..formats.len())
                 .filter(move |&f| !fresh[f])
-                .map(move |f| (channel, f))
+                .map(move |f| (c, f))
         })
         .collect();
-    let outputs: Vec<(PathBuf, Option<Staged>)> = jobs
+    let outputs: Vec<(PathBuf, Option<Staged>, Option<Placed>)> = jobs
         .par_iter()
-        .map(|&(channel, f)| {
-            let held: Vec<&Held> = channel
+        .map(|&(c, f)| {
+            let channel = &channels[c];
+            let posts: Vec<usize> = channel
                 .posts
                 .iter()
-                .filter_map(|&i| contents[i].as_ref().map(|entries| &entries[f]))
+                .copied()
+                .filter(|&i| contents[i].is_some())
                 .collect();
-            let updated = channel
-                .posts
-                .iter()
-                .filter(|&&i| contents[i].is_some())
-                .map(|&i| dates[i])
-                .max();
+            let updated = posts.iter().map(|&i| dates[i]).max();
             let path = path_of(channel, formats[f]);
             let render = |out: &mut dyn Write| {
-                let entries = held.iter().map(|h| h.get());
+                let entries = posts
+                    .iter()
+                    .filter_map(|&i| contents[i].as_ref().map(|entries| entries[f].get()));
                 feed::render(config, channel, updated, formats[f], entries, out)
             };
+            let mut spans = Vec::new();
             let staged = if options.write {
-                feed::write::stage(&path, render)?
+                feed::write::stage(&path, |out| {
+                    spans = render(out)?;
+                    Ok(())
+                })?
             } else {
                 render(&mut std::io::sink())?;
                 None
             };
-            Ok((path, staged))
+            // Where the site's feeds hold each entry, for the next build to copy.
+            let placed = (c == 0 && cache.is_some()).then(|| Placed {
+                path: path.clone(),
+                format: formats[f],
+                spans: posts
+                    .iter()
+                    .zip(spans)
+                    .map(|(&i, (offset, len))| (i, offset, len))
+                    .collect(),
+            });
+            Ok((path, staged, placed))
         })
         .collect::<Result<_>>()?;
     let files = outputs.len() + unchanged.len();
@@ -243,20 +266,30 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     let mut changed = 0;
     let mut removed = 0;
     if options.write {
-        let (paths, staged): (Vec<PathBuf>, Vec<Option<Staged>>) = outputs.into_iter().unzip();
-        changed = feed::write::commit(staged.into_iter().flatten().collect())?;
+        let mut paths = Vec::with_capacity(outputs.len());
+        let mut staged = Vec::with_capacity(outputs.len());
+        let mut placed = Vec::new();
+        for (path, file, place) in outputs {
+            paths.push(path);
+            staged.extend(file);
+            placed.extend(place);
+        }
+        changed = feed::write::commit(staged)?;
         if let Some(mut cache) = cache {
             // Posts rendered by this build are cached now: their feeds' digests can be made.
             cache.look_up_held();
-            let recorded: Vec<(PathBuf, Key)> = channels
+            // The site's files are recorded even without a digest: where
+            // they hold entries is still worth knowing.
+            let recorded: Vec<(PathBuf, Option<Key>)> = channels
                 .iter()
-                .flat_map(|channel| formats.iter().map(move |&format| (channel, format)))
-                .filter_map(|(channel, format)| {
-                    let digest = cache.feed_digest(channel, format, &dates)?;
-                    Some((path_of(channel, format), digest))
+                .enumerate()
+                .flat_map(|(c, channel)| formats.iter().map(move |&format| (c, channel, format)))
+                .filter_map(|(c, channel, format)| {
+                    let digest = cache.feed_digest(channel, format, &dates);
+                    (digest.is_some() || c == 0).then(|| (path_of(channel, format), digest))
                 })
                 .collect();
-            cache.record_feeds(&recorded);
+            cache.record_feeds(&recorded, &placed, &dates);
             cache.finish();
         }
         let written: BTreeSet<&PathBuf> = paths.iter().chain(&kept).chain(&unchanged).collect();
@@ -291,6 +324,28 @@ struct Unchanged {
     needed: BTreeSet<usize>,
     /// The warnings kept with the posts no feed to make holds, by post.
     told: Vec<(usize, Vec<Problem>)>,
+    /// The entries, by format, of the posts whose entries are copied from
+    /// the site's feed files in place instead.
+    in_place: Vec<(usize, Vec<Held>)>,
+}
+
+impl Unchanged {
+    /// Takes out of `needed` the posts whose entries the site's feed files
+    /// in place still hold: a full archive made again after one post is
+    /// edited copies every other entry from the old site feed.
+    fn taking_in_place(
+        mut self,
+        cache: &RenderCache,
+        site_files: &[(PathBuf, FeedFormat)],
+        dates: &[DateTime<FixedOffset>],
+    ) -> Unchanged {
+        self.in_place = cache.entries_in_place(site_files, &self.needed, dates);
+        let taken: BTreeSet<usize> = self.in_place.iter().map(|(i, _)| *i).collect();
+        self.needed = self.needed.difference(&taken).copied().collect();
+        self.told.extend(cache.keep(&taken));
+        self.told.sort_by_key(|(i, _)| *i);
+        self
+    }
 }
 
 /// A feed file the cache recorded, still in place, whose every post is
@@ -330,6 +385,7 @@ fn unchanged(
         fresh,
         needed: to_make,
         told,
+        in_place: Vec::new(),
     }
 }
 

@@ -25,10 +25,18 @@
 //! and the file on disk is still the one written, the feed is not made
 //! again: an unchanged full archive is not re-escaped and compared byte for
 //! byte, gigabytes of it.
+//!
+//! For the site's feeds it also records where each post's entry lies in
+//! the file. An entry's bytes depend only on its post's key, its date and
+//! the format, so when a feed must be made again (a post was edited), the
+//! other posts' entries are copied from the site feed in place, if that
+//! file is still the one recorded, instead of read from the cache and
+//! escaped again: a full archive's site feed holds every post.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
@@ -41,6 +49,7 @@ use crate::error::Problem;
 use crate::feed::Channel;
 use crate::post::Post;
 use crate::site::Site;
+use crate::spill::Held;
 
 /// A SHA-256.
 pub type Key = [u8; 32];
@@ -48,7 +57,7 @@ pub type Key = [u8; 32];
 /// The file name, in the folder of the ledger.
 const FILE: &str = "render-cache.db";
 /// The layout of the file's tables; a file of another layout is emptied.
-const LAYOUT: i64 = 2;
+const LAYOUT: i64 = 3;
 
 pub struct RenderCache {
     conn: Mutex<Connection>,
@@ -63,6 +72,17 @@ pub struct RenderCache {
     /// The warnings kept with the held posts that have any.
     warned: HashMap<Key, Vec<Problem>>,
 }
+
+/// Where a feed file made by this build holds its posts' entries:
+/// (post index, offset, length), for [`RenderCache::record_feeds`].
+pub struct Placed {
+    pub path: PathBuf,
+    pub format: FeedFormat,
+    pub spans: Vec<(usize, u64, usize)>,
+}
+
+/// Where a recorded feed file holds each entry, by entry key: (offset, length).
+type Spans = HashMap<Key, (u64, usize)>;
 
 /// Where a site's cache is.
 pub fn path(site: &Site) -> PathBuf {
@@ -175,10 +195,115 @@ impl RenderCache {
                 return None;
             }
             hasher.update(self.keys[i]?);
-            hasher.update(dates[i].timestamp().to_le_bytes());
-            hasher.update(dates[i].offset().local_minus_utc().to_le_bytes());
+            date_digest(&mut hasher, &dates[i]);
         }
         Some(hasher.finalize().into())
+    }
+
+    /// What post `i`'s entry in `format` depends on (the shared hash is in
+    /// its key): the same key, the same bytes, in whichever feed.
+    fn entry_key(
+        &self,
+        i: usize,
+        format: FeedFormat,
+        dates: &[DateTime<FixedOffset>],
+    ) -> Option<Key> {
+        let mut hasher = Sha256::new();
+        hasher.update(self.keys.get(i).copied().flatten()?);
+        hasher.update(format!("{format:?}\0"));
+        date_digest(&mut hasher, dates.get(i)?);
+        Some(hasher.finalize().into())
+    }
+
+    /// The entries of those `posts` that the feed files in place hold in
+    /// every format (`files`: one file per format, in the build's order of
+    /// formats), as parts of those files: each file must still be the one
+    /// this cache recorded (its size and time), and each post held by the
+    /// cache, whose row then need not be read.
+    pub fn entries_in_place(
+        &self,
+        files: &[(PathBuf, FeedFormat)],
+        posts: &BTreeSet<usize>,
+        dates: &[DateTime<FixedOffset>],
+    ) -> Vec<(usize, Vec<Held>)> {
+        if posts.is_empty() {
+            return Vec::new();
+        }
+        let Some(places) = files
+            .iter()
+            .map(|(path, _)| self.placed(path))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return Vec::new();
+        };
+        posts
+            .iter()
+            .filter(|&&i| self.held.get(i).copied().unwrap_or(false))
+            .filter_map(|&i| {
+                let held = files
+                    .iter()
+                    .zip(&places)
+                    .map(|((_, format), (file, spans))| {
+                        let &(offset, len) = spans.get(&self.entry_key(i, *format, dates)?)?;
+                        Some(Held::Spilled {
+                            file: file.clone(),
+                            offset,
+                            len,
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some((i, held))
+            })
+            .collect()
+    }
+
+    /// The file at `path`, open, with where its entries lie by entry key,
+    /// if it is still the file this cache recorded. The file stays open, so
+    /// a new feed renamed into its place does not change what is read.
+    fn placed(&self, path: &Path) -> Option<(Arc<File>, Spans)> {
+        let file = File::open(path).ok()?;
+        let meta = file.metadata().ok().filter(|m| m.is_file())?;
+        let stamp = stamp_of(&meta)?;
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let recorded: String = conn
+            .query_row(
+                "SELECT stamp FROM feeds WHERE path = ?1",
+                [path_text(path)],
+                |row| row.get(0),
+            )
+            .ok()?;
+        if recorded != stamp {
+            return None;
+        }
+        let rows = conn
+            .prepare("SELECT entry, offset, len FROM entries WHERE path = ?1")
+            .and_then(|mut select| {
+                select
+                    .query_map([path_text(path)], |row| {
+                        Ok((
+                            row.get::<_, Vec<u8>>(0)?,
+                            row.get::<_, i64>(1)?,
+                            row.get::<_, i64>(2)?,
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .ok()?;
+        let spans = rows
+            .into_iter()
+            .filter_map(|(entry, offset, len)| {
+                let (offset, len) = (u64::try_from(offset).ok()?, u64::try_from(len).ok()?);
+                // A span past the file's end is a row not to be trusted.
+                if offset.checked_add(len)? > meta.len() {
+                    return None;
+                }
+                Some((
+                    Key::try_from(entry).ok()?,
+                    (offset, usize::try_from(len).ok()?),
+                ))
+            })
+            .collect();
+        Some((Arc::new(file), spans))
     }
 
     /// Whether the file at `path` is the one this cache recorded for
@@ -210,18 +335,62 @@ impl RenderCache {
     }
 
     /// Records this build's feed files (once they are in place) and
-    /// forgets any other.
-    pub fn record_feeds(&self, feeds: &[(PathBuf, Key)]) {
+    /// forgets any other, with where the `placed` files hold their entries
+    /// (a recorded file not made again keeps what was recorded of it). A
+    /// file without a digest (some post of it is not cached) is never taken
+    /// as unchanged, but its entries may still be copied.
+    pub fn record_feeds(
+        &self,
+        feeds: &[(PathBuf, Option<Key>)],
+        placed: &[Placed],
+        dates: &[DateTime<FixedOffset>],
+    ) {
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let _ = conn.execute("DELETE FROM feeds", []);
+        let mut recorded = HashSet::new();
         for (path, digest) in feeds {
             if let Some(stamp) = file_stamp(path) {
-                let _ = conn
+                let inserted = conn
                     .prepare_cached(
                         "INSERT OR REPLACE INTO feeds (path, digest, stamp) VALUES (?1, ?2, ?3)",
                     )
                     .and_then(|mut insert| {
-                        insert.execute(params![path_text(path), &digest[..], stamp])
+                        insert.execute(params![
+                            path_text(path),
+                            digest.as_ref().map(|d| &d[..]),
+                            stamp
+                        ])
+                    });
+                if inserted.is_ok() {
+                    recorded.insert(path);
+                }
+            }
+        }
+        let _ = conn.execute(
+            "DELETE FROM entries WHERE path NOT IN (SELECT path FROM feeds)",
+            [],
+        );
+        for Placed {
+            path,
+            format,
+            spans,
+        } in placed.iter().filter(|p| recorded.contains(&p.path))
+        {
+            let _ = conn.execute("DELETE FROM entries WHERE path = ?1", [path_text(path)]);
+            for &(i, offset, len) in spans {
+                let (Some(entry), Ok(offset), Ok(len)) = (
+                    self.entry_key(i, *format, dates),
+                    i64::try_from(offset),
+                    i64::try_from(len),
+                ) else {
+                    continue;
+                };
+                let _ = conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO entries (path, entry, offset, len) VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .and_then(|mut insert| {
+                        insert.execute(params![path_text(path), &entry[..], offset, len])
                     });
             }
         }
@@ -358,7 +527,9 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let layout: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if layout != LAYOUT {
         // Another herald's file: what it holds is only ever a rendering to redo.
-        conn.execute_batch("DROP TABLE IF EXISTS rendered; DROP TABLE IF EXISTS feeds;")?;
+        conn.execute_batch(
+            "DROP TABLE IF EXISTS rendered; DROP TABLE IF EXISTS feeds; DROP TABLE IF EXISTS entries;",
+        )?;
         conn.pragma_update(None, "user_version", LAYOUT)?;
     }
     conn.execute_batch(
@@ -370,8 +541,15 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
          );
          CREATE TABLE IF NOT EXISTS feeds (
              path TEXT PRIMARY KEY,
-             digest BLOB NOT NULL,
+             digest BLOB,
              stamp TEXT NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS entries (
+             path TEXT NOT NULL,
+             entry BLOB NOT NULL,
+             offset INTEGER NOT NULL,
+             len INTEGER NOT NULL,
+             PRIMARY KEY (path, entry)
          );
          CREATE TEMP TABLE used (key BLOB PRIMARY KEY);",
     )?;
@@ -381,7 +559,17 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
 /// A file's size and time of last change, as recorded.
 fn file_stamp(path: &Path) -> Option<String> {
     let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+    stamp_of(&meta)
+}
+
+fn stamp_of(meta: &std::fs::Metadata) -> Option<String> {
     Some(format!("{} {:?}", meta.len(), meta.modified().ok()?))
+}
+
+/// An entry's date as its bytes depend on it: the instant and the offset.
+fn date_digest(hasher: &mut Sha256, date: &DateTime<FixedOffset>) {
+    hasher.update(date.timestamp().to_le_bytes());
+    hasher.update(date.offset().local_minus_utc().to_le_bytes());
 }
 
 fn path_text(path: &Path) -> String {

@@ -320,6 +320,17 @@ fn a_build_that_spills_rendered_posts_to_disk_writes_the_same_feeds() {
     assert_eq!(held, build(20_000), "some held, some spilled");
 }
 
+/// The feeds a build of a copy of `site` makes without the render cache.
+fn uncached(site: &TestSite) -> BTreeMap<PathBuf, Vec<u8>> {
+    let fresh = TestSite::new();
+    copy_dir(site.dir.path(), fresh.dir.path());
+    std::fs::remove_dir_all(fresh.path(".herald")).ok();
+    std::fs::remove_dir_all(fresh.path("public")).ok();
+    fresh.herald(&["build", "--no-cache"]).success();
+    assert!(!fresh.path(".herald").exists(), "--no-cache makes no cache");
+    fresh.outputs()
+}
+
 /// The render cache: a rebuild takes unchanged posts from it (a row
 /// altered in the real SQLite file shows up in the feed, so it was read),
 /// and whatever a post's rendering depends on (its text, an include, the
@@ -347,15 +358,6 @@ fn a_rebuild_takes_unchanged_posts_from_the_render_cache_and_renders_changed_one
             ),
         );
     copy_dir(&corpus, &site.path("posts/news"));
-    let uncached = |site: &TestSite| {
-        let fresh = TestSite::new();
-        copy_dir(site.dir.path(), fresh.dir.path());
-        std::fs::remove_dir_all(fresh.path(".herald")).ok();
-        std::fs::remove_dir_all(fresh.path("public")).ok();
-        fresh.herald(&["build", "--no-cache"]).success();
-        assert!(!fresh.path(".herald").exists(), "--no-cache makes no cache");
-        fresh.outputs()
-    };
     let warned = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
     let told = warned(site.herald(&["build"]).success().get_output());
     assert_eq!(told.matches("site.repository").count(), 2, "{told}");
@@ -478,6 +480,65 @@ fn a_rebuild_takes_unchanged_posts_from_the_render_cache_and_renders_changed_one
     assert_eq!(site.outputs(), last);
     assert_eq!(rows("SELECT COUNT(*) FROM rendered WHERE html = 'old'"), 0);
     assert!(rows("SELECT COUNT(*) FROM rendered") >= 20);
+}
+
+/// A full archive made again after one post is edited: every other entry
+/// is copied from the site feed in place (the cache's rows, altered, are
+/// not read), unless that file is no longer the one the cache recorded.
+#[test]
+fn an_archive_made_again_after_an_edit_copies_the_other_entries_from_the_site_feed() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jekyll-news/_posts");
+    let site = TestSite::sample();
+    copy_dir(&corpus, &site.path("posts/news"));
+    let config = site.read("config/herald.toml");
+    let site = site.with_config(&config.replace("limit = 20", "limit = 0"));
+    site.herald(&["build"]).success();
+    let conn = rusqlite::Connection::open(site.path(".herald/render-cache.db")).unwrap();
+    conn.execute(
+        "UPDATE rendered SET html = html || '<p>from the cache</p>'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let mut names: Vec<PathBuf> = std::fs::read_dir(site.path("posts/news"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let newest = names.last().unwrap().clone();
+    let edit = |words: &str| {
+        let mut text = std::fs::read_to_string(&newest).unwrap();
+        text.push_str(&format!("\n{words}\n"));
+        std::fs::write(&newest, text).unwrap();
+    };
+
+    edit("First edit.");
+    site.herald(&["build"]).success();
+    let atom = site.read("public/atom.xml");
+    assert!(atom.contains("First edit."), "the edited post rendered");
+    assert!(
+        site.feed("public/atom.xml").entries.len() > 100,
+        "every post is in the site feed"
+    );
+    for name in ["atom.xml", "rss.xml", "feed.json"] {
+        let feed = site.read(&format!("public/{name}"));
+        assert!(!feed.contains("from the cache"), "{name}: a row was read");
+    }
+    assert_eq!(site.outputs(), uncached(&site));
+
+    // A site feed changed by hand is not copied from: the rows are read.
+    std::fs::write(site.path("public/atom.xml"), format!("{atom} ")).unwrap();
+    edit("Second edit.");
+    site.herald(&["build"]).success();
+    let rss = site.read("public/rss.xml");
+    assert!(rss.contains("Second edit."));
+    // All but the edited post and the few never cached (one reads site.posts).
+    let from_rows = rss.matches("from the cache").count();
+    let entries = site.feed("public/rss.xml").entries.len();
+    assert!(
+        from_rows > 90 && from_rows < entries,
+        "{from_rows} of {entries} entries came from the cache's rows"
+    );
 }
 
 #[test]

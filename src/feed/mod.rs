@@ -219,7 +219,8 @@ impl<'a> Entries<'a> {
 
 /// Writes one channel in one format to `out`: its head, the entries' bytes
 /// (from [`Entries::entry`], newest first) and its tail. `updated` is the
-/// newest date among the entries: the feed's own date.
+/// newest date among the entries: the feed's own date. Returns where each
+/// entry's bytes lie in what was written, as (offset, length).
 pub fn render<'b>(
     config: &Config,
     channel: &Channel<'_>,
@@ -227,26 +228,31 @@ pub fn render<'b>(
     format: FeedFormat,
     entries: impl IntoIterator<Item = std::io::Result<std::borrow::Cow<'b, [u8]>>>,
     out: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
+) -> std::io::Result<Vec<(u64, usize)>> {
     let ctx = Context::new(config, channel, format, updated);
     let frame = Frame::of(&ctx, format)?;
-    let mut written = 0;
+    let mut spans = Vec::new();
+    let mut offset = 0;
     for entry in entries {
         let entry = entry?;
-        out.write_all(if written == 0 {
-            &frame.head
+        let before = if spans.is_empty() {
+            frame.head.as_slice()
         } else {
             frame.separator
-        })?;
+        };
+        out.write_all(before)?;
         out.write_all(&entry)?;
-        written += 1;
+        offset += before.len() as u64;
+        spans.push((offset, entry.len()));
+        offset += entry.len() as u64;
     }
-    if written == 0 {
+    if spans.is_empty() {
         out.write_all(&frame.empty)?;
     } else {
         out.write_all(&frame.tail)?;
     }
-    out.write_all(b"\n")
+    out.write_all(b"\n")?;
+    Ok(spans)
 }
 
 /// The whole document of one channel with these entries, as the format's
