@@ -80,6 +80,8 @@ for job in default archive; do
     hyperfine --warmup 1 --runs 5 --export-json "$work/$job.json" "${prepares[@]}" "${commands[@]}"
     echo "-- peak memory (one run each)"
     peak "herald $job" "$herald" -q -C "$dir" build
+    echo edited >>"$newest"
+    peak "herald $job, newest edited" "$herald" -q -C "$dir" build
     peak "herald $job --no-cache" "$herald" -q -C "$dir" build --no-cache
     command -v hugo >/dev/null && peak "hugo $job" hugo --quiet -s "$dir/hugo" -d "$dir/hugo/public"
     python3 - "$work/$job.json" <<'EOF'
