@@ -261,6 +261,9 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
             Ok((path, staged, placed))
         })
         .collect::<Result<_>>()?;
+    // Entries copied from the site's feeds in place hold those files open:
+    // closed before new files are renamed over them.
+    drop(contents);
     let files = outputs.len() + unchanged.len();
 
     let mut changed = 0;

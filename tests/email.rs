@@ -1109,11 +1109,18 @@ fn a_slow_greeting_within_the_timeout_delivers_everyone_once() {
     let readers = subscribe_many(&site, 5);
     site.herald(&["send", "--post", "faster-sparse-solvers"])
         .success();
+    one_copy_each(&server, &readers);
+}
+
+/// What the server accepted, once every reader is known to have had
+/// exactly one copy.
+fn one_copy_each(server: &FaultServer, readers: &[String]) -> Vec<String> {
     let record = server.accepted();
     assert!(
         readers.iter().all(|r| copies(&record, r) == 1),
         "{record:?}"
     );
+    record
 }
 
 /// The fault servers a fault is tried on: with and without PIPELINING.
@@ -1134,11 +1141,7 @@ fn a_421_and_close_is_retried_on_a_new_connection_and_everyone_gets_one_copy() {
             "the retry is shown: {}",
             stderr(&out)
         );
-        let record = server.accepted();
-        assert!(
-            readers.iter().all(|r| copies(&record, r) == 1),
-            "{record:?}"
-        );
+        let record = one_copy_each(&server, &readers);
         assert_eq!(record.len(), 6);
     }
 }
@@ -1152,11 +1155,7 @@ fn greylisting_every_other_recipient_still_delivers_everyone_once() {
             .herald(&["send", "--post", "faster-sparse-solvers"])
             .success();
         assert!(stderr(&out).contains("trying again in"), "{}", stderr(&out));
-        let record = server.accepted();
-        assert!(
-            readers.iter().all(|r| copies(&record, r) == 1),
-            "{record:?}"
-        );
+        let record = one_copy_each(&server, &readers);
         assert_eq!(record.len(), 8);
         assert_eq!(
             server.orphan_bodies(),
@@ -1179,11 +1178,7 @@ fn a_data_accepted_after_a_refused_recipient_gets_no_body_and_the_reader_one_cop
         .herald(&["send", "--post", "faster-sparse-solvers"])
         .success();
     assert!(stderr(&out).contains("greylisted"), "{}", stderr(&out));
-    let record = server.accepted();
-    assert!(
-        readers.iter().all(|r| copies(&record, r) == 1),
-        "{record:?}"
-    );
+    one_copy_each(&server, &readers);
     assert_eq!(
         server.orphan_bodies(),
         0,
@@ -1199,11 +1194,7 @@ fn commands_are_pipelined_exactly_when_the_server_offers_it() {
         let readers = subscribe_many(&site, 6);
         site.herald(&["send", "--post", "faster-sparse-solvers"])
             .success();
-        let record = server.accepted();
-        assert!(
-            readers.iter().all(|r| copies(&record, r) == 1),
-            "{record:?}"
-        );
+        one_copy_each(&server, &readers);
         let expected = if offered { 6 } else { 0 };
         assert_eq!(server.pipelined(), expected, "offered: {offered}");
     }
