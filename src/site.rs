@@ -211,32 +211,71 @@ fn shown(root: &Path, path: &Path) -> PathBuf {
 /// Markdown, Liquid and the feeds would spend memory on it for nothing.
 pub const MAX_POST_BYTES: u64 = 4 * 1024 * 1024;
 
+/// How much of a post file loading reads first: more than nearly any
+/// front matter. The body, most of the bytes, is read again only if the
+/// post is rendered (see [`crate::post::Body`]).
+const HEAD_BYTES: u64 = 4096;
+
 fn read_post(root: &Path, file: &Path, config: &Config) -> Read {
     let name = shown(root, file);
-    if let Ok(meta) = std::fs::metadata(file)
-        && meta.len() > MAX_POST_BYTES
-    {
+    let cannot =
+        |e: std::io::Error| Read::Broken(vec![Problem::file(&name, format!("cannot read: {e}"))]);
+    let mut opened = match fs_err::File::open(file) {
+        Ok(opened) => opened,
+        Err(e) => return cannot(e),
+    };
+    let size = match opened.metadata() {
+        Ok(meta) => meta.len(),
+        Err(e) => return cannot(e),
+    };
+    if size > MAX_POST_BYTES {
         return Read::Broken(vec![Problem::file(
             &name,
             format!(
-                "{} bytes: larger than the {} MB a post may be",
-                meta.len(),
+                "{size} bytes: larger than the {} MB a post may be",
                 MAX_POST_BYTES / (1024 * 1024)
             ),
         )]);
     }
-    match fs_err::read(file) {
-        Err(e) => Read::Broken(vec![Problem::file(&name, format!("cannot read: {e}"))]),
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Post::read_file(&name, &text, config, file),
-            Err(e) => {
-                let line = config::line_of_bytes(e.as_bytes(), e.utf8_error().valid_up_to());
-                Read::Broken(vec![Problem::at(
-                    &name,
-                    line,
-                    "not UTF-8 text; save the file as UTF-8",
-                )])
-            }
-        },
+    let mut bytes = Vec::with_capacity(HEAD_BYTES.min(size) as usize);
+    if let Err(e) = std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut opened, HEAD_BYTES),
+        &mut bytes,
+    ) {
+        return cannot(e);
     }
+    if (bytes.len() as u64) < size {
+        if let Some(head) = whole_front_matter(&bytes) {
+            return Post::read_head(&name, head, config, file, size as usize);
+        }
+        if let Err(e) = std::io::Read::read_to_end(&mut opened, &mut bytes) {
+            return cannot(e);
+        }
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Post::read_file(&name, &text, config, file),
+        Err(e) => {
+            let line = config::line_of_bytes(e.as_bytes(), e.utf8_error().valid_up_to());
+            Read::Broken(vec![Problem::at(
+                &name,
+                line,
+                "not UTF-8 text; save the file as UTF-8",
+            )])
+        }
+    }
+}
+
+/// The start of a file, as text, if it holds the whole front matter up to
+/// the end of its closing line; else the whole file is read. A character
+/// cut at the end of `head` is left out.
+fn whole_front_matter(head: &[u8]) -> Option<&str> {
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+        Err(_) => return None,
+    };
+    let split = crate::post::front_matter::split(text).ok()?;
+    let body_start = text.len() - split.body.len();
+    // A closing line cut short by the end of `head` might not be one.
+    (body_start > 0 && text.as_bytes()[body_start - 1] == b'\n').then_some(text)
 }

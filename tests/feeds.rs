@@ -1048,6 +1048,37 @@ fn dates_outside_years_1_to_9999_are_errors_with_their_line() {
     );
 }
 
+/// Text that is not UTF-8 is an error naming its line, whether it is in
+/// the front matter (read as the site loads) or deep in a long body (read
+/// only when the post is rendered: loading reads a file's first bytes).
+#[test]
+fn text_that_is_not_utf8_is_an_error_with_its_line() {
+    let site = one_post("2024-01-01-a.md", "replaced below");
+    let file = site.path("posts/2024-01-01-a.md");
+    std::fs::write(&file, b"---\ntitle: A\nsummary: caf\xe9\n---\nBody.\n").unwrap();
+    assert_refused(&site, "posts/2024-01-01-a.md:3", "not UTF-8");
+
+    let mut long = post("A", "", &"A line of the body.\n".repeat(500)).into_bytes();
+    long.extend_from_slice(b"caf\xe9\n");
+    std::fs::write(&file, long).unwrap();
+    assert_refused(&site, "posts/2024-01-01-a.md:504", "not UTF-8");
+
+    // A character cut by the end of the first bytes read is read whole.
+    let cut = post("A", "", &"é".repeat(3000));
+    assert_eq!(cut.find('é').unwrap() % 2, 1, "byte 4096 falls inside an é");
+    std::fs::write(&file, cut).unwrap();
+    site.herald(&["build"]).success();
+    let feed = site.feed("public/atom.xml");
+    let content = feed.entries[0]
+        .content
+        .as_ref()
+        .unwrap()
+        .body
+        .as_ref()
+        .unwrap();
+    assert_eq!(content.matches('é').count(), 3000, "{content}");
+}
+
 #[test]
 fn a_tag_too_long_for_a_file_name_gets_a_short_stable_folder() {
     let tag = "漢".repeat(87);

@@ -93,15 +93,23 @@ impl Post {
         match &self.body {
             Body::Text(text) => Ok(Cow::Borrowed(text)),
             Body::InFile { file, offset, len } => {
-                let mut text = fs_err::read_to_string(file)
+                let mut bytes = fs_err::read(file)
                     .map_err(|e| Problem::file(&self.path, format!("cannot read: {e}")))?;
-                match text.get(*offset..) {
-                    Some(body) if body.len() == *len => Ok(Cow::Owned(text.split_off(*offset))),
-                    _ => Err(Problem::file(
+                if bytes.len() != offset + len {
+                    return Err(Problem::file(
                         &self.path,
                         "the file changed while herald was reading it; run the command again",
-                    )),
+                    ));
                 }
+                // Only the front matter was checked when the site loaded.
+                String::from_utf8(bytes.split_off(*offset))
+                    .map(Cow::Owned)
+                    .map_err(|e| {
+                        let at = e.utf8_error().valid_up_to();
+                        let line =
+                            self.body_line + crate::config::line_of_bytes(e.as_bytes(), at) - 1;
+                        Problem::at(&self.path, line, "not UTF-8 text; save the file as UTF-8")
+                    })
             }
         }
     }
@@ -110,13 +118,21 @@ impl Post {
     /// the file, for [`Post::body`] to read when it is needed, and never
     /// copied.
     pub fn read_file(path: &Path, text: &str, config: &Config, file: &Path) -> Read {
-        let end = text.as_ptr() as usize + text.len();
-        Post::read_with(path, text, config, |body| {
+        Post::read_head(path, text, config, file, text.len())
+    }
+
+    /// [`Post::read_file`] for `head`, the start of `file`, `size` bytes
+    /// long: `head` must hold the whole front matter, and the body runs
+    /// from where it ends in `head` to the end of the file.
+    pub fn read_head(path: &Path, head: &str, config: &Config, file: &Path, size: usize) -> Read {
+        let end = head.as_ptr() as usize + head.len();
+        Post::read_with(path, head, config, |body| {
             if body.as_ptr() as usize + body.len() == end {
+                let offset = head.len() - body.len();
                 Body::InFile {
                     file: file.to_path_buf(),
-                    offset: text.len() - body.len(),
-                    len: body.len(),
+                    offset,
+                    len: size - offset,
                 }
             } else {
                 Body::Text(body.to_string())
