@@ -79,6 +79,17 @@ impl TestSite {
             .unwrap_or_else(|e| panic!("{name} does not parse: {e}"))
     }
 
+    /// The full content of the first entry of feed `name`.
+    fn first_content(&self, name: &str) -> String {
+        let feed = self.feed(name);
+        let entry = feed
+            .entries
+            .first()
+            .unwrap_or_else(|| panic!("{name}: no entry"));
+        let content = entry.content.as_ref().and_then(|c| c.body.clone());
+        content.unwrap_or_else(|| panic!("{name}: no full content"))
+    }
+
     fn titles(&self, name: &str) -> Vec<String> {
         self.feed(name)
             .entries
@@ -1015,14 +1026,7 @@ fn long_runs_of_whitespace_build_and_keep_their_text() {
     );
     let site = one_post("2024-01-01-a.md", &post("Spaced", "", &body));
     site.herald(&["build"]).success();
-    let feed = site.feed("public/atom.xml");
-    let content = feed.entries[0]
-        .content
-        .as_ref()
-        .unwrap()
-        .body
-        .clone()
-        .unwrap();
+    let content = site.first_content("public/atom.xml");
     assert!(content.contains("middle"), "{content}");
     assert!(content.contains("Spaced end"), "{content}");
     assert!(!content.contains('\u{FDD0}'), "the run markers are gone");
@@ -1068,14 +1072,7 @@ fn text_that_is_not_utf8_is_an_error_with_its_line() {
     assert_eq!(cut.find('é').unwrap() % 2, 1, "byte 4096 falls inside an é");
     std::fs::write(&file, cut).unwrap();
     site.herald(&["build"]).success();
-    let feed = site.feed("public/atom.xml");
-    let content = feed.entries[0]
-        .content
-        .as_ref()
-        .unwrap()
-        .body
-        .as_ref()
-        .unwrap();
+    let content = site.first_content("public/atom.xml");
     assert_eq!(content.matches('é').count(), 3000, "{content}");
 }
 
