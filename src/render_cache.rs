@@ -47,7 +47,7 @@ use crate::config::FeedFormat;
 use crate::content::{Content, Rendered, Renderer};
 use crate::error::Problem;
 use crate::feed::Channel;
-use crate::post::Post;
+use crate::post::{Body, Post};
 use crate::site::Site;
 use crate::spill::Held;
 
@@ -71,6 +71,9 @@ pub struct RenderCache {
     held: Vec<bool>,
     /// The warnings kept with the held posts that have any.
     warned: HashMap<Key, Vec<Problem>>,
+    /// The site's folder as this run spells it (`-C blog`, `-C /home/me/blog`):
+    /// left out of what is recorded, so every spelling finds the same rows.
+    root: PathBuf,
 }
 
 /// Where a feed file made by this build holds its posts' entries:
@@ -123,6 +126,7 @@ impl RenderCache {
             keys: Vec::new(),
             held: Vec::new(),
             warned: HashMap::new(),
+            root: site.root.clone(),
         })
     }
 
@@ -268,7 +272,7 @@ impl RenderCache {
         let recorded: String = conn
             .query_row(
                 "SELECT stamp FROM feeds WHERE path = ?1",
-                [path_text(path)],
+                [self.path_text(path)],
                 |row| row.get(0),
             )
             .ok()?;
@@ -279,7 +283,7 @@ impl RenderCache {
             .prepare("SELECT entry, offset, len FROM entries WHERE path = ?1")
             .and_then(|mut select| {
                 select
-                    .query_map([path_text(path)], |row| {
+                    .query_map([self.path_text(path)], |row| {
                         Ok((
                             row.get::<_, Vec<u8>>(0)?,
                             row.get::<_, i64>(1)?,
@@ -314,7 +318,7 @@ impl RenderCache {
         };
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         conn.prepare_cached("SELECT 1 FROM feeds WHERE path = ?1 AND digest = ?2 AND stamp = ?3")
-            .and_then(|mut select| select.exists(params![path_text(path), &digest[..], now]))
+            .and_then(|mut select| select.exists(params![self.path_text(path), &digest[..], now]))
             .unwrap_or(false)
     }
 
@@ -356,7 +360,7 @@ impl RenderCache {
                     )
                     .and_then(|mut insert| {
                         insert.execute(params![
-                            path_text(path),
+                            self.path_text(path),
                             digest.as_ref().map(|d| &d[..]),
                             stamp
                         ])
@@ -376,7 +380,10 @@ impl RenderCache {
             spans,
         } in placed.iter().filter(|p| recorded.contains(&p.path))
         {
-            let _ = conn.execute("DELETE FROM entries WHERE path = ?1", [path_text(path)]);
+            let _ = conn.execute(
+                "DELETE FROM entries WHERE path = ?1",
+                [self.path_text(path)],
+            );
             for &(i, offset, len) in spans {
                 let (Some(entry), Ok(offset), Ok(len)) = (
                     self.entry_key(i, *format, dates),
@@ -390,7 +397,7 @@ impl RenderCache {
                         "INSERT OR REPLACE INTO entries (path, entry, offset, len) VALUES (?1, ?2, ?3, ?4)",
                     )
                     .and_then(|mut insert| {
-                        insert.execute(params![path_text(path), &entry[..], offset, len])
+                        insert.execute(params![self.path_text(path), &entry[..], offset, len])
                     });
             }
         }
@@ -425,6 +432,14 @@ impl RenderCache {
         Some(self.key(post, &body, renderer.links_to_posts(&body)))
     }
 
+    /// A feed file's path as recorded: from the site's folder.
+    fn path_text(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned()
+    }
+
     /// Drops the rows this build did not use and keeps the rest.
     pub fn finish(self) {
         let conn = self.conn.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -442,7 +457,13 @@ impl RenderCache {
         if links_to_posts {
             hasher.update(self.post_list);
         }
-        hasher.update(format!("{post:?}"));
+        let mut described = format!("{post:?}");
+        if let Body::InFile { file, .. } = &post.body {
+            // Where the body is read from names the site's folder as this
+            // run spells it; the body's text is hashed below anyway.
+            described = described.replacen(&format!("{file:?}"), "", 1);
+        }
+        hasher.update(described);
         hasher.update(body);
         hasher.finalize().into()
     }
@@ -570,10 +591,6 @@ fn stamp_of(meta: &std::fs::Metadata) -> Option<String> {
 fn date_digest(hasher: &mut Sha256, date: &DateTime<FixedOffset>) {
     hasher.update(date.timestamp().to_le_bytes());
     hasher.update(date.offset().local_minus_utc().to_le_bytes());
-}
-
-fn path_text(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
 }
 
 fn damaged(e: &rusqlite::Error) -> bool {

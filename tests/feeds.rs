@@ -402,6 +402,21 @@ fn a_rebuild_takes_unchanged_posts_from_the_render_cache_and_renders_changed_one
     site.herald(&["build"]).success();
     assert_eq!(site.outputs(), first, "no feed was made again");
 
+    // Run from inside the folder, which it then names `.`, not by its
+    // absolute path: the same rows are found and kept, none rendered again.
+    Command::cargo_bin("herald")
+        .unwrap()
+        .current_dir(site.dir.path())
+        .arg("build")
+        .assert()
+        .success();
+    assert_eq!(site.outputs(), first);
+    assert_eq!(
+        rows("SELECT COUNT(*) FROM rendered WHERE html LIKE '%from the cache%'"),
+        cached,
+        "every altered row was used, so kept"
+    );
+
     // A feed file gone or changed on disk is made again, from the cache's rows.
     std::fs::remove_file(site.path("public/atom.xml")).unwrap();
     std::fs::write(site.path("public/rss.xml"), "edited by hand").unwrap();
