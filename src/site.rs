@@ -5,6 +5,7 @@
 //! every file before failing, so one run shows them all.
 
 use std::collections::{BTreeSet, HashMap};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -238,17 +239,14 @@ fn read_post(root: &Path, file: &Path, config: &Config) -> Read {
         )]);
     }
     let mut bytes = Vec::with_capacity(HEAD_BYTES.min(size) as usize);
-    if let Err(e) = std::io::Read::read_to_end(
-        &mut std::io::Read::take(&mut opened, HEAD_BYTES),
-        &mut bytes,
-    ) {
+    if let Err(e) = (&mut opened).take(HEAD_BYTES).read_to_end(&mut bytes) {
         return cannot(e);
     }
     if (bytes.len() as u64) < size {
         if let Some(head) = whole_front_matter(&bytes) {
             return Post::read_head(&name, head, config, file, size as usize);
         }
-        if let Err(e) = std::io::Read::read_to_end(&mut opened, &mut bytes) {
+        if let Err(e) = opened.read_to_end(&mut bytes) {
             return cannot(e);
         }
     }
