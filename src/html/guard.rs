@@ -88,8 +88,12 @@ const SPECIAL: &[&str] = &[
 
 /// `html`, or a copy with start tags past [`GUARD_DEPTH`] dropped.
 pub fn guard(html: &str) -> Cow<'_, str> {
-    // Cannot nest deeper than it has tags.
-    if html.bytes().filter(|&b| b == b'<').count() <= GUARD_DEPTH {
+    // The parser opens an element only for a start tag (or a formatting
+    // element it reopens, one per start tag at most), and a start tag is a
+    // `<` followed by a letter: end tags, comments and `<` in text and code
+    // open nothing. Most posts have fewer than this and skip the tokenizer,
+    // which cost as much as the parse itself.
+    if start_tags_at_most(html) <= GUARD_DEPTH {
         return Cow::Borrowed(html);
     }
     let tokenizer = Tokenizer::new(Guard::default(), TokenizerOpts::default());
@@ -103,6 +107,15 @@ pub fn guard(html: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(html)
     }
+}
+
+/// How many start tags `html` can hold at most: each `<` followed by an
+/// ASCII letter, the only way the tokenizer begins one.
+fn start_tags_at_most(html: &str) -> usize {
+    let bytes = html.as_bytes();
+    memchr::memchr_iter(b'<', bytes)
+        .filter(|&at| bytes.get(at + 1).is_some_and(u8::is_ascii_alphabetic))
+        .count()
 }
 
 #[derive(Default)]
@@ -272,6 +285,16 @@ mod tests {
         assert!(matches!(guard(&html), Cow::Borrowed(_)));
         let table = format!("<table>{}</table>", "<tr><td>a<td>b".repeat(500));
         assert!(matches!(guard(&table), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn only_what_can_start_a_tag_counts_towards_the_guard() {
+        // End tags and a `<` before a space, digit or `!` open nothing.
+        let text = "<p>1 < 2, <3 and <!-- x --></p>".repeat(GUARD_DEPTH);
+        assert_eq!(start_tags_at_most(&text), GUARD_DEPTH);
+        assert!(matches!(guard(&text), Cow::Borrowed(_)));
+        let deeper = format!("{}x", "<DIV>".repeat(GUARD_DEPTH + 1));
+        assert_eq!(guard(&deeper).matches("<div>").count(), GUARD_DEPTH);
     }
 
     #[test]
