@@ -237,6 +237,16 @@ const MATHML_ATTRIBUTES: &[&str] = &[
     "width",
 ];
 
+/// Whether `attribute` is kept on `element`: what [`generic`] and
+/// [`per_element`] together allow, without building the sets.
+pub fn keeps(element: &str, attribute: &str) -> bool {
+    GENERIC.contains(&attribute)
+        || PER_ELEMENT
+            .iter()
+            .any(|(name, kept)| *name == element && kept.contains(&attribute))
+        || (MATHML.contains(&element) && MATHML_ATTRIBUTES.contains(&attribute))
+}
+
 pub fn elements() -> HashSet<&'static str> {
     ELEMENTS.iter().chain(MATHML).copied().collect()
 }

@@ -206,6 +206,16 @@ fn start_tag(tag: &str) -> Option<(&str, usize)> {
     }
 }
 
+/// Whether the rules here cover how `name` (lower-case) is parsed.
+pub fn is_plain(name: &str) -> bool {
+    PLAIN.binary_search(&name).is_ok()
+}
+
+/// Whether `name` is a plain element without content or end tag.
+pub fn is_void(name: &str) -> bool {
+    VOID.contains(&name)
+}
+
 /// Follows the cleaned HTML token by token; see the module doc.
 #[derive(Debug, Default)]
 struct Settled {

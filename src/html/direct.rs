@@ -1,0 +1,251 @@
+//! The cleaner's output written straight from HTML in the form Markdown
+//! renderers give, without building a tree.
+//!
+//! pulldown-cmark, and herald's own footnote and kramdown markup, write HTML
+//! in a narrow form: elements closed in the order they opened, attributes
+//! as ` name="value"`, text with `&`, `<`, `>` and `"` escaped, comments
+//! (`<!--more-->`) that the cleaner drops. Parsing such
+//! HTML gives back the tags' own nesting, so cleaning it (ammonia: parse,
+//! keep what the allow-list keeps, filter the attributes, serialise) can be
+//! done tag by tag: [`clean`] keeps each tag's allowed attributes through
+//! the same checks in the same order as ammonia (its removals reorder the
+//! rest, and so do these) and writes them as html5ever's serialiser does.
+//! Parsing, cleaning and serialising a post was half of a cold build.
+//!
+//! It gives up (`None`) on anything else: another form, an element other
+//! than the plain ones [`super::settled`] knows, an entity it does not
+//! know, a character the parser would change. The caller then has
+//! [`super::settled`] prove that the result re-parses to itself, which
+//! proves the input parsed to the same tree (they differ only in
+//! attributes, in how text is escaped and in `<br />` for `<br>`, none of
+//! which moves an element); else it cleans the slow way. Tests compare the
+//! two ways on real posts, on Markdown and on broken markup.
+
+use std::borrow::Cow;
+
+use url::Url;
+
+use super::{SCHEMES, allow, filter_attribute, settled};
+
+/// `html` cleaned as [`super::clean`] would clean it, if `html` has the
+/// form described in the module doc.
+pub fn clean(html: &str, base: &Url) -> Option<String> {
+    // The tokenizer drops a byte-order mark at the start.
+    if html.starts_with('\u{feff}') {
+        return None;
+    }
+    let mut out = String::with_capacity(html.len() + html.len() / 4);
+    let mut open: Vec<&str> = Vec::new();
+    let mut rest = html;
+    while let Some(at) = memchr::memchr(b'<', rest.as_bytes()) {
+        escape(&mut out, &decode(&rest[..at])?, false);
+        rest = &rest[at + 1..];
+        if let Some(comment) = rest.strip_prefix("!--") {
+            rest = after_comment(comment)?;
+        } else if let Some(end_tag) = rest.strip_prefix('/') {
+            let end = end_tag.find('>')?;
+            let name = &end_tag[..end];
+            if open.pop() != Some(name) {
+                return None;
+            }
+            out.push_str("</");
+            out.push_str(name);
+            out.push('>');
+            rest = &end_tag[end + 1..];
+        } else {
+            let (tag, after) = StartTag::read(rest)?;
+            if !settled::is_void(tag.name) {
+                open.push(tag.name);
+            }
+            tag.write(&mut out, base);
+            rest = after;
+        }
+    }
+    escape(&mut out, &decode(rest)?, false);
+    open.is_empty().then_some(out)
+}
+
+/// What follows a comment whose text (after its `<!--`) is `comment`; the
+/// cleaner drops comments. `None` for the forms the tokenizer ends early
+/// (`<!-->`, `<!--->`, `--!>`).
+fn after_comment(comment: &str) -> Option<&str> {
+    let end = comment.find("-->")?;
+    let text = &comment[..end];
+    let plain = !comment.starts_with('>') && !comment.starts_with("->") && !text.contains("--!>");
+    plain.then(|| &comment[end + 3..])
+}
+
+struct StartTag<'a> {
+    name: &'a str,
+    attributes: Vec<(&'a str, Cow<'a, str>)>,
+}
+
+impl<'a> StartTag<'a> {
+    /// The start tag `tag` begins with (just after its `<`) and what
+    /// follows it, if it is `<name a="v" b="w">` (or `<br />` for a void
+    /// element) naming a plain element.
+    fn read(tag: &'a str) -> Option<(StartTag<'a>, &'a str)> {
+        let name_end = tag.find(|c: char| !c.is_ascii_alphanumeric())?;
+        let name = &tag[..name_end];
+        if !settled::is_plain(name) {
+            return None;
+        }
+        let mut attributes: Vec<(&str, Cow<str>)> = Vec::new();
+        let mut rest = &tag[name_end..];
+        loop {
+            if let Some(after) = rest.strip_prefix('>') {
+                return Some((StartTag { name, attributes }, after));
+            }
+            // `/>` is read as `>`, but only on a void element.
+            if let Some(after) = rest.strip_prefix(" />").or_else(|| rest.strip_prefix("/>")) {
+                return settled::is_void(name).then_some((StartTag { name, attributes }, after));
+            }
+            let attribute = rest.strip_prefix(' ')?;
+            let equals = attribute.find("=\"")?;
+            let key = &attribute[..equals];
+            let lower_case = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+            if key.is_empty() || !key.chars().all(lower_case) {
+                return None;
+            }
+            // The parser keeps the first of two alike; not worth following.
+            if attributes.iter().any(|(k, _)| *k == key) {
+                return None;
+            }
+            let value_at = equals + 2;
+            let close = attribute[value_at..].find('"')?;
+            attributes.push((key, decode(&attribute[value_at..value_at + close])?));
+            rest = &attribute[value_at + close + 1..];
+        }
+    }
+
+    /// Writes the tag with the attributes ammonia keeps, in its order.
+    fn write(self, out: &mut String, base: &Url) {
+        let StartTag {
+            name,
+            mut attributes,
+        } = self;
+        // ammonia's `clean_child`: the allow-list, then the schemes of URL
+        // attributes (relative ones pass, to be resolved below).
+        attributes.retain(|(key, value)| {
+            allow::keeps(name, key)
+                && (!is_url_attribute(name, key)
+                    || match Url::parse(value) {
+                        Ok(url) => SCHEMES.contains(&url.scheme()),
+                        Err(e) => e == url::ParseError::RelativeUrlWithoutBase,
+                    })
+        });
+        // Its `adjust_node_attributes`: herald's filter, then relative URLs
+        // resolved; each drops by `swap_remove`, from the last.
+        let mut dropped = Vec::new();
+        for (i, (key, value)) in attributes.iter_mut().enumerate() {
+            match filter_attribute(base, key, value) {
+                None => dropped.push(i),
+                Some(new) if new != *value => *value = Cow::Owned(new.into_owned()),
+                Some(_) => {}
+            }
+        }
+        dropped.into_iter().rev().for_each(|i| {
+            attributes.swap_remove(i);
+        });
+        let mut dropped = Vec::new();
+        for (i, (key, value)) in attributes.iter_mut().enumerate() {
+            if is_url_attribute(name, key)
+                && Url::parse(value) == Err(url::ParseError::RelativeUrlWithoutBase)
+            {
+                match base.join(value) {
+                    Ok(url) => *value = Cow::Owned(url.into()),
+                    Err(_) => dropped.push(i),
+                }
+            }
+        }
+        dropped.into_iter().rev().for_each(|i| {
+            attributes.swap_remove(i);
+        });
+        out.push('<');
+        out.push_str(name);
+        for (key, value) in &attributes {
+            out.push(' ');
+            out.push_str(key);
+            out.push_str("=\"");
+            escape(out, value, true);
+            out.push('"');
+        }
+        out.push('>');
+    }
+}
+
+/// ammonia's list of attributes holding a URL, for the plain elements.
+fn is_url_attribute(element: &str, attribute: &str) -> bool {
+    matches!(attribute, "href" | "src")
+        || (element == "a" && attribute == "ping")
+        || (element == "video" && attribute == "poster")
+}
+
+/// `text` with its character references decoded, if each is one the
+/// renderers write and decodes to what the parser would decode it to; and
+/// without a carriage return or NUL, which the parser changes.
+fn decode(text: &str) -> Option<Cow<'_, str>> {
+    if text.contains(['\r', '\0']) {
+        return None;
+    }
+    let Some(first) = text.find('&') else {
+        return Some(Cow::Borrowed(text));
+    };
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..first]);
+    let mut rest = &text[first..];
+    while let Some(reference) = rest.strip_prefix('&') {
+        let end = reference.find(';')?;
+        out.push(character(&reference[..end])?);
+        rest = &reference[end + 1..];
+        let next = rest.find('&').unwrap_or(rest.len());
+        out.push_str(&rest[..next]);
+        rest = &rest[next..];
+    }
+    Some(Cow::Owned(out))
+}
+
+/// The character `&name;` stands for: the few names the renderers write,
+/// or a number that the parser neither remaps (the C1 range, zero) nor
+/// flags (other control characters).
+fn character(name: &str) -> Option<char> {
+    let number = |digits: &str, radix| {
+        let ok = !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix));
+        ok.then(|| u32::from_str_radix(digits, radix).ok())
+            .flatten()
+    };
+    let code = match name {
+        "amp" => return Some('&'),
+        "lt" => return Some('<'),
+        "gt" => return Some('>'),
+        "quot" => return Some('"'),
+        "apos" => return Some('\''),
+        "nbsp" => return Some('\u{a0}'),
+        _ => match name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+            Some(hex) => number(hex, 16)?,
+            None => number(name.strip_prefix('#')?, 10)?,
+        },
+    };
+    let plain = matches!(code, 0x09 | 0x0a | 0x20..=0x7e) || code >= 0xa0;
+    plain.then(|| char::from_u32(code)).flatten()
+}
+
+/// Escapes as html5ever's serialiser does: `&`, `<`, `>` and no-break
+/// spaces, and `"` in attribute values.
+fn escape(out: &mut String, text: &str, attribute: bool) {
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '<', '>', '"', '\u{a0}']) {
+        out.push_str(&rest[..at]);
+        let c = rest[at..].chars().next().expect("found");
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attribute => out.push_str("&quot;"),
+            '\u{a0}' => out.push_str("&nbsp;"),
+            other => out.push(other),
+        }
+        rest = &rest[at + c.len_utf8()..];
+    }
+    out.push_str(rest);
+}
