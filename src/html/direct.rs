@@ -25,44 +25,88 @@ use std::borrow::Cow;
 
 use url::Url;
 
-use super::{SCHEMES, allow, filter_attribute, settled};
+use super::settled::{self, Settled};
+use super::{MAX_DEPTH, SCHEMES, allow, filter_attribute};
 
 /// `html` cleaned as [`super::clean`] would clean it, if `html` has the
-/// form described in the module doc.
+/// form described in the module doc and parses as its tags nest, no deeper
+/// than [`MAX_DEPTH`].
 pub fn clean(html: &str, base: &Url) -> Option<String> {
+    let mut out = String::with_capacity(html.len() + html.len() / 4);
+    let mut parse = Settled::new(MAX_DEPTH);
+    tokens(html, |token| {
+        match token {
+            Token::Text(text) => {
+                parse.text(&text);
+                escape(&mut out, &text, false);
+            }
+            Token::Start(tag) => {
+                parse.start(tag.name);
+                tag.write(&mut out, base);
+            }
+            Token::End(name) => {
+                parse.end(name);
+                out.push_str("</");
+                out.push_str(name);
+                out.push('>');
+            }
+        }
+        parse.holds().then_some(())
+    })?;
+    parse.ends().then_some(out)
+}
+
+/// The text a parse of `html` holds (for titles and summaries), on the
+/// same condition as [`clean`], without a bound on depth.
+pub fn text(html: &str) -> Option<String> {
+    let mut out = String::with_capacity(html.len());
+    let mut parse = Settled::new(usize::MAX);
+    tokens(html, |token| {
+        match token {
+            Token::Text(text) => {
+                parse.text(&text);
+                out.push_str(&text);
+            }
+            Token::Start(tag) => parse.start(tag.name),
+            Token::End(name) => parse.end(name),
+        }
+        parse.holds().then_some(())
+    })?;
+    parse.ends().then_some(out)
+}
+
+/// A piece of HTML in the renderers' form.
+enum Token<'a> {
+    /// Decoded.
+    Text(Cow<'a, str>),
+    Start(StartTag<'a>),
+    End(&'a str),
+}
+
+/// Hands `html`'s tokens, comments left out, to `each` until it or a piece
+/// not in the form says `None`.
+fn tokens<'a>(html: &'a str, mut each: impl FnMut(Token<'a>) -> Option<()>) -> Option<()> {
     // The tokenizer drops a byte-order mark at the start.
     if html.starts_with('\u{feff}') {
         return None;
     }
-    let mut out = String::with_capacity(html.len() + html.len() / 4);
-    let mut open: Vec<&str> = Vec::new();
     let mut rest = html;
     while let Some(at) = memchr::memchr(b'<', rest.as_bytes()) {
-        escape(&mut out, &decode(&rest[..at])?, false);
+        each(Token::Text(decode(&rest[..at])?))?;
         rest = &rest[at + 1..];
-        if let Some(comment) = rest.strip_prefix("!--") {
-            rest = after_comment(comment)?;
+        rest = if let Some(comment) = rest.strip_prefix("!--") {
+            after_comment(comment)?
         } else if let Some(end_tag) = rest.strip_prefix('/') {
             let end = end_tag.find('>')?;
-            let name = &end_tag[..end];
-            if open.pop() != Some(name) {
-                return None;
-            }
-            out.push_str("</");
-            out.push_str(name);
-            out.push('>');
-            rest = &end_tag[end + 1..];
+            each(Token::End(&end_tag[..end]))?;
+            &end_tag[end + 1..]
         } else {
             let (tag, after) = StartTag::read(rest)?;
-            if !settled::is_void(tag.name) {
-                open.push(tag.name);
-            }
-            tag.write(&mut out, base);
-            rest = after;
-        }
+            each(Token::Start(tag))?;
+            after
+        };
     }
-    escape(&mut out, &decode(rest)?, false);
-    open.is_empty().then_some(out)
+    each(Token::Text(decode(rest)?))
 }
 
 /// What follows a comment whose text (after its `<!--`) is `comment`; the

@@ -56,7 +56,7 @@ const SCHEMES: &[&str] = &["http", "https", "mailto"];
 pub fn portable(html: &str, base: &Url) -> String {
     // Most posts: cleaned tag by tag, and the tags show that the result
     // re-parses to itself (and so that the post parsed to the same tree).
-    if let Some(out) = direct::clean(html, base).filter(|out| settled::settled(out, MAX_DEPTH)) {
+    if let Some(out) = direct::clean(html, base) {
         return out;
     }
     parsed(html, base)
@@ -247,6 +247,13 @@ fn iframe_link(el: &Element<'_, '_>) -> String {
 /// collapsed. For titles, which front matter may write as HTML
 /// (`Tom &amp; Jerry`, `<em>x</em>`) but feeds and subjects show as text.
 pub fn plain_text(html: &str) -> String {
+    // Most titles and summaries: the text is read off the tokens.
+    let text = direct::text(html).unwrap_or_else(|| parsed_text(html));
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text of `html` by parsing it, the way that works for any HTML.
+fn parsed_text(html: &str) -> String {
     thread_local! {
         static TEXT_ONLY: Builder<'static> = {
             let mut builder = Builder::empty();
@@ -256,12 +263,10 @@ pub fn plain_text(html: &str) -> String {
     }
     let text = TEXT_ONLY.with(|builder| builder.clean(html).to_string());
     // The serialiser escapes exactly these in text; `&amp;` last.
-    let text = text
-        .replace("&lt;", "<")
+    text.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&nbsp;", "\u{a0}")
-        .replace("&amp;", "&");
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+        .replace("&amp;", "&")
 }
 
 /// Escapes text for an HTML attribute or text node.

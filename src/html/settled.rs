@@ -158,7 +158,7 @@ const TABLE_PARTS: &[&str] = &["table", "tbody", "tfoot", "thead", "tr"];
 /// Whether `html`, as the cleaner wrote it, surely re-parses to itself and
 /// nests no deeper than `max_depth` (see the module doc).
 pub fn settled(html: &str, max_depth: usize) -> bool {
-    let mut state = Settled::default();
+    let mut state = Settled::new(max_depth);
     let mut rest = html;
     while let Some(open) = rest.find('<') {
         state.text(&rest[..open]);
@@ -176,13 +176,13 @@ pub fn settled(html: &str, max_depth: usize) -> bool {
             state.start(name);
             end
         };
-        if state.doubt || state.open.len() > max_depth {
+        if !state.holds() {
             return false;
         }
         rest = &rest[end..];
     }
     state.text(rest);
-    !state.doubt && state.open.is_empty()
+    state.ends()
 }
 
 /// The name of the start tag `tag` begins with (just after its `<`), and
@@ -216,18 +216,41 @@ pub fn is_void(name: &str) -> bool {
     VOID.contains(&name)
 }
 
-/// Follows the cleaned HTML token by token; see the module doc.
-#[derive(Debug, Default)]
-struct Settled {
+/// Follows HTML token by token (see the module doc): [`settled`] reads the
+/// tokens from the cleaned HTML, `direct` hands them over as it writes.
+#[derive(Debug)]
+pub struct Settled {
     open: Vec<&'static str>,
+    max_depth: usize,
     doubt: bool,
     /// Just after `<pre>`, where the parser drops a newline.
     after_pre: bool,
 }
 
 impl Settled {
+    pub fn new(max_depth: usize) -> Settled {
+        Settled {
+            open: Vec::new(),
+            max_depth,
+            doubt: false,
+            after_pre: false,
+        }
+    }
+
+    /// Whether the tokens so far are parsed as they nest, no deeper than
+    /// the bound.
+    pub fn holds(&self) -> bool {
+        !self.doubt && self.open.len() <= self.max_depth
+    }
+
+    /// Whether the whole is parsed as it nests: it holds, and closes every
+    /// element it opens.
+    pub fn ends(&self) -> bool {
+        self.holds() && self.open.is_empty()
+    }
+
     /// A start tag, `name` lower-case as the cleaner wrote it.
-    fn start(&mut self, name: &str) {
+    pub fn start(&mut self, name: &str) {
         self.after_pre = false;
         let Ok(at) = PLAIN.binary_search(&name) else {
             self.doubt = true;
@@ -249,13 +272,14 @@ impl Settled {
     }
 
     /// An end tag, which must close the innermost open element.
-    fn end(&mut self, name: &str) {
+    pub fn end(&mut self, name: &str) {
         self.after_pre = false;
         self.doubt |= self.open.pop() != Some(name);
     }
 
-    /// A run of text, as written (entities not decoded).
-    fn text(&mut self, text: &str) {
+    /// A run of text, as written or decoded (what is looked at, whitespace,
+    /// carriage returns and NULs, is the same either way).
+    pub fn text(&mut self, text: &str) {
         if text.is_empty() {
             return;
         }

@@ -273,7 +273,7 @@ fn a_real_post_needs_no_second_parse() {
 /// The tag-by-tag cleaning of `html`, where it is taken, beside the
 /// parser's cleaning; `None` where the parser's way is taken.
 fn both_ways(html: &str) -> Option<(String, String)> {
-    let direct = direct::clean(html, &base()).filter(|out| settled::settled(out, MAX_DEPTH))?;
+    let direct = direct::clean(html, &base())?;
     Some((direct, parsed(html, &base())))
 }
 
@@ -319,6 +319,30 @@ fn attributes_come_out_as_the_parser_s_cleaning_leaves_them() {
     let (img, _) =
         both_ways(r#"<img src="a.png" style="position: fixed" alt="x" width="1">"#).unwrap();
     assert!(img.ends_with(r#" width="1" alt="x">"#), "{img}");
+}
+
+#[test]
+fn titles_are_read_off_their_tokens_as_the_parser_reads_them() {
+    for title in [
+        "A plain title",
+        "<em>Tom</em> &amp; Jerry&#39;s\u{a0}caf&#xe9;",
+        "<p>x</p><p>y</p>",
+    ] {
+        let text = direct::text(title).expect("read off the tokens");
+        assert_eq!(text, parsed_text(title), "{title}");
+    }
+    // Left to the parser: a bare `&`, a name it knows and these do not,
+    // a `<` that is text, an unclosed element, text it moves or drops.
+    for title in [
+        "Tom & Jerry",
+        "Caf&eacute;",
+        "a < b",
+        "<em>x",
+        "<table><tbody><tr><td>a</td></tr>b</tbody></table>",
+        "<pre>\nx</pre>",
+    ] {
+        assert_eq!(direct::text(title), None, "{title}");
+    }
 }
 
 #[test]
@@ -641,6 +665,15 @@ mod properties {
         ) {
             if let Some((direct, parsed)) = both_ways(&input) {
                 prop_assert_eq!(direct, parsed, "from {}", input);
+            }
+        }
+
+        #[test]
+        fn text_read_off_the_tokens_is_the_parser_s_text(
+            input in prop_oneof![1 => html(), 1 => post_html(), 3 => markdown_html()]
+        ) {
+            if let Some(text) = direct::text(&input) {
+                prop_assert_eq!(text, parsed_text(&input), "from {}", input);
             }
         }
 
