@@ -11,15 +11,17 @@
 //! Only posts whose every tag passes its raw text through unchanged are
 //! folded: `capture` (whose text a filter may read), `highlight` (which
 //! escapes it), `liquid` and tags herald does not know are not on the list,
-//! and a post using one is parsed whole, as before. A placeholder keeps the
-//! stretch's newlines, so lines in Liquid's messages still count from the
-//! file, and it starts and ends with a marker character, so whitespace
-//! control (`{%-`, `-%}`) trims exactly the whitespace it trimmed before:
-//! the stretch's leading and trailing whitespace stays in the text. Each
-//! newline in a placeholder is followed by the marker: Liquid's grammar
-//! reads a run of whitespace in time that grows with the square of its
-//! length (see `compat::break_whitespace_runs`), and a 60-line stretch's
-//! newlines side by side cost more to parse than the rest of the post.
+//! and a post using one is parsed whole, as before. A placeholder starts
+//! and ends with a marker character, so whitespace control (`{%-`, `-%}`)
+//! trims exactly the whitespace it trimmed before: the stretch's leading
+//! and trailing whitespace stays in the text. A placeholder is a few
+//! characters on one line, however many lines the stretch has (its
+//! newlines, each followed by a marker against Liquid's grammar's cost on
+//! whitespace runs, were most of what was left to parse), so lines in the
+//! folded text are not the file's: messages look their lines up in the
+//! post's own text, and a folded text that does not parse at once (an
+//! unknown tag or filter, a syntax error) is rendered again whole, where
+//! its messages and their lines come from.
 
 /// Tags whose raw text reaches the output unchanged, if at all.
 const PASS_THROUGH: &[&str] = &[
@@ -105,11 +107,7 @@ impl Folded<'_> {
             let after = &rest[at + self.marker.len_utf8()..];
             let digits = after.bytes().take_while(u8::is_ascii_digit).count();
             let stretch = self.stretches.get(after[..digits].parse::<usize>().ok()?)?;
-            let mut after = after[digits..].strip_prefix(self.marker)?;
-            for _ in 0..stretch.matches('\n').count() {
-                after = after.strip_prefix('\n')?.strip_prefix(self.marker)?;
-            }
-            rest = after.strip_prefix(self.marker)?;
+            rest = after[digits..].strip_prefix(self.marker)?;
             text.push_str(stretch);
         }
         text.push_str(rest);
@@ -129,11 +127,6 @@ fn fold_stretch<'a>(raw: &'a str, marker: char, text: &mut String, stretches: &m
     text.push_str(&raw[..start]);
     text.push(marker);
     text.push_str(&stretches.len().to_string());
-    text.push(marker);
-    for _ in 0..core.matches('\n').count() {
-        text.push('\n');
-        text.push(marker);
-    }
     text.push(marker);
     text.push_str(&raw[start + core.len()..]);
     stretches.push(core);

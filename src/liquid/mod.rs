@@ -195,7 +195,7 @@ impl<'a> Engine<'a> {
         };
         let out = self
             .render_folded(post, &body[span.clone()])
-            .map_or_else(|| self.render_guarded(post, &body[span.clone()]), Ok)
+            .map_or_else(|| self.render_guarded(post, &body[span.clone()], None), Ok)
             .map_err(shift)?;
         Ok(Output {
             text: [&body[..span.start], &out.text, &body[span.end..]].concat(),
@@ -208,7 +208,7 @@ impl<'a> Engine<'a> {
     /// the folded render failed (the whole text gives the exact message).
     fn render_folded(&self, post: &Post, body: &str) -> Option<Output> {
         let folded = fold::fold(body)?;
-        let out = self.render_guarded(post, &folded.text).ok()?;
+        let out = self.render_guarded(post, &folded.text, Some(body)).ok()?;
         let text = folded.unfold(&out.text)?;
         // Folded text is smaller, so the output limit is checked again on the real size.
         (text.len() <= limits::MAX_OUTPUT).then_some(Output {
@@ -217,9 +217,16 @@ impl<'a> Engine<'a> {
         })
     }
 
-    fn render_guarded(&self, post: &Post, body: &str) -> Result<Output, Vec<Problem>> {
+    /// Renders `body`; `folded_from` is the text it was folded from, where
+    /// messages find their lines.
+    fn render_guarded(
+        &self,
+        post: &Post,
+        body: &str,
+        folded_from: Option<&str>,
+    ) -> Result<Output, Vec<Problem>> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.render_unguarded(post, body)
+            self.render_unguarded(post, body, folded_from)
         }))
         .unwrap_or_else(|panic| {
             let why = panic
@@ -237,7 +244,12 @@ impl<'a> Engine<'a> {
         })
     }
 
-    fn render_unguarded(&self, post: &Post, body: &str) -> Result<Output, Vec<Problem>> {
+    fn render_unguarded(
+        &self,
+        post: &Post,
+        body: &str,
+        folded_from: Option<&str>,
+    ) -> Result<Output, Vec<Problem>> {
         limits::start_post();
         if let Err(e) = limits::check_nesting(body) {
             return Err(vec![Problem::new(
@@ -253,7 +265,11 @@ impl<'a> Engine<'a> {
                 "the post holds every Unicode noncharacter U+FDD0 to U+FDEF; they mean nothing in text, remove them",
             )]);
         };
-        let template = self.parse(post, body, marker, &mut warnings)?;
+        // A folded text that does not parse as it is goes whole (the caller
+        // renders it again): its messages and leniency are found there.
+        let template = self.parse(post, body, marker, folded_from.is_some(), &mut warnings)?;
+        // Lines are looked up in the post's own text.
+        let body = folded_from.unwrap_or(body);
         let mut page = globals::page(post, &self.links.site_url);
         let base_site = if self.includes_read_posts || globals::reads_site_posts(body) {
             self.site_with_posts
@@ -346,12 +362,14 @@ impl<'a> Engine<'a> {
         )])
     }
 
-    /// Parses a post, making each unknown tag or filter lenient on the way.
+    /// Parses a post, making each unknown tag or filter lenient on the way;
+    /// `folded` text that does not parse at once fails with no message.
     fn parse(
         &self,
         post: &Post,
         body: &str,
         marker: char,
+        folded: bool,
         warnings: &mut Vec<Problem>,
     ) -> Result<liquid::Template, Vec<Problem>> {
         let text = compat::break_whitespace_runs(&compat::quote_path_arguments(body), marker);
@@ -360,6 +378,7 @@ impl<'a> Engine<'a> {
             let parsed = self.read_parser().parse(&text);
             let e = match parsed {
                 Ok(template) => return Ok(template),
+                Err(_) if folded => return Err(Vec::new()),
                 Err(e) => e.to_string().replace(marker, ""),
             };
             let line = error_line(post, body, &e);
