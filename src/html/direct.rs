@@ -129,7 +129,7 @@ impl<'a> StartTag<'a> {
     /// follows it, if it is `<name a="v" b="w">` (or `<br />` for a void
     /// element) naming a plain element.
     fn read(tag: &'a str) -> Option<(StartTag<'a>, &'a str)> {
-        let name_end = tag.find(|c: char| !c.is_ascii_alphanumeric())?;
+        let name_end = tag.bytes().position(|b| !b.is_ascii_alphanumeric())?;
         let name = &tag[..name_end];
         if !settled::is_plain(name) {
             return None;
@@ -145,20 +145,17 @@ impl<'a> StartTag<'a> {
                 return settled::is_void(name).then_some((StartTag { name, attributes }, after));
             }
             let attribute = rest.strip_prefix(' ')?;
-            let equals = attribute.find("=\"")?;
-            let key = &attribute[..equals];
-            let lower_case = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
-            if key.is_empty() || !key.chars().all(lower_case) {
-                return None;
-            }
+            let lower_case = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
+            let key_end = attribute.bytes().take_while(lower_case).count();
+            let key = &attribute[..key_end];
+            let value = attribute[key_end..].strip_prefix("=\"")?;
             // The parser keeps the first of two alike; not worth following.
-            if attributes.iter().any(|(k, _)| *k == key) {
+            if key.is_empty() || attributes.iter().any(|(k, _)| *k == key) {
                 return None;
             }
-            let value_at = equals + 2;
-            let close = attribute[value_at..].find('"')?;
-            attributes.push((key, decode(&attribute[value_at..value_at + close])?));
-            rest = &attribute[value_at + close + 1..];
+            let close = memchr::memchr(b'"', value.as_bytes())?;
+            attributes.push((key, decode(&value[..close])?));
+            rest = &value[close + 1..];
         }
     }
 
@@ -178,28 +175,17 @@ impl<'a> StartTag<'a> {
                         Err(e) => e == url::ParseError::RelativeUrlWithoutBase,
                     })
         });
-        // Its `adjust_node_attributes`: herald's filter, then relative URLs
-        // resolved; each drops by `swap_remove`, from the last.
+        // Its `adjust_node_attributes`: herald's filter, dropping by
+        // `swap_remove` from the last. It then resolves relative URLs, but
+        // there are none left: the filter made every `href`, `src` and
+        // `poster` absolute (a URL it serialised, which starts with its
+        // scheme), and these are the only URL attributes plain elements keep.
         let mut dropped = Vec::new();
         for (i, (key, value)) in attributes.iter_mut().enumerate() {
             match filter_attribute(base, key, value) {
                 None => dropped.push(i),
                 Some(new) if new != *value => *value = Cow::Owned(new.into_owned()),
                 Some(_) => {}
-            }
-        }
-        dropped.into_iter().rev().for_each(|i| {
-            attributes.swap_remove(i);
-        });
-        let mut dropped = Vec::new();
-        for (i, (key, value)) in attributes.iter_mut().enumerate() {
-            if is_url_attribute(name, key)
-                && Url::parse(value) == Err(url::ParseError::RelativeUrlWithoutBase)
-            {
-                match base.join(value) {
-                    Ok(url) => *value = Cow::Owned(url.into()),
-                    Err(_) => dropped.push(i),
-                }
             }
         }
         dropped.into_iter().rev().for_each(|i| {
@@ -229,10 +215,10 @@ fn is_url_attribute(element: &str, attribute: &str) -> bool {
 /// renderers write and decodes to what the parser would decode it to; and
 /// without a carriage return or NUL, which the parser changes.
 fn decode(text: &str) -> Option<Cow<'_, str>> {
-    if text.contains(['\r', '\0']) {
+    if memchr::memchr2(b'\r', b'\0', text.as_bytes()).is_some() {
         return None;
     }
-    let Some(first) = text.find('&') else {
+    let Some(first) = memchr::memchr(b'&', text.as_bytes()) else {
         return Some(Cow::Borrowed(text));
     };
     let mut out = String::with_capacity(text.len());
@@ -277,19 +263,22 @@ fn character(name: &str) -> Option<char> {
 /// Escapes as html5ever's serialiser does: `&`, `<`, `>` and no-break
 /// spaces, and `"` in attribute values.
 fn escape(out: &mut String, text: &str, attribute: bool) {
-    let mut rest = text;
-    while let Some(at) = rest.find(['&', '<', '>', '"', '\u{a0}']) {
-        out.push_str(&rest[..at]);
-        let c = rest[at..].chars().next().expect("found");
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attribute => out.push_str("&quot;"),
-            '\u{a0}' => out.push_str("&nbsp;"),
-            other => out.push(other),
-        }
-        rest = &rest[at + c.len_utf8()..];
+    // Byte by byte: a search for a set of chars decodes each one, and this
+    // runs over every post's whole text. A no-break space is C2 A0.
+    let bytes = text.as_bytes();
+    let mut written = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let escaped = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' if attribute => "&quot;",
+            0xC2 if bytes.get(at + 1) == Some(&0xA0) => "&nbsp;",
+            _ => continue,
+        };
+        out.push_str(&text[written..at]);
+        out.push_str(escaped);
+        written = at + if byte == 0xC2 { 2 } else { 1 };
     }
-    out.push_str(rest);
+    out.push_str(&text[written..]);
 }
