@@ -235,7 +235,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
             let render = |out: &mut dyn Write| {
                 let entries = posts
                     .iter()
-                    .filter_map(|&i| contents[i].as_ref().map(|entries| entries[f].get()));
+                    .filter_map(|&i| contents[i].as_ref().map(|entries| &entries[f]));
                 feed::render(config, channel, updated, formats[f], entries, out)
             };
             let mut spans = Vec::new();

@@ -3,7 +3,6 @@
 //! post's entry in every format (10,000 real-sized posts: 570 MB),
 //! more than a build should hold at once.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -79,14 +78,18 @@ impl Spill {
 }
 
 impl Held {
-    /// The bytes, read back from the file if they were spilled.
-    pub fn get(&self) -> io::Result<Cow<'_, [u8]>> {
+    /// The bytes: in memory, or read back from the file into `buffer`
+    /// (one buffer for a whole feed's entries: a fresh zeroed one per
+    /// entry was a tenth of a full archive's writing).
+    pub fn bytes<'a>(&'a self, buffer: &'a mut Vec<u8>) -> io::Result<&'a [u8]> {
         match self {
-            Held::Memory(bytes) => Ok(Cow::Borrowed(bytes)),
+            Held::Memory(bytes) => Ok(bytes),
             Held::Spilled { file, offset, len } => {
-                let mut bytes = vec![0; *len];
-                read_at(file, &mut bytes, *offset)?;
-                Ok(Cow::Owned(bytes))
+                if buffer.len() < *len {
+                    buffer.resize(*len, 0);
+                }
+                read_at(file, &mut buffer[..*len], *offset)?;
+                Ok(&buffer[..*len])
             }
         }
     }
@@ -129,7 +132,7 @@ mod tests {
         assert!(matches!(held[0], Held::Memory(_)));
         assert!(matches!(held[49], Held::Spilled { .. }));
         for (i, held) in held.iter().enumerate() {
-            assert_eq!(*held.get().unwrap(), *content(i), "post {i}");
+            assert_eq!(held.bytes(&mut Vec::new()).unwrap(), content(i), "post {i}");
         }
         let left = std::fs::read_dir(dir.path().join("public"))
             .unwrap()
@@ -147,7 +150,7 @@ mod tests {
             .map(|i| spill.hold(content(i)).unwrap())
             .collect();
         for (i, held) in held.iter().enumerate() {
-            assert_eq!(*held.get().unwrap(), *content(i), "post {i}");
+            assert_eq!(held.bytes(&mut Vec::new()).unwrap(), content(i), "post {i}");
         }
     }
 }

@@ -65,15 +65,15 @@ pub fn post_to_feed(data: &[u8]) {
         let made = feed::Entries::new(&site.config, &channels[0], format)
             .and_then(|maker| maker.entry(&entry))
             .expect("an entry renders into memory");
+        let entries = [herald::spill::Held::Memory(made)];
         for channel in &channels {
             let mut bytes = Vec::new();
-            let entries = [Ok(std::borrow::Cow::Borrowed(made.as_slice()))];
             feed::render(
                 &site.config,
                 channel,
                 Some(dates[0]),
                 format,
-                entries,
+                &entries,
                 &mut bytes,
             )
             .expect("a feed renders into memory");

@@ -226,15 +226,16 @@ pub fn render<'b>(
     channel: &Channel<'_>,
     updated: Option<DateTime<FixedOffset>>,
     format: FeedFormat,
-    entries: impl IntoIterator<Item = std::io::Result<std::borrow::Cow<'b, [u8]>>>,
+    entries: impl IntoIterator<Item = &'b crate::spill::Held>,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<Vec<(u64, usize)>> {
     let ctx = Context::new(config, channel, format, updated);
     let frame = Frame::of(&ctx, format)?;
     let mut spans = Vec::new();
     let mut offset = 0;
-    for entry in entries {
-        let entry = entry?;
+    let mut buffer = Vec::new();
+    for held in entries {
+        let entry = held.bytes(&mut buffer)?;
         let before = if spans.is_empty() {
             frame.head.as_slice()
         } else {
@@ -480,12 +481,12 @@ mod tests {
                 let ctx = Context::new(&config, channel, format, updated);
                 let mut whole = document(&ctx, format, &entries).unwrap();
                 whole.push(b'\n');
-                let made: Vec<Vec<u8>> = entries.iter().map(|e| maker.entry(e).unwrap()).collect();
-                let mut written = Vec::new();
-                let pieces = made
+                let made: Vec<crate::spill::Held> = entries
                     .iter()
-                    .map(|m| Ok(std::borrow::Cow::Borrowed(m.as_slice())));
-                render(&config, channel, updated, format, pieces, &mut written).unwrap();
+                    .map(|e| crate::spill::Held::Memory(maker.entry(e).unwrap()))
+                    .collect();
+                let mut written = Vec::new();
+                render(&config, channel, updated, format, &made, &mut written).unwrap();
                 assert_eq!(
                     String::from_utf8(written).unwrap(),
                     String::from_utf8(whole).unwrap(),

@@ -635,23 +635,20 @@ fn context<'a>(message: &'a str, key: &str) -> Option<&'a str> {
 /// around it that `{%-` and `-%}` may trim. Lines before it are whole, so
 /// Liquid's line numbers only shift by their count.
 fn liquid_span(body: &str) -> std::ops::Range<usize> {
-    let first = [body.find("{{"), body.find("{%")]
-        .into_iter()
-        .flatten()
-        .min();
-    let Some(first) = first else {
+    // Byte scans for the braces: a search for a two-byte string from the
+    // end walks the whole post when the tags are all at its top.
+    let bytes = body.as_bytes();
+    let opens = |at: &usize| matches!(bytes.get(at + 1), Some(b'{' | b'%'));
+    let Some(first) = memchr::memchr_iter(b'{', bytes).find(opens) else {
         return 0..0;
     };
     let before = body[..first].trim_end();
     let start = before.rfind('\n').map_or(0, |i| i + 1);
-    let last_open = [body.rfind("{{"), body.rfind("{%")]
-        .into_iter()
-        .flatten()
-        .max();
-    let last_close = [body.rfind("}}"), body.rfind("%}")]
-        .into_iter()
-        .flatten()
-        .max();
+    let last_open = memchr::memrchr_iter(b'{', bytes).find(opens);
+    // Where the last `}}` or `%}` starts: one before the last `}` that ends one.
+    let last_close = memchr::memrchr_iter(b'}', bytes)
+        .find(|&at| at > 0 && matches!(bytes[at - 1], b'}' | b'%'))
+        .map(|at| at - 1);
     let end = match (last_open, last_close) {
         (Some(open), Some(close)) if close > open => close + 2,
         _ => body.len(),

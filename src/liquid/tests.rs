@@ -416,6 +416,25 @@ fn posts_whose_tags_read_their_text_are_parsed_whole() {
 }
 
 proptest::proptest! {
+    /// The byte scans find the span that plain string searches find.
+    #[test]
+    fn the_liquid_span_is_found_by_bytes_as_by_strings(
+        body in "[{}%a \n]{0,40}"
+    ) {
+        let by_strings = || {
+            let first = [body.find("{{"), body.find("{%")].into_iter().flatten().min()?;
+            let start = body[..first].trim_end().rfind('\n').map_or(0, |i| i + 1);
+            let last_open = [body.rfind("{{"), body.rfind("{%")].into_iter().flatten().max();
+            let last_close = [body.rfind("}}"), body.rfind("%}")].into_iter().flatten().max();
+            let end = match (last_open, last_close) {
+                (Some(open), Some(close)) if close > open => close + 2,
+                _ => body.len(),
+            };
+            Some(start..body.len() - body[end..].trim_start().len())
+        };
+        proptest::prop_assert_eq!(liquid_span(&body), by_strings().unwrap_or(0..0));
+    }
+
     /// Folded or whole, a post renders to the same text: prose of every
     /// length around tags that repeat, skip, trim and quote it.
     #[test]
