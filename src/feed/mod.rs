@@ -242,7 +242,7 @@ pub fn render<'b>(
             frame.separator
         };
         out.write_all(before)?;
-        out.write_all(&entry)?;
+        out.write_all(entry)?;
         offset += before.len() as u64;
         spans.push((offset, entry.len()));
         offset += entry.len() as u64;
