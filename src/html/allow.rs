@@ -243,8 +243,9 @@ pub fn keeps(element: &str, attribute: &str) -> bool {
     GENERIC.contains(&attribute)
         || PER_ELEMENT
             .iter()
-            .any(|(name, kept)| *name == element && kept.contains(&attribute))
-        || (MATHML.contains(&element) && MATHML_ATTRIBUTES.contains(&attribute))
+            .find(|(name, _)| *name == element)
+            .is_some_and(|(_, kept)| kept.contains(&attribute))
+        || (MATHML_ATTRIBUTES.contains(&attribute) && MATHML.contains(&element))
 }
 
 pub fn elements() -> HashSet<&'static str> {
@@ -270,4 +271,30 @@ pub fn per_element() -> HashMap<&'static str, HashSet<&'static str>> {
             .extend(MATHML_ATTRIBUTES.iter().copied());
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_agrees_with_the_sets_given_to_the_cleaner() {
+        let (generic, per_element) = (generic(), per_element());
+        let attributes: HashSet<&str> = GENERIC
+            .iter()
+            .chain(PER_ELEMENT.iter().flat_map(|(_, kept)| kept.iter()))
+            .chain(MATHML_ATTRIBUTES)
+            .chain(&["onclick", "href", "xlink:href", "data-x"])
+            .copied()
+            .collect();
+        for element in elements().iter().chain(&["svg", "form", "x"]) {
+            for attribute in &attributes {
+                let kept = generic.contains(attribute)
+                    || per_element
+                        .get(element)
+                        .is_some_and(|kept| kept.contains(attribute));
+                assert_eq!(keeps(element, attribute), kept, "{element} {attribute}");
+            }
+        }
+    }
 }

@@ -25,7 +25,7 @@ use std::borrow::Cow;
 
 use url::Url;
 
-use super::settled::{self, Settled};
+use super::settled::{Element, Settled};
 use super::{MAX_DEPTH, SCHEMES, allow, filter_attribute};
 
 /// `html` cleaned as [`super::clean`] would clean it, if `html` has the
@@ -41,7 +41,7 @@ pub fn clean(html: &str, base: &Url) -> Option<String> {
                 escape(&mut out, &text, false);
             }
             Token::Start(tag) => {
-                parse.start(tag.name);
+                parse.start_element(tag.element);
                 tag.write(&mut out, base);
             }
             Token::End(name) => {
@@ -67,7 +67,7 @@ pub fn text(html: &str) -> Option<String> {
                 parse.text(&text);
                 out.push_str(&text);
             }
-            Token::Start(tag) => parse.start(tag.name),
+            Token::Start(tag) => parse.start_element(tag.element),
             Token::End(name) => parse.end(name),
         }
         parse.holds().then_some(())
@@ -120,7 +120,7 @@ fn after_comment(comment: &str) -> Option<&str> {
 }
 
 struct StartTag<'a> {
-    name: &'a str,
+    element: Element,
     attributes: Vec<(&'a str, Cow<'a, str>)>,
 }
 
@@ -130,19 +130,26 @@ impl<'a> StartTag<'a> {
     /// element) naming a plain element.
     fn read(tag: &'a str) -> Option<(StartTag<'a>, &'a str)> {
         let name_end = tag.bytes().position(|b| !b.is_ascii_alphanumeric())?;
-        let name = &tag[..name_end];
-        if !settled::is_plain(name) {
-            return None;
-        }
+        let element = Element::of(&tag[..name_end])?;
         let mut attributes: Vec<(&str, Cow<str>)> = Vec::new();
         let mut rest = &tag[name_end..];
         loop {
             if let Some(after) = rest.strip_prefix('>') {
-                return Some((StartTag { name, attributes }, after));
+                return Some((
+                    StartTag {
+                        element,
+                        attributes,
+                    },
+                    after,
+                ));
             }
             // `/>` is read as `>`, but only on a void element.
             if let Some(after) = rest.strip_prefix(" />").or_else(|| rest.strip_prefix("/>")) {
-                return settled::is_void(name).then_some((StartTag { name, attributes }, after));
+                let tag = StartTag {
+                    element,
+                    attributes,
+                };
+                return element.is_void().then_some((tag, after));
             }
             let attribute = rest.strip_prefix(' ')?;
             let lower_case = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
@@ -162,9 +169,10 @@ impl<'a> StartTag<'a> {
     /// Writes the tag with the attributes ammonia keeps, in its order.
     fn write(self, out: &mut String, base: &Url) {
         let StartTag {
-            name,
+            element,
             mut attributes,
         } = self;
+        let name = element.name();
         // ammonia's `clean_child`: the allow-list, then the schemes of URL
         // attributes (relative ones pass, to be resolved below).
         attributes.retain(|(key, value)| {

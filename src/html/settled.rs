@@ -206,21 +206,128 @@ fn start_tag(tag: &str) -> Option<(&str, usize)> {
     }
 }
 
-/// Whether the rules here cover how `name` (lower-case) is parsed.
-pub fn is_plain(name: &str) -> bool {
-    PLAIN.binary_search(&name).is_ok()
+/// A plain element, by its place in [`PLAIN`]: the rules below look
+/// elements up in tables instead of comparing names, which was most of
+/// their time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Element(u8);
+
+impl Element {
+    /// The plain element `name` (lower-case) is, if the rules cover it.
+    pub fn of(name: &str) -> Option<Element> {
+        PLAIN.binary_search(&name).ok().map(|at| Element(at as u8))
+    }
+
+    pub fn name(self) -> &'static str {
+        PLAIN[usize::from(self.0)]
+    }
+
+    /// Without content or end tag.
+    pub fn is_void(self) -> bool {
+        self.kind().void
+    }
+
+    fn kind(self) -> Kind {
+        KINDS[usize::from(self.0)]
+    }
 }
 
-/// Whether `name` is a plain element without content or end tag.
-pub fn is_void(name: &str) -> bool {
-    VOID.contains(&name)
+/// What the rules ask of one plain element, from the lists above.
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    closes_p: bool,
+    heading: bool,
+    formatting: bool,
+    void: bool,
+    table_part: bool,
 }
+
+const KINDS: [Kind; PLAIN.len()] = kinds();
+
+const fn kinds() -> [Kind; PLAIN.len()] {
+    let none = Kind {
+        closes_p: false,
+        heading: false,
+        formatting: false,
+        void: false,
+        table_part: false,
+    };
+    let mut kinds = [none; PLAIN.len()];
+    let mut i = 0;
+    while i < PLAIN.len() {
+        let name = PLAIN[i];
+        kinds[i] = Kind {
+            closes_p: listed(CLOSE_P, name),
+            heading: listed(HEADINGS, name),
+            formatting: listed(FORMATTING, name),
+            void: listed(VOID, name),
+            table_part: listed(TABLE_PARTS, name),
+        };
+        i += 1;
+    }
+    kinds
+}
+
+const fn listed(list: &[&str], name: &str) -> bool {
+    let mut i = 0;
+    while i < list.len() {
+        if same(list[i], name) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The element `name` names; the build fails if it is not plain.
+const fn plain(name: &str) -> Element {
+    let mut i = 0;
+    while i < PLAIN.len() {
+        if same(PLAIN[i], name) {
+            return Element(i as u8);
+        }
+        i += 1;
+    }
+    panic!("not a plain element")
+}
+
+const A: Element = plain("a");
+const DD: Element = plain("dd");
+const DL: Element = plain("dl");
+const DT: Element = plain("dt");
+const LI: Element = plain("li");
+const OL: Element = plain("ol");
+const P: Element = plain("p");
+const PRE: Element = plain("pre");
+const TABLE: Element = plain("table");
+const TBODY: Element = plain("tbody");
+const TD: Element = plain("td");
+const TFOOT: Element = plain("tfoot");
+const TH: Element = plain("th");
+const THEAD: Element = plain("thead");
+const TR: Element = plain("tr");
+const UL: Element = plain("ul");
 
 /// Follows HTML token by token (see the module doc): [`settled`] reads the
 /// tokens from the cleaned HTML, `direct` hands them over as it writes.
 #[derive(Debug)]
 pub struct Settled {
-    open: Vec<&'static str>,
+    open: Vec<Element>,
     max_depth: usize,
     doubt: bool,
     /// Just after `<pre>`, where the parser drops a newline.
@@ -251,31 +358,36 @@ impl Settled {
 
     /// A start tag, `name` lower-case as the cleaner wrote it.
     pub fn start(&mut self, name: &str) {
+        match Element::of(name) {
+            Some(element) => self.start_element(element),
+            None => {
+                self.after_pre = false;
+                self.doubt = true;
+            }
+        }
+    }
+
+    /// A start tag of a plain element.
+    pub fn start_element(&mut self, element: Element) {
         self.after_pre = false;
-        let Ok(at) = PLAIN.binary_search(&name) else {
-            self.doubt = true;
-            return;
-        };
-        let name = PLAIN[at];
-        let open = |names: &[&str]| self.open.iter().any(|o| names.contains(o));
-        let alike = || self.open.iter().filter(|&&o| o == name).count();
-        let listed = |list: &[&str]| list.binary_search(&name).is_ok();
-        let doubt = !self.fits_parent(name)
-            || (listed(CLOSE_P) && open(&["p"]))
-            || (listed(HEADINGS) && open(HEADINGS))
-            || (name == "a" && alike() > 0)
-            || (listed(FORMATTING) && alike() >= 2);
+        let kind = element.kind();
+        let alike = || self.open.iter().filter(|&&o| o == element).count();
+        let doubt = !self.fits_parent(element)
+            || (kind.closes_p && self.open.contains(&P))
+            || (kind.heading && self.open.iter().any(|o| o.kind().heading))
+            || (element == A && alike() > 0)
+            || (kind.formatting && alike() >= 2);
         self.doubt |= doubt;
-        if !listed(VOID) {
-            self.open.push(name);
-            self.after_pre = name == "pre";
+        if !kind.void {
+            self.open.push(element);
+            self.after_pre = element == PRE;
         }
     }
 
     /// An end tag, which must close the innermost open element.
     pub fn end(&mut self, name: &str) {
         self.after_pre = false;
-        self.doubt |= self.open.pop() != Some(name);
+        self.doubt |= self.open.pop().map(Element::name) != Some(name);
     }
 
     /// A run of text, as written or decoded (what is looked at, whitespace,
@@ -284,31 +396,30 @@ impl Settled {
         if text.is_empty() {
             return;
         }
-        let parent = self.open.last().copied().unwrap_or_default();
         // The parser moves text other than whitespace out of a table.
-        let moved = TABLE_PARTS.contains(&parent)
+        let moved = self.open.last().is_some_and(|p| p.kind().table_part)
             && !text
                 .bytes()
                 .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0c'));
         // A carriage return comes back a newline, a NUL not at all.
-        let changed = text.contains(['\r', '\0']);
+        let changed = memchr::memchr2(b'\r', b'\0', text.as_bytes()).is_some();
         self.doubt |= moved || changed || (self.after_pre && text.starts_with('\n'));
         self.after_pre = false;
     }
 
     /// Whether the parser puts `name` where it stands: table parts only in
     /// the part above, list items only in a list.
-    fn fits_parent(&self, name: &str) -> bool {
-        let parent = self.open.last().copied().unwrap_or_default();
-        let wanted: &[&str] = match name {
-            "thead" | "tbody" | "tfoot" => &["table"],
-            "tr" => &["thead", "tbody", "tfoot"],
-            "td" | "th" => &["tr"],
-            "li" => &["ul", "ol"],
-            "dd" | "dt" => &["dl"],
-            _ => return !TABLE_PARTS.contains(&parent),
+    fn fits_parent(&self, element: Element) -> bool {
+        let parent = self.open.last().copied();
+        let wanted: &[Element] = match element {
+            THEAD | TBODY | TFOOT => &[TABLE],
+            TR => &[THEAD, TBODY, TFOOT],
+            TD | TH => &[TR],
+            LI => &[UL, OL],
+            DD | DT => &[DL],
+            _ => return !parent.is_some_and(|p| p.kind().table_part),
         };
-        wanted.contains(&parent)
+        parent.is_some_and(|p| wanted.contains(&p))
     }
 }
 
