@@ -14,12 +14,13 @@
 //!
 //! It gives up (`None`) on anything else: another form, an element other
 //! than the plain ones [`super::settled`] knows, an entity it does not
-//! know, a character the parser would change. The caller then has
-//! [`super::settled`] prove that the result re-parses to itself, which
-//! proves the input parsed to the same tree (they differ only in
-//! attributes, in how text is escaped and in `<br />` for `<br>`, none of
-//! which moves an element); else it cleans the slow way. Tests compare the
-//! two ways on real posts, on Markdown and on broken markup.
+//! know, a character the parser would change. Its tokens go through
+//! [`super::settled`]'s parse model as they are written, which must hold:
+//! that proves the result re-parses to itself, and so that the input
+//! parsed to the same tree (they differ only in attributes, in how text is
+//! escaped and in `<br />` for `<br>`, none of which moves an element);
+//! else the caller cleans the slow way. Tests compare the two ways on real
+//! posts, on Markdown and on broken markup.
 
 use std::borrow::Cow;
 
