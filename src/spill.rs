@@ -79,8 +79,8 @@ impl Spill {
 
 impl Held {
     /// The bytes: in memory, or read back from the file into `buffer`
-    /// (one buffer for a whole feed's entries: a fresh zeroed one per
-    /// entry was a tenth of a full archive's writing).
+    /// (one buffer for a whole feed's entries, not a fresh zeroed one
+    /// per entry).
     pub fn bytes<'a>(&'a self, buffer: &'a mut Vec<u8>) -> io::Result<&'a [u8]> {
         match self {
             Held::Memory(bytes) => Ok(bytes),
@@ -131,8 +131,11 @@ mod tests {
         let held: Vec<Held> = (0..50).map(|i| spill.hold(content(i)).unwrap()).collect();
         assert!(matches!(held[0], Held::Memory(_)));
         assert!(matches!(held[49], Held::Spilled { .. }));
+        // One buffer for all, as a feed reads them: a shorter entry after a
+        // longer one must not bring the longer one's tail along.
+        let mut buffer = Vec::new();
         for (i, held) in held.iter().enumerate() {
-            assert_eq!(held.bytes(&mut Vec::new()).unwrap(), content(i), "post {i}");
+            assert_eq!(held.bytes(&mut buffer).unwrap(), content(i), "post {i}");
         }
         let left = std::fs::read_dir(dir.path().join("public"))
             .unwrap()
