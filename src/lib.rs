@@ -33,6 +33,7 @@ pub mod status;
 pub mod subscribers;
 pub mod terminal;
 pub mod token;
+pub mod writeback;
 
 pub use error::{Error, Problem, Result};
 pub use site::{LoadOptions, Site};

@@ -36,7 +36,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 
 use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
@@ -57,10 +57,16 @@ pub type Key = [u8; 32];
 /// The file name, in the folder of the ledger.
 const FILE: &str = "render-cache.db";
 /// The layout of the file's tables; a file of another layout is emptied.
-const LAYOUT: i64 = 3;
+const LAYOUT: i64 = 4;
+/// Bytes per page of the file: a real-sized post's rendering fits in one.
+const PAGE_SIZE: i64 = 64 * 1024;
 
 pub struct RenderCache {
     conn: Mutex<Connection>,
+    /// Renderings left by threads that found the file busy, for the thread
+    /// writing to take along: a rendering thread never waits for another's
+    /// write while there is room here.
+    waiting: Mutex<Vec<Row>>,
     /// The hash of what every post's rendering shares (see [`Renderer::digest`]).
     site: [u8; 32],
     /// The hash of every post's path and URL (see [`Renderer::post_list_digest`]).
@@ -100,7 +106,7 @@ impl RenderCache {
         let conn = match connect(&file) {
             Err(e) if damaged(&e) => {
                 // Made again: it only ever held what a build can render.
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-journal", "-wal", "-shm"] {
                     let mut name = file.clone().into_os_string();
                     name.push(suffix);
                     let _ = std::fs::remove_file(name);
@@ -121,6 +127,7 @@ impl RenderCache {
         renderer.post_list_digest(&mut post_list);
         Some(RenderCache {
             conn: Mutex::new(conn),
+            waiting: Mutex::new(Vec::new()),
             site: hasher.finalize().into(),
             post_list: post_list.finalize().into(),
             keys: Vec::new(),
@@ -151,6 +158,7 @@ impl RenderCache {
         self.warned.clear();
         {
             let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+            self.write_waiting(&conn);
             let rows = conn
                 .prepare("SELECT key, warnings FROM rendered")
                 .and_then(|mut select| {
@@ -442,7 +450,8 @@ impl RenderCache {
 
     /// Drops the rows this build did not use and keeps the rest.
     pub fn finish(self) {
-        let conn = self.conn.into_inner().unwrap_or_else(|e| e.into_inner());
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        self.write_waiting(&conn);
         let kept = conn.execute_batch(
             "DELETE FROM rendered WHERE key NOT IN (SELECT key FROM temp.used); COMMIT",
         );
@@ -494,17 +503,62 @@ impl RenderCache {
             return;
         };
         let content = &rendered.content;
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        // A row that cannot be written is a post rendered again next time.
-        let _ = conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO rendered (key, html, excerpt, warnings) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .and_then(|mut insert| {
-                insert.execute(params![&key[..], content.html, content.excerpt, warnings])
-            })
-            .and_then(|_| use_key(&conn, key));
+        let conn = match self.conn.try_lock() {
+            Ok(conn) => conn,
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+                if waiting.len() < WAITING {
+                    waiting.push(Row {
+                        key: *key,
+                        warnings,
+                        html: content.html.clone(),
+                        excerpt: content.excerpt.clone(),
+                    });
+                    return;
+                }
+                drop(waiting);
+                self.conn.lock().unwrap_or_else(|e| e.into_inner())
+            }
+        };
+        insert(&conn, key, &warnings, &content.html, &content.excerpt);
+        self.write_waiting(&conn);
     }
+
+    /// Writes the renderings other threads left while `conn` was busy.
+    fn write_waiting(&self, conn: &Connection) {
+        loop {
+            let rows = std::mem::take(&mut *self.waiting.lock().unwrap_or_else(|e| e.into_inner()));
+            if rows.is_empty() {
+                return;
+            }
+            for row in rows {
+                insert(conn, &row.key, &row.warnings, &row.html, &row.excerpt);
+            }
+        }
+    }
+}
+
+/// Renderings waiting for the file, at most: past it a thread waits its turn.
+const WAITING: usize = 32;
+
+/// A rendering on its way to the file.
+struct Row {
+    key: Key,
+    warnings: String,
+    html: String,
+    excerpt: String,
+}
+
+/// Keeps one rendering, and marks it this build's. A row that cannot be
+/// written is a post rendered again next time.
+fn insert(conn: &Connection, key: &Key, warnings: &str, html: &str, excerpt: &str) {
+    let _ = conn
+        .prepare_cached(
+            "INSERT OR REPLACE INTO rendered (key, html, excerpt, warnings) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut insert| insert.execute(params![&key[..], html, excerpt, warnings]))
+        .and_then(|_| use_key(conn, key));
 }
 
 /// Warnings as kept in a row: a JSON list of [file, line, message]; `None`
@@ -542,8 +596,16 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     // Another build holding the file means this one goes without it.
     conn.busy_timeout(std::time::Duration::ZERO)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A row is a post's rendering (13 KB for a real-sized post): with
+    // SQLite's 4 KB pages each spans a chain of overflow pages. The page
+    // size only takes on a new file, or at the VACUUM below.
+    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+    // A rollback journal, not WAL: a build writes a few rows, or (the first
+    // build) every rendering at once, where WAL writes everything twice (the
+    // log, then the checkpoint). FULL, since a cache read back wrong after a
+    // power cut would put wrong content in a feed.
+    conn.pragma_update(None, "journal_mode", "DELETE")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     let layout: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if layout != LAYOUT {
@@ -552,13 +614,16 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
             "DROP TABLE IF EXISTS rendered; DROP TABLE IF EXISTS feeds; DROP TABLE IF EXISTS entries;",
         )?;
         conn.pragma_update(None, "user_version", LAYOUT)?;
+        conn.execute_batch("VACUUM")?;
     }
+    // The rendering last in its row: a scan for keys and warnings
+    // (`look_up_held`) then reads no overflow page.
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS rendered (
              key BLOB PRIMARY KEY,
-             html TEXT NOT NULL,
+             warnings TEXT NOT NULL,
              excerpt TEXT NOT NULL,
-             warnings TEXT NOT NULL
+             html TEXT NOT NULL
          );
          CREATE TABLE IF NOT EXISTS feeds (
              path TEXT PRIMARY KEY,

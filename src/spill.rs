@@ -4,10 +4,10 @@
 //! more than a build should hold at once.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Bytes of rendered entries a build keeps in memory before it spills: the
 /// default feeds (a few hundred posts) stay well under it.
@@ -20,7 +20,9 @@ pub struct Spill {
     held: AtomicUsize,
     /// Made on the first spill; unnamed, so nothing is left behind.
     file: OnceLock<Arc<File>>,
-    end: Mutex<u64>,
+    /// Where the next blob goes: each takes its range first, so threads
+    /// write their blobs side by side, none waiting for another.
+    end: AtomicU64,
 }
 
 /// Bytes kept for later, wherever they are.
@@ -42,7 +44,7 @@ impl Spill {
             budget,
             held: AtomicUsize::new(0),
             file: OnceLock::new(),
-            end: Mutex::new(0),
+            end: AtomicU64::new(0),
         }
     }
 
@@ -54,14 +56,8 @@ impl Spill {
             return Ok(Held::Memory(bytes));
         }
         let file = self.file()?;
-        let offset = {
-            // One writer at a time, so each blob's bytes are contiguous.
-            let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
-            let offset = *end;
-            (&*file).write_all(&bytes)?;
-            *end += len as u64;
-            offset
-        };
+        let offset = self.end.fetch_add(len as u64, Ordering::Relaxed);
+        write_at(&file, &bytes, offset)?;
         Ok(Held::Spilled { file, offset, len })
     }
 
@@ -98,6 +94,25 @@ impl Held {
 #[cfg(unix)]
 fn read_at(file: &File, bytes: &mut [u8], offset: u64) -> io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, bytes, offset)
+}
+
+#[cfg(unix)]
+fn write_at(file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+}
+
+#[cfg(windows)]
+fn write_at(file: &File, mut bytes: &[u8], mut offset: u64) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match std::os::windows::fs::FileExt::seek_write(file, bytes, offset)? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n => {
+                bytes = &bytes[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(windows)]

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
+use crate::writeback::Early;
 
 /// A file written in full beside its target, waiting for [`commit`] to
 /// rename it into place. Dropped without a commit, it deletes itself.
@@ -71,7 +72,7 @@ struct Unless<'a> {
     path: &'a Path,
     old: Option<BufReader<std::fs::File>>,
     matched: u64,
-    temp: Option<BufWriter<tempfile::NamedTempFile>>,
+    temp: Option<BufWriter<Early<tempfile::NamedTempFile>>>,
 }
 
 impl<'a> Unless<'a> {
@@ -105,13 +106,14 @@ impl<'a> Unless<'a> {
     }
 
     /// The temporary file, started with the matched part of the old one.
-    fn temp(&mut self) -> std::io::Result<&mut BufWriter<tempfile::NamedTempFile>> {
+    fn temp(&mut self) -> std::io::Result<&mut BufWriter<Early<tempfile::NamedTempFile>>> {
         if self.temp.is_none() {
             let dir = self.path.parent().unwrap_or(Path::new("."));
             let temp = tempfile::Builder::new()
                 .prefix(".herald-")
                 .tempfile_in(dir)?;
-            let mut temp = BufWriter::with_capacity(64 * 1024, temp);
+            let file = temp.as_file().try_clone()?;
+            let mut temp = BufWriter::with_capacity(64 * 1024, Early::new(temp, file));
             if let Some(old) = self.old.take()
                 && self.matched > 0
             {
@@ -145,7 +147,7 @@ impl<'a> Unless<'a> {
         let temp = temp
             .into_inner()
             .map_err(|e| with_path(e.into_error(), path))?;
-        Ok(Some(temp))
+        Ok(Some(temp.into_inner()))
     }
 }
 
