@@ -304,19 +304,22 @@ fn table_of_contents(headings: &[Heading]) -> String {
 /// they are first referred to, with kramdown's ids and back-links (by the
 /// note's name), or goldmark's (Hugo: by number).
 /// Definitions nothing refers to are left out, as kramdown does.
-fn footnotes_at_end(events: Vec<Event<'_>>, by_name: bool) -> Vec<Event<'_>> {
+fn footnotes_at_end(mut events: Vec<Event<'_>>, by_name: bool) -> Vec<Event<'_>> {
     if !events
         .iter()
         .any(|e| matches!(e, Event::FootnoteReference(_)))
     {
         return events;
     }
-    let mut body: Vec<Event<'_>> = Vec::with_capacity(events.len());
     let mut definitions: HashMap<String, Vec<Event<'_>>> = HashMap::new();
     let mut current: Option<(String, Vec<Event<'_>>)> = None;
     let mut order: Vec<String> = Vec::new();
     let mut references: HashMap<String, usize> = HashMap::new();
-    for event in events {
+    // The body is gathered in place, at the front of `events`: a post's
+    // events copied into a second list cost as much as this whole step.
+    let mut kept = 0;
+    for at in 0..events.len() {
+        let event = std::mem::replace(&mut events[at], Event::SoftBreak);
         let event = match event {
             Event::Start(Tag::FootnoteDefinition(name)) => {
                 current = Some((name.to_string(), Vec::new()));
@@ -357,10 +360,15 @@ fn footnotes_at_end(events: Vec<Event<'_>>, by_name: bool) -> Vec<Event<'_>> {
             other => other,
         };
         match &mut current {
-            Some((_, events)) => events.push(event),
-            None => body.push(event),
+            Some((_, note)) => note.push(event),
+            None => {
+                events[kept] = event;
+                kept += 1;
+            }
         }
     }
+    events.truncate(kept);
+    let mut body = events;
     body.push(Event::Html(CowStr::from(if by_name {
         "<div class=\"footnotes\" role=\"doc-endnotes\">\n<ol>\n"
     } else {

@@ -272,9 +272,24 @@ fn character(name: &str) -> Option<char> {
 /// Escapes as html5ever's serialiser does: `&`, `<`, `>` and no-break
 /// spaces, and `"` in attribute values.
 fn escape(out: &mut String, text: &str, attribute: bool) {
-    // Byte by byte: a search for a set of chars decodes each one, and this
-    // runs over every post's whole text. A no-break space is C2 A0.
     let bytes = text.as_bytes();
+    // Text without a no-break space (C2 A0; most text): vector scans for
+    // the other three, where a byte-by-byte loop was a tenth of the cleaning.
+    if !attribute && memchr::memchr(0xC2, bytes).is_none() {
+        let mut written = 0;
+        for at in memchr::memchr3_iter(b'&', b'<', b'>', bytes) {
+            out.push_str(&text[written..at]);
+            out.push_str(match bytes[at] {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                _ => "&gt;",
+            });
+            written = at + 1;
+        }
+        out.push_str(&text[written..]);
+        return;
+    }
+    // Byte by byte: a search for a set of chars decodes each one.
     let mut written = 0;
     for (at, &byte) in bytes.iter().enumerate() {
         let escaped = match byte {

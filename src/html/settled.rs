@@ -212,10 +212,46 @@ fn start_tag(tag: &str) -> Option<(&str, usize)> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Element(u8);
 
+/// A name of at most 16 bytes as a number that sorts as the name does
+/// (zero-padded, big-endian): a name holding a NUL byte would not.
+const fn packed(name: &[u8]) -> u128 {
+    let mut bytes = [0u8; 16];
+    let mut i = 0;
+    while i < name.len() {
+        bytes[i] = name[i];
+        i += 1;
+    }
+    u128::from_be_bytes(bytes)
+}
+
+/// [`PLAIN`], packed, in the same order.
+const PACKED: [u128; PLAIN.len()] = {
+    let mut packed_names = [0; PLAIN.len()];
+    let mut i = 0;
+    while i < PLAIN.len() {
+        assert!(
+            PLAIN[i].len() <= 16,
+            "a plain element's name fits in 16 bytes"
+        );
+        packed_names[i] = packed(PLAIN[i].as_bytes());
+        i += 1;
+    }
+    packed_names
+};
+
 impl Element {
     /// The plain element `name` (lower-case) is, if the rules cover it.
     pub fn of(name: &str) -> Option<Element> {
-        PLAIN.binary_search(&name).ok().map(|at| Element(at as u8))
+        // Compared as numbers: a binary search of the names themselves was
+        // a few `memcmp` calls per tag, a tenth of the cleaning's time.
+        let name = name.as_bytes();
+        if name.is_empty() || name.len() > 16 || name.contains(&0) {
+            return None;
+        }
+        PACKED
+            .binary_search(&packed(name))
+            .ok()
+            .map(|at| Element(at as u8))
     }
 
     pub fn name(self) -> &'static str {
@@ -463,5 +499,28 @@ mod tests {
         // A plain element the cleaner never keeps would be a dead rule.
         let kept = super::super::allow::elements();
         assert!(PLAIN.iter().all(|name| kept.contains(name)));
+    }
+
+    #[test]
+    fn each_plain_name_is_found_by_its_number_and_nothing_else() {
+        for (at, name) in PLAIN.iter().enumerate() {
+            assert_eq!(Element::of(name).map(|e| e.0 as usize), Some(at), "{name}");
+            assert_eq!(Element::of(name).unwrap().name(), *name);
+        }
+        for name in [
+            "",
+            "h",
+            "h7",
+            "h1\0",
+            "\0",
+            "bb",
+            "blockquotes",
+            "blockquote\0",
+            "A",
+            "tbodyx",
+            "abcdefghijklmnopq",
+        ] {
+            assert!(Element::of(name).is_none(), "{name:?}");
+        }
     }
 }
