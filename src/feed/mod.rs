@@ -206,14 +206,20 @@ impl<'a> Entries<'a> {
     /// document with this one entry, less the head and tail it shares with
     /// the empty document.
     pub fn entry(&self, entry: &Entry<'_>) -> std::io::Result<Vec<u8>> {
-        let document = document(&self.ctx, self.format, std::slice::from_ref(entry))?;
-        document
-            .strip_prefix(self.frame.head.as_slice())
-            .and_then(|rest| rest.strip_suffix(self.frame.tail.as_slice()))
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| {
-                std::io::Error::other("an entry changed its feed's head; nothing is written")
-            })
+        let mut document = match self.format {
+            FeedFormat::Atom => atom::one_entry_document(&self.ctx, entry)?,
+            format => document(&self.ctx, format, std::slice::from_ref(entry))?,
+        };
+        let (head, tail) = (&self.frame.head, &self.frame.tail);
+        if !(document.starts_with(head) && document[head.len()..].ends_with(tail)) {
+            return Err(std::io::Error::other(
+                "an entry changed its feed's head; nothing is written",
+            ));
+        }
+        // In place: the entry is most of the document.
+        document.truncate(document.len() - tail.len());
+        document.drain(..head.len());
+        Ok(document)
     }
 }
 
@@ -452,7 +458,8 @@ mod tests {
                 html: if i % 5 == 4 {
                     String::new()
                 } else {
-                    format!("<p>Text {i} &amp; <em>more</em>.</p>")
+                    // Every character XML escapes, and two it forbids.
+                    format!("<p class=\"x\">Text {i} &amp; <em>it's</em>\u{1} more\u{ffff}.</p>")
                 },
                 excerpt: if i % 7 == 6 {
                     String::new()
