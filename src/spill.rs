@@ -53,6 +53,10 @@ impl Spill {
         let len = bytes.len();
         let before = self.held.fetch_add(len, Ordering::Relaxed);
         if before + len <= self.budget {
+            // The budget counts bytes, so the memory held must be just them
+            // (an entry is cut from a bigger document in place).
+            let mut bytes = bytes;
+            bytes.shrink_to_fit();
             return Ok(Held::Memory(bytes));
         }
         let file = self.file()?;
@@ -156,6 +160,17 @@ mod tests {
             .unwrap()
             .count();
         assert_eq!(left, 0, "the spill file has no name to leave behind");
+    }
+
+    #[test]
+    fn memory_held_is_the_bytes_counted_not_their_buffer() {
+        let spill = Spill::new(Path::new("unused"), 1 << 20);
+        let mut bytes = Vec::with_capacity(64 * 1024);
+        bytes.extend_from_slice(b"an entry cut from its document");
+        match spill.hold(bytes).unwrap() {
+            Held::Memory(held) => assert_eq!(held.capacity(), held.len()),
+            Held::Spilled { .. } => panic!("within the budget"),
+        }
     }
 
     #[test]

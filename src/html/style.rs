@@ -131,6 +131,23 @@ const KEPT_KEYWORDS: &[&str] = &[
 /// the rest (`rgba(...)`, `url(...)`, positioning) would be stripped by them,
 /// or flagged by the validator. `None` when nothing is left.
 pub fn portable_style(style: &str) -> Option<String> {
+    // What Markdown writes for an aligned table column, on every cell of
+    // it: kept as it is, without taking it apart (3% of a full archive).
+    if MARKDOWN_ALIGNMENTS.contains(&style) {
+        return Some(style.to_string());
+    }
+    declarations(style)
+}
+
+/// The `style` pulldown-cmark gives a cell of an aligned column.
+const MARKDOWN_ALIGNMENTS: [&str; 3] = [
+    "text-align: left",
+    "text-align: center",
+    "text-align: right",
+];
+
+/// [`portable_style`], one declaration at a time.
+fn declarations(style: &str) -> Option<String> {
     let kept: Vec<String> = style
         .split(';')
         .filter_map(|declaration| {
@@ -174,4 +191,17 @@ fn is_css_length_or_color(word: &str) -> bool {
     (1..=3).contains(&digits)
         && number.matches('.').count() <= 1
         && ["", "cm", "em", "ex", "in", "mm", "pc", "pt", "px", "%"].contains(&unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_s_alignments_are_kept_as_each_declaration_would_be() {
+        for style in MARKDOWN_ALIGNMENTS {
+            assert_eq!(portable_style(style), declarations(style), "{style}");
+            assert_eq!(declarations(style).as_deref(), Some(style));
+        }
+    }
 }
