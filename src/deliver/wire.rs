@@ -15,7 +15,8 @@
 //!
 //! Every read and write goes through [`Timed`], which knows the deadline of
 //! the command in progress and sets the socket's timeout to what is left of
-//! it before each call; so `timeout` bounds a whole command (the write, the
+//! it whenever the one set could outlast the deadline (by more than a
+//! sixteenth of itself); so `timeout` bounds a whole command (the write, the
 //! wait, a reply dripped a byte at a time, a TLS handshake) and a stall is
 //! said in words: "the server did not greet within 30s". A reply is
 //! refused past [`MAX_REPLY`] bytes.
@@ -80,9 +81,23 @@ pub fn is_permanent(reply: &Response) -> bool {
 pub struct Timed {
     tcp: TcpStream,
     deadline: Instant,
+    /// The timeouts now set on the socket, so most calls set none: two
+    /// system calls a message saved (four `setsockopt` a message were a
+    /// tenth of `send`'s system time into a local relay).
+    read_set: Option<Duration>,
+    write_set: Option<Duration>,
 }
 
 impl Timed {
+    fn new(tcp: TcpStream, deadline: Instant) -> Timed {
+        Timed {
+            tcp,
+            deadline,
+            read_set: None,
+            write_set: None,
+        }
+    }
+
     /// What is left before the deadline; a timed-out error once it has passed.
     fn left(&self) -> io::Result<Duration> {
         let left = self.deadline.saturating_duration_since(Instant::now());
@@ -91,6 +106,31 @@ impl Timed {
         }
         Ok(left)
     }
+}
+
+/// The timeout to set on the socket before a call, if the one set will not
+/// do: a call may wait past the deadline by at most a sixteenth of the
+/// timeout set. One that ends before the deadline is kept: the call then
+/// times out early and is made again (see [`again`]).
+fn arm(set: &mut Option<Duration>, left: Duration) -> Option<Duration> {
+    match *set {
+        Some(current) if current <= left + current / 16 => None,
+        _ => {
+            *set = Some(left);
+            Some(left)
+        }
+    }
+}
+
+/// Whether a call that timed out is to be made again: its socket timeout
+/// ended before the command's deadline. Forgets the timeout set, so the
+/// next call sets what is left.
+fn again(result: &io::Result<usize>, set: &mut Option<Duration>, deadline: Instant) -> bool {
+    let timed_out = matches!(result, Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut));
+    if timed_out {
+        *set = None;
+    }
+    timed_out && Instant::now() < deadline
 }
 
 /// A socket timeout comes back as WouldBlock on Linux ("os error 11"); both
@@ -104,15 +144,31 @@ fn stalled(e: io::Error) -> io::Error {
 
 impl Read for Timed {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.tcp.set_read_timeout(Some(self.left()?))?;
-        self.tcp.read(buf).map_err(stalled)
+        loop {
+            let left = self.left()?;
+            if let Some(timeout) = arm(&mut self.read_set, left) {
+                self.tcp.set_read_timeout(Some(timeout))?;
+            }
+            let result = self.tcp.read(buf);
+            if !again(&result, &mut self.read_set, self.deadline) {
+                return result.map_err(stalled);
+            }
+        }
     }
 }
 
 impl Write for Timed {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tcp.set_write_timeout(Some(self.left()?))?;
-        self.tcp.write(buf).map_err(stalled)
+        loop {
+            let left = self.left()?;
+            if let Some(timeout) = arm(&mut self.write_set, left) {
+                self.tcp.set_write_timeout(Some(timeout))?;
+            }
+            let result = self.tcp.write(buf);
+            if !again(&result, &mut self.write_set, self.deadline) {
+                return result.map_err(stalled);
+            }
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -191,10 +247,7 @@ impl Wire {
         let tcp = open(peer)?;
         // Nagle would hold back the last small write of a command.
         let _ = tcp.set_nodelay(true);
-        let timed = Timed {
-            tcp,
-            deadline: Instant::now() + peer.timeout,
-        };
+        let timed = Timed::new(tcp, Instant::now() + peer.timeout);
         let mut wire = Wire {
             stream: Stream::Plain(timed),
             buffer: Vec::new(),
@@ -411,15 +464,14 @@ impl Wire {
             .map_err(|e| Failure::Fatal(format!("{host}: not a name TLS can check: {e}")))?;
         let connection = ClientConnection::new(config.clone(), name)
             .map_err(|e| Failure::Fatal(format!("cannot start TLS: {e}")))?;
-        let placeholder = Stream::Plain(Timed {
-            tcp: self
-                .stream
-                .timed()
-                .tcp
-                .try_clone()
-                .map_err(|e| self.io_failure(e, "start TLS"))?,
-            deadline: Instant::now(),
-        });
+        let clone = self
+            .stream
+            .timed()
+            .tcp
+            .try_clone()
+            .map_err(|e| self.io_failure(e, "start TLS"))?;
+        // Never read or written: it only holds the place until TLS is on.
+        let placeholder = Stream::Plain(Timed::new(clone, Instant::now()));
         let Stream::Plain(timed) = std::mem::replace(&mut self.stream, placeholder) else {
             return Err(Failure::Fatal("TLS is already on".into()));
         };
@@ -556,5 +608,51 @@ mod tests {
         assert_eq!(shown(Duration::from_secs(30)), "30s");
         assert_eq!(shown(Duration::from_millis(500)), "500ms");
         assert_eq!(shown(Duration::from_millis(1500)), "1.5s");
+    }
+
+    #[test]
+    fn a_socket_timeout_is_set_only_when_the_one_set_could_outlast_the_deadline() {
+        let ms = Duration::from_millis;
+        let mut set = None;
+        assert_eq!(arm(&mut set, ms(1600)), Some(ms(1600)), "nothing set yet");
+        assert_eq!(arm(&mut set, ms(1600)), None);
+        assert_eq!(arm(&mut set, ms(1500)), None, "within a sixteenth");
+        assert_eq!(arm(&mut set, ms(1499)), Some(ms(1499)), "past it");
+        assert_eq!(arm(&mut set, ms(3000)), None, "ends early: read again");
+    }
+
+    #[test]
+    fn a_read_whose_socket_timeout_ends_before_the_deadline_waits_for_the_deadline() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut peer, _) = listener.accept().unwrap();
+            thread::sleep(Duration::from_millis(300));
+            peer.write_all(b"2").unwrap();
+            // Held open until the client has read.
+            let _ = peer.read(&mut [0u8; 1]);
+        });
+        let tcp = TcpStream::connect(address).unwrap();
+        let mut timed = Timed::new(tcp, Instant::now() + Duration::from_secs(20));
+        // As after a command whose timeout was nearly spent: the socket's
+        // timeout ends long before this command's deadline.
+        timed.read_set = Some(Duration::from_millis(20));
+        timed
+            .tcp
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        assert_eq!(timed.read(&mut byte).unwrap(), 1);
+        assert_eq!(&byte, b"2");
+        timed.tcp.shutdown(Shutdown::Both).unwrap();
+        server.join().unwrap();
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let tcp = TcpStream::connect(address).unwrap();
+        let _held = listener.accept().unwrap();
+        let mut timed = Timed::new(tcp, Instant::now() + Duration::from_millis(100));
+        let error = timed.read(&mut byte).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut, "{error}");
     }
 }
