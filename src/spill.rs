@@ -13,15 +13,23 @@ use std::sync::{Arc, OnceLock};
 /// default feeds (a few hundred posts) stay well under it.
 pub const BUDGET: usize = 32 << 20;
 
-/// Where rendered entries go: memory until [`BUDGET`] is used, then the file.
+/// Where rendered entries go: memory until [`BUDGET`] is used, then a file.
 pub struct Spill {
     dir: PathBuf,
     budget: usize,
     held: AtomicUsize,
-    /// Made on the first spill; unnamed, so nothing is left behind.
+    /// A file per rendering thread: Linux takes a file's inode lock for
+    /// each write, so threads writing one file wait for each other (a
+    /// tenth of a full archive's spill time went to that wait).
+    lanes: Box<[Lane]>,
+}
+
+/// One spill file, made on its first blob; unnamed, so nothing is left behind.
+#[derive(Default)]
+struct Lane {
     file: OnceLock<Arc<File>>,
     /// Where the next blob goes: each takes its range first, so threads
-    /// write their blobs side by side, none waiting for another.
+    /// that share a lane still write side by side, none waiting for another.
     end: AtomicU64,
 }
 
@@ -37,18 +45,19 @@ pub enum Held {
 }
 
 impl Spill {
-    /// Spills into a temporary file in `dir` (made if missing) past `budget` bytes.
+    /// Spills into temporary files in `dir` (made if missing) past `budget` bytes.
     pub fn new(dir: &Path, budget: usize) -> Spill {
         Spill {
             dir: dir.to_path_buf(),
             budget,
             held: AtomicUsize::new(0),
-            file: OnceLock::new(),
-            end: AtomicU64::new(0),
+            lanes: (0..rayon::current_num_threads().max(1))
+                .map(|_| Lane::default())
+                .collect(),
         }
     }
 
-    /// Keeps `bytes`: in memory while the budget lasts, else in the file.
+    /// Keeps `bytes`: in memory while the budget lasts, else in a file.
     pub fn hold(&self, bytes: Vec<u8>) -> io::Result<Held> {
         let len = bytes.len();
         let before = self.held.fetch_add(len, Ordering::Relaxed);
@@ -59,21 +68,24 @@ impl Spill {
             bytes.shrink_to_fit();
             return Ok(Held::Memory(bytes));
         }
-        let file = self.file()?;
-        let offset = self.end.fetch_add(len as u64, Ordering::Relaxed);
+        // Any thread may use any lane (a thread outside the pool takes the
+        // first): the ranges keep blobs apart, the lanes only spare waiting.
+        let lane = &self.lanes[rayon::current_thread_index().unwrap_or(0) % self.lanes.len()];
+        let file = self.file(lane)?;
+        let offset = lane.end.fetch_add(len as u64, Ordering::Relaxed);
         write_at(&file, &bytes, offset)?;
         Ok(Held::Spilled { file, offset, len })
     }
 
-    fn file(&self) -> io::Result<Arc<File>> {
-        if let Some(file) = self.file.get() {
+    fn file(&self, lane: &Lane) -> io::Result<Arc<File>> {
+        if let Some(file) = lane.file.get() {
             return Ok(file.clone());
         }
         fs_err::create_dir_all(&self.dir)?;
         let made = tempfile::tempfile_in(&self.dir)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.dir.display())))?;
         // Another thread may have made one first; theirs is used, this one goes.
-        Ok(self.file.get_or_init(|| Arc::new(made)).clone())
+        Ok(lane.file.get_or_init(|| Arc::new(made)).clone())
     }
 }
 
