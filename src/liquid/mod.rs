@@ -657,19 +657,25 @@ fn liquid_span(body: &str) -> std::ops::Range<usize> {
     start..end
 }
 
-/// The file line of a parse error. Liquid parses a tag's arguments on
-/// their own, so the line pest reports may count from the tag; the text
-/// pest quotes (`12 | text`) is looked up in the post instead.
+/// The file line of a parse error: the line pest numbers (`12 | text`)
+/// when the post's line of that number holds the text quoted, else the
+/// first line that does. Liquid parses a tag's arguments on their own, so
+/// pest's number may count from the tag; and a tag can be quoted alone
+/// (`3 | {% endfor %}` where a post ends) while an earlier line holds it too.
 fn error_line(post: &Post, body: &str, message: &str) -> Option<usize> {
     let quoted = message.lines().find_map(|line| {
         let (number, text) = line.trim_start().split_once(" | ")?;
-        number.trim().parse::<usize>().ok()?;
-        Some(text.trim()).filter(|t| !t.is_empty())
+        let number = number.trim().parse::<usize>().ok()?;
+        Some((number, text.trim())).filter(|(_, t)| !t.is_empty())
+    });
+    let numbered = quoted.and_then(|(number, text)| {
+        let line = body.lines().nth(number.checked_sub(1)?)?;
+        line.contains(text).then(|| post.body_line + number - 1)
     });
     // A name in quotes in the message (`no post named "x"`) is the next best clue.
     let named = message.split('"').nth(1).filter(|n| !n.is_empty());
-    quoted
-        .and_then(|text| line_of(post, body, text))
+    numbered
+        .or_else(|| quoted.and_then(|(_, text)| line_of(post, body, text)))
         .or_else(|| named.and_then(|name| line_of(post, body, name)))
         .or_else(|| {
             message.lines().find_map(|line| {

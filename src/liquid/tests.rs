@@ -397,6 +397,12 @@ fn messages_about_a_folded_post_name_the_file_s_lines() {
     let body = format!("{{% include JB/setup %}}\n{prose}{{{{ page.title | shout }}}}\n");
     let lines = warnings(&body);
     assert_eq!(line_of(&lines, "shout"), Some(4 + 1 + 1 + 10), "{lines:?}");
+    // A stray tag alone on the post's last line, after a line that holds
+    // the same tag: pest quotes `3 | {% endfor %}`, and line 3 is named,
+    // not the first line holding that text (found by proptest).
+    let body = format!("{{% for i in (1..3) %}}{{{{ i }}}}{{% endfor %}}\n\n{{% endfor %}}{PROSE}");
+    let lines = warnings(&body);
+    assert_eq!(line_of(&lines, "endfor"), Some(4 + 3), "{lines:?}");
 }
 
 #[test]
