@@ -28,7 +28,9 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use liquid_core::ParseFilter;
 use liquid_core::model::Value;
-use liquid_core::partials::{OnDemandCompiler, PartialSource};
+use liquid_core::parser::Language;
+use liquid_core::partials::{PartialCompiler, PartialSource};
+use liquid_core::runtime::{PartialStore, Renderable};
 
 use crate::error::{Problem, Result};
 use crate::post::Post;
@@ -37,7 +39,7 @@ use globals::Globals;
 pub use globals::jekyll_config;
 
 pub struct Engine<'a> {
-    parser: RwLock<liquid::Parser>,
+    parser: RwLock<Parsing>,
     /// Names of unknown tags and filters met so far, and so made lenient.
     unknown_tags: Mutex<BTreeSet<&'static str>>,
     unknown_filters: Mutex<BTreeSet<&'static str>>,
@@ -104,6 +106,130 @@ impl PartialSource for Includes {
     }
 }
 
+/// The includes, each parsed on its first use and kept for the parser's
+/// life (liquid's `OnDemandCompiler` parsed an include again for every
+/// post using it: `{% include JB/setup %}` in nine posts of ten). A name
+/// missing or refused is not kept: each use notes it for its own post.
+impl PartialCompiler for Includes {
+    fn compile(
+        self,
+        language: Arc<Language>,
+    ) -> liquid_core::Result<Box<dyn PartialStore + Send + Sync>> {
+        Ok(Box::new(ParsedIncludes {
+            language,
+            source: self,
+            kept: RwLock::new(HashMap::new()),
+        }))
+    }
+
+    fn source(&self) -> &dyn PartialSource {
+        self
+    }
+}
+
+struct ParsedIncludes {
+    language: Arc<Language>,
+    source: Includes,
+    kept: RwLock<HashMap<String, Arc<dyn Renderable>>>,
+}
+
+impl ParsedIncludes {
+    fn parse(&self, name: &str, text: &str) -> liquid_core::Result<Arc<dyn Renderable>> {
+        let template: Arc<dyn Renderable> = Arc::new(liquid_core::runtime::Template::new(
+            liquid_core::parser::parse(text, &self.language)?,
+        ));
+        let keep = self.source.files.contains_key(name) && !self.source.refused.contains_key(name);
+        if keep {
+            self.kept
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name.to_string(), template.clone());
+        }
+        Ok(template)
+    }
+
+    fn kept(&self, name: &str) -> Option<Arc<dyn Renderable>> {
+        self.kept
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+}
+
+impl std::fmt::Debug for ParsedIncludes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.source.fmt(f)
+    }
+}
+
+impl PartialStore for ParsedIncludes {
+    fn contains(&self, name: &str) -> bool {
+        self.source.contains(name)
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.source.names()
+    }
+
+    fn try_get(&self, name: &str) -> Option<Arc<dyn Renderable>> {
+        if let Some(template) = self.kept(name) {
+            return Some(template);
+        }
+        let text = self.source.try_get(name)?;
+        self.parse(name, &text).ok()
+    }
+
+    fn get(&self, name: &str) -> liquid_core::Result<Arc<dyn Renderable>> {
+        if let Some(template) = self.kept(name) {
+            return Ok(template);
+        }
+        let text = self.source.get(name)?;
+        self.parse(name, &text)
+    }
+}
+
+/// A parser, and the texts it has parsed. Once its prose is folded away
+/// (see `fold`), many posts' text for Liquid is the same (`{% include
+/// JB/setup %}` and a placeholder, in a Jekyll-Bootstrap blog), and a
+/// template is the same whichever post it renders: such a text is parsed
+/// once per build, not once per post. Made anew with the parser, since an
+/// unknown name made lenient changes what a text parses to.
+struct Parsing {
+    parser: liquid::Parser,
+    parsed: Mutex<HashMap<String, Arc<liquid::Template>>>,
+}
+
+/// Texts longer than this are not kept: a folded text is a few tags and
+/// placeholders, and a long one is unlikely to come again.
+const MAX_KEPT_TEXT: usize = 4096;
+/// Parsed texts kept at most, so memory stays bounded on any blog.
+const MAX_KEPT: usize = 1024;
+
+impl Parsing {
+    fn new(parser: liquid::Parser) -> Parsing {
+        Parsing {
+            parser,
+            parsed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn parse(&self, text: &str) -> Result<Arc<liquid::Template>, liquid::Error> {
+        let kept = || self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(template) = kept().get(text) {
+            return Ok(template.clone());
+        }
+        let template = Arc::new(self.parser.parse(text)?);
+        if text.len() <= MAX_KEPT_TEXT {
+            let mut kept = kept();
+            if kept.len() < MAX_KEPT {
+                kept.insert(text.to_string(), template.clone());
+            }
+        }
+        Ok(template)
+    }
+}
+
 /// How many times one post may be rendered again after defining a missing variable.
 const RETRIES: usize = 32;
 /// How many unknown tags and filters one post may use (each costs a parse).
@@ -123,7 +249,7 @@ impl<'a> Engine<'a> {
         });
         let includes = read_includes(&site.shown(&site.path(&config.posts.includes)), &site.root);
         let engine = Engine {
-            parser: RwLock::new(build_parser(&links, &includes, &[], &[])?),
+            parser: RwLock::new(Parsing::new(build_parser(&links, &includes, &[], &[])?)),
             unknown_tags: Mutex::new(BTreeSet::new()),
             unknown_filters: Mutex::new(BTreeSet::new()),
             warned: Mutex::new(HashSet::new()),
@@ -371,7 +497,7 @@ impl<'a> Engine<'a> {
         marker: char,
         folded: bool,
         warnings: &mut Vec<Problem>,
-    ) -> Result<liquid::Template, Vec<Problem>> {
+    ) -> Result<Arc<liquid::Template>, Vec<Problem>> {
         let text = compat::break_whitespace_runs(&compat::quote_path_arguments(body), marker);
         // Each round makes one more unknown name lenient and parses again.
         for _ in 0..MAX_UNKNOWN_NAMES {
@@ -419,7 +545,7 @@ impl<'a> Engine<'a> {
         )])
     }
 
-    fn read_parser(&self) -> std::sync::RwLockReadGuard<'_, liquid::Parser> {
+    fn read_parser(&self) -> std::sync::RwLockReadGuard<'_, Parsing> {
         self.parser
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -454,7 +580,7 @@ impl<'a> Engine<'a> {
             .collect();
         let parser = build_parser(&self.links, &self.includes, &tag_names, &filter_names)
             .map_err(|e| vec![Problem::file("Liquid", e.to_string())])?;
-        *self.parser.write().unwrap_or_else(|p| p.into_inner()) = parser;
+        *self.parser.write().unwrap_or_else(|p| p.into_inner()) = Parsing::new(parser);
         Ok(())
     }
 
@@ -527,7 +653,7 @@ fn build_parser(
         builder = builder.tag(tags::Silent(name));
     }
     builder
-        .partials(OnDemandCompiler::new(includes.clone()))
+        .partials(includes.clone())
         .build()
         .map_err(|e| crate::error::Error::Message(format!("Liquid: {e}")))
 }

@@ -280,6 +280,67 @@ fn jekyll_bootstraps_setup_include_assigns_for_the_page() {
 }
 
 #[test]
+fn posts_whose_liquid_is_one_text_each_render_their_own_page_and_prose() {
+    // Folded, the three posts' Liquid is one text, parsed once and kept;
+    // the include is parsed once and kept too. Each post must still get
+    // its own title, parameter and prose.
+    let post = |n: usize| {
+        (
+            format!("2024-01-0{n}-p{n}.md"),
+            format!(
+                "---\ntitle: Post {n}\n---\n{{% include note.html text=page.title %}}\n\
+                 Prose of post {n}, long enough to be folded out of Liquid's way.\n"
+            ),
+        )
+    };
+    let mut posts: Vec<(String, String)> = (1..=3).map(post).collect();
+    // A refused include is refused for every post that uses it, not only the first.
+    for n in 4..=5 {
+        posts.push((
+            format!("2024-01-0{n}-r{n}.md"),
+            format!("---\ntitle: R{n}\n---\n{{% include deep.html %}}\n"),
+        ));
+    }
+    let posts: Vec<(&str, &str)> = posts
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let deep = "{% if true %}".repeat(5000) + &"{% endif %}".repeat(5000);
+    let includes = [
+        ("note.html", "<aside>{{ include.text }}</aside>"),
+        ("deep.html", deep.as_str()),
+    ];
+    let (_dir, site) = site("", &posts, &includes);
+    let engine = Engine::new(&site).unwrap();
+    for round in 0..2 {
+        for n in 1..=3 {
+            let post = site.find_post(&format!("p{n}")).unwrap();
+            assert!(fold::fold(&post.body().unwrap()).is_some());
+            let out = engine.render(post).unwrap();
+            assert_eq!(
+                out.text,
+                format!(
+                    "<aside>Post {n}</aside>\nProse of post {n}, long enough to be folded out of Liquid's way.\n"
+                ),
+                "round {round}"
+            );
+        }
+        for n in 4..=5 {
+            let Err(problems) = engine.render(site.find_post(&format!("r{n}")).unwrap()) else {
+                panic!("round {round}: r{n} rendered");
+            };
+            assert!(
+                problems[0].message.contains("nested more than"),
+                "round {round}: {problems:?}"
+            );
+        }
+    }
+    // Two texts kept: the three posts' one, and the refused posts' one.
+    let kept = engine.read_parser().parsed.lock().unwrap().len();
+    assert_eq!(kept, 2);
+}
+
+#[test]
 fn include_names_may_be_built_with_output_tags_and_take_parameters() {
     let out = with_includes(
         "{% include {{ page.kind }}.html %}|{% include sub/x.html a=page.title b=\"two words\" %}",
