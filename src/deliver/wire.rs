@@ -81,11 +81,17 @@ pub fn is_permanent(reply: &Response) -> bool {
 pub struct Timed {
     tcp: TcpStream,
     deadline: Instant,
-    /// The timeouts now set on the socket, so most calls set none: two
-    /// system calls a message saved (four `setsockopt` a message were a
-    /// tenth of `send`'s system time into a local relay).
-    read_set: Option<Duration>,
-    write_set: Option<Duration>,
+    /// The timeouts now set on the socket, by [`Way`], so most calls set
+    /// none (four `setsockopt` a message were a tenth of `send`'s system
+    /// time into a local relay).
+    set: [Option<Duration>; 2],
+}
+
+/// Which of the socket's two timeouts a call waits under.
+#[derive(Debug, Clone, Copy)]
+enum Way {
+    Read = 0,
+    Write = 1,
 }
 
 impl Timed {
@@ -93,8 +99,28 @@ impl Timed {
         Timed {
             tcp,
             deadline,
-            read_set: None,
-            write_set: None,
+            set: [None; 2],
+        }
+    }
+
+    /// Makes `call` on the socket, waiting no longer than the deadline.
+    fn within(
+        &mut self,
+        way: Way,
+        mut call: impl FnMut(&mut TcpStream) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        loop {
+            let left = self.left()?;
+            if let Some(timeout) = arm(&mut self.set[way as usize], left) {
+                match way {
+                    Way::Read => self.tcp.set_read_timeout(Some(timeout))?,
+                    Way::Write => self.tcp.set_write_timeout(Some(timeout))?,
+                }
+            }
+            let result = call(&mut self.tcp);
+            if !again(&result, &mut self.set[way as usize], self.deadline) {
+                return result.map_err(stalled);
+            }
         }
     }
 
@@ -144,31 +170,13 @@ fn stalled(e: io::Error) -> io::Error {
 
 impl Read for Timed {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            let left = self.left()?;
-            if let Some(timeout) = arm(&mut self.read_set, left) {
-                self.tcp.set_read_timeout(Some(timeout))?;
-            }
-            let result = self.tcp.read(buf);
-            if !again(&result, &mut self.read_set, self.deadline) {
-                return result.map_err(stalled);
-            }
-        }
+        self.within(Way::Read, |tcp| tcp.read(buf))
     }
 }
 
 impl Write for Timed {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        loop {
-            let left = self.left()?;
-            if let Some(timeout) = arm(&mut self.write_set, left) {
-                self.tcp.set_write_timeout(Some(timeout))?;
-            }
-            let result = self.tcp.write(buf);
-            if !again(&result, &mut self.write_set, self.deadline) {
-                return result.map_err(stalled);
-            }
-        }
+        self.within(Way::Write, |tcp| tcp.write(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -636,7 +644,7 @@ mod tests {
         let mut timed = Timed::new(tcp, Instant::now() + Duration::from_secs(20));
         // As after a command whose timeout was nearly spent: the socket's
         // timeout ends long before this command's deadline.
-        timed.read_set = Some(Duration::from_millis(20));
+        timed.set[Way::Read as usize] = Some(Duration::from_millis(20));
         timed
             .tcp
             .set_read_timeout(Some(Duration::from_millis(20)))
