@@ -197,33 +197,53 @@ impl PartialStore for ParsedIncludes {
 /// unknown name made lenient changes what a text parses to.
 struct Parsing {
     parser: liquid::Parser,
-    parsed: Mutex<HashMap<String, Arc<liquid::Template>>>,
+    kept: Mutex<Kept>,
+}
+
+/// Parsed texts, and the hashes of texts met once: a text is kept when
+/// it comes a second time, so texts of one post never fill the room.
+#[derive(Default)]
+struct Kept {
+    parsed: HashMap<String, Arc<liquid::Template>>,
+    seen: HashSet<u64>,
 }
 
 /// Texts longer than this are not kept: a folded text is a few tags and
 /// placeholders, and a long one is unlikely to come again.
-const MAX_KEPT_TEXT: usize = 4096;
-/// Parsed texts kept at most, so memory stays bounded on any blog.
-const MAX_KEPT: usize = 1024;
+const MAX_KEPT_TEXT: usize = 2048;
+/// Parsed texts kept, and texts met once remembered, at most: memory
+/// stays bounded (a few MB) on any blog.
+const MAX_KEPT: usize = 512;
+const MAX_SEEN: usize = 65_536;
 
 impl Parsing {
     fn new(parser: liquid::Parser) -> Parsing {
         Parsing {
             parser,
-            parsed: Mutex::new(HashMap::new()),
+            kept: Mutex::new(Kept::default()),
         }
     }
 
     fn parse(&self, text: &str) -> Result<Arc<liquid::Template>, liquid::Error> {
-        let kept = || self.parsed.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(template) = kept().get(text) {
+        let kept = || self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(template) = kept().parsed.get(text) {
             return Ok(template.clone());
         }
         let template = Arc::new(self.parser.parse(text)?);
         if text.len() <= MAX_KEPT_TEXT {
+            let hash = {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                text.hash(&mut hasher);
+                hasher.finish()
+            };
             let mut kept = kept();
-            if kept.len() < MAX_KEPT {
-                kept.insert(text.to_string(), template.clone());
+            if kept.seen.contains(&hash) {
+                if kept.parsed.len() < MAX_KEPT {
+                    kept.parsed.insert(text.to_string(), template.clone());
+                }
+            } else if kept.seen.len() < MAX_SEEN {
+                kept.seen.insert(hash);
             }
         }
         Ok(template)

@@ -335,8 +335,9 @@ fn posts_whose_liquid_is_one_text_each_render_their_own_page_and_prose() {
             );
         }
     }
-    // Two texts kept: the three posts' one, and the refused posts' one.
-    let kept = engine.read_parser().parsed.lock().unwrap().len();
+    // Two texts kept, each met more than once: the three posts' one, and
+    // the refused posts' one.
+    let kept = engine.read_parser().kept.lock().unwrap().parsed.len();
     assert_eq!(kept, 2);
 }
 
