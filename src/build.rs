@@ -550,7 +550,7 @@ fn sample_post(site: &Site) -> Option<Post> {
         SAMPLE,
         &site.config,
     ) {
-        Read::Post(post) => Some(*post),
+        Read::Post(post) => Some(post),
         Read::Skipped(_) | Read::Broken(_) => None,
     }
 }

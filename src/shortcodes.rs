@@ -542,7 +542,7 @@ mod tests {
             .iter()
             .map(
                 |(path, text)| match Post::read(Path::new(path), text, &config) {
-                    Read::Post(post) => *post,
+                    Read::Post(post) => post,
                     other => panic!("{other:?}"),
                 },
             )

@@ -58,23 +58,17 @@ impl Site {
         let config = Config::load(&config_path, &shown(root, &config_path))?;
         let posts_dir = root.join(&config.posts.dir);
         let found = discover::post_files(&posts_dir)?;
-        let mut reads: Vec<Read> = found
+        let reads: Vec<Read> = found
             .files
             .par_iter()
             .map(|file| read_post(root, file, &config))
             .collect();
-        reads.extend(
-            found
-                .unreadable
-                .iter()
-                .map(|(path, why)| Read::Broken(vec![Problem::file(shown(root, path), why)])),
-        );
 
         let mut site = Site {
             root: root.to_path_buf(),
             config_path,
             config,
-            posts: Vec::with_capacity(reads.len()),
+            posts: Vec::new(),
             warnings: Vec::new(),
             drafts: 0,
             future: 0,
@@ -82,17 +76,34 @@ impl Site {
             problems: Vec::new(),
         };
         let mut problems = Vec::new();
-        for read in reads {
-            match read {
-                Read::Post(post) if post.draft => site.drafts += 1,
-                Read::Post(post) if post.date.with_timezone(&Utc) > options.now => site.future += 1,
-                Read::Post(post) => site.posts.push(*post),
-                Read::Skipped(warning) => site.warnings.push(warning),
+        // In place: the posts take over the reads' allocation, so a big
+        // site's posts are never held twice.
+        site.posts = reads
+            .into_iter()
+            .filter_map(|read| match read {
+                Read::Post(post) if post.draft => {
+                    site.drafts += 1;
+                    None
+                }
+                Read::Post(post) if post.date.with_timezone(&Utc) > options.now => {
+                    site.future += 1;
+                    None
+                }
+                Read::Post(post) => Some(post),
+                Read::Skipped(warning) => {
+                    site.warnings.push(warning);
+                    None
+                }
                 Read::Broken(mut list) => {
                     site.broken += 1;
                     problems.append(&mut list);
+                    None
                 }
-            }
+            })
+            .collect();
+        for (path, why) in &found.unreadable {
+            site.broken += 1;
+            problems.push(Problem::file(shown(root, path), why));
         }
         problems.append(&mut remove_duplicates(&mut site.posts));
         if !problems.is_empty() && !options.keep_going {

@@ -34,7 +34,7 @@ pub fn post_to_feed(data: &[u8]) {
     };
     let config = Config::parse(CONFIG, Path::new("fuzz.toml")).expect("the fuzz config parses");
     let post = match Post::read(Path::new("posts/2024-01-01-fuzz.md"), text, &config) {
-        Read::Post(post) => *post,
+        Read::Post(post) => post,
         Read::Skipped(_) | Read::Broken(_) => return,
     };
     let site = Site {

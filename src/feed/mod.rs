@@ -409,7 +409,7 @@ mod tests {
             .map(|(name, tags)| {
                 let text = format!("---\ntitle: {name}\ntags: {tags}\n---\n");
                 match Post::read(Path::new(name), &text, &config) {
-                    Read::Post(p) => *p,
+                    Read::Post(p) => p,
                     other => panic!("{other:?}"),
                 }
             })
@@ -448,7 +448,7 @@ mod tests {
                 let name = format!("2024-01-01-p{i:03}.md");
                 let text = format!("---\ntitle: Post {i}\ntags: {tags}\n{author}---\nText {i}.\n");
                 match Post::read(Path::new(&name), &text, &config) {
-                    Read::Post(p) => *p,
+                    Read::Post(p) => p,
                     other => panic!("{other:?}"),
                 }
             })

@@ -269,7 +269,7 @@ fn post_summary(post: &Post, site_url: &str) -> Json {
 }
 
 pub fn page(post: &Post, site_url: &str) -> Value {
-    let mut map = post.front_matter.clone();
+    let mut map = post.front_matter.fields();
     let name = post
         .path
         .file_name()

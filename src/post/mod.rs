@@ -58,7 +58,7 @@ pub struct Post {
     /// The line of the file where `body` starts, for messages.
     pub body_line: usize,
     /// Every front matter key, known or not (Liquid's `page.*`).
-    pub front_matter: Map<String, Value>,
+    pub front_matter: front_matter::Kept,
 }
 
 /// A post's text after its front matter.
@@ -78,8 +78,12 @@ pub enum Body {
 
 /// What reading a file gave.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a site's reads become its posts in place, in the same allocation (`Site::load`); boxed, 100,000 posts were held twice"
+)]
 pub enum Read {
-    Post(Box<Post>),
+    Post(Post),
     /// Not a post (no date anywhere): a warning says why.
     Skipped(Problem),
     /// A post with problems, every one listed.
@@ -300,7 +304,7 @@ impl Post {
             (config.feeds.ids == FeedIds::Jekyll)
                 .then(|| jekyll_id(&config.site.url, &url_path, &slug))
         });
-        Read::Post(Box::new(Post {
+        Read::Post(Post {
             path: path.to_path_buf(),
             file_slug,
             slug,
@@ -318,8 +322,8 @@ impl Post {
             draft,
             body: body(split.body),
             body_line: split.body_line,
-            front_matter: fields.clone(),
-        }))
+            front_matter: front_matter::Kept::of(&split),
+        })
     }
 }
 
@@ -488,6 +492,7 @@ impl Reader<'_> {
         let mut words = self.words_in(self.fields.get(key), key);
         if let Some(Value::Object(taxonomies)) = self.fields.get("taxonomies") {
             words.extend(self.words_in(taxonomies.get(key), key));
+            words.shrink_to_fit();
         }
         words
     }
@@ -505,12 +510,12 @@ impl Reader<'_> {
     }
 
     fn words_in(&mut self, value: Option<&Value>, key: &str) -> Vec<String> {
-        let words: Vec<String> = match value {
+        let mut words: Vec<String> = match value {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
             Some(Value::Number(n)) => vec![n.to_string()],
             Some(Value::Array(items)) => {
-                let mut words = Vec::new();
+                let mut words = Vec::with_capacity(items.len());
                 for item in items {
                     match item {
                         Value::String(s) => words.push(s.trim().to_string()),
@@ -532,7 +537,10 @@ impl Reader<'_> {
                 Vec::new()
             }
         };
-        words.into_iter().filter(|w| !w.is_empty()).collect()
+        words.retain(|w| !w.is_empty());
+        // Every loaded post keeps its lists: no room to spare in each.
+        words.shrink_to_fit();
+        words
     }
 
     fn authors(&mut self) -> Vec<Author> {
@@ -596,7 +604,7 @@ mod tests {
 
     fn post(name: &str, text: &str) -> Post {
         match read(name, text) {
-            Read::Post(post) => *post,
+            Read::Post(post) => post,
             other => panic!("not a post: {other:?}"),
         }
     }
