@@ -71,6 +71,7 @@ for job in default archive; do
         if jekyll build --quiet -s "$dir/jekyll" -d "$dir/jekyll/_site" >"$work/jekyll.log" 2>&1; then
             commands+=(-n "jekyll $job" "jekyll build --quiet -s $dir/jekyll -d $dir/jekyll/_site")
             prepares+=(--prepare true)
+            jekyll_timed=1
         else
             echo "jekyll left out: it failed on this corpus:"
             grep -m 3 -i "error" "$work/jekyll.log" || tail -n 3 "$work/jekyll.log"
@@ -84,6 +85,8 @@ for job in default archive; do
     peak "herald $job, newest edited" "$herald" -q -C "$dir" build
     peak "herald $job --no-cache" "$herald" -q -C "$dir" build --no-cache
     command -v hugo >/dev/null && peak "hugo $job" hugo --quiet -s "$dir/hugo" -d "$dir/hugo/public"
+    [ -n "${jekyll_timed:-}" ] && peak "jekyll $job" jekyll build --quiet -s "$dir/jekyll" -d "$dir/jekyll/_site"
+    jekyll_timed=
     python3 - "$work/$job.json" <<'EOF'
 import json, sys
 runs = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}

@@ -88,6 +88,14 @@ const CATEGORIES: &[&str] = &["blog", "research", "software", "talks"];
 
 /// Paragraphs of real prose from the corpus, without Liquid of their own (the
 /// generator places its Liquid on purpose).
+/// `[label]: destination`, as Markdown reads a line starting so.
+fn is_link_definition(line: &str) -> bool {
+    line.starts_with('[')
+        && line
+            .find(']')
+            .is_some_and(|end| line[end + 1..].starts_with(':'))
+}
+
 fn prose(source: &Path) -> Vec<String> {
     let mut paragraphs = Vec::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(source)
@@ -175,13 +183,12 @@ fn block(rng: &mut Rng, prose: &[String], post: usize, notes: &mut usize, out: &
         .unwrap(),
         4 => {
             *notes += 1;
-            write!(
-                out,
-                "{} [^{notes}]\n\n[^{notes}]: {}\n\n",
-                rng.pick(prose),
-                rng.pick(prose).lines().next().unwrap_or("A note.")
-            )
-            .unwrap();
+            let text = rng.pick(prose);
+            let note = rng.pick(prose).lines().next().unwrap_or("A note.");
+            // A note that is a link reference definition (`[x]: https://...`)
+            // leaves the footnote empty, and kramdown 2.4 (Jekyll) stops on that.
+            let note = if is_link_definition(note) { "A note." } else { note };
+            write!(out, "{text} [^{notes}]\n\n[^{notes}]: {note}\n\n").unwrap();
         }
         5 => out.push_str(
             "$$\n\\hat{\\beta} = (X^\\top X)^{-1} X^\\top y, \\qquad \\sigma^2 = \\frac{1}{n} \\sum_{i=1}^{n} (y_i - \\hat{y}_i)^2\n$$\n\n",
