@@ -86,8 +86,6 @@ const TAGS: &[&str] = &[
 
 const CATEGORIES: &[&str] = &["blog", "research", "software", "talks"];
 
-/// Paragraphs of real prose from the corpus, without Liquid of their own (the
-/// generator places its Liquid on purpose).
 /// `[label]: destination`, as Markdown reads a line starting so.
 fn is_link_definition(line: &str) -> bool {
     line.starts_with('[')
@@ -96,6 +94,8 @@ fn is_link_definition(line: &str) -> bool {
             .is_some_and(|end| line[end + 1..].starts_with(':'))
 }
 
+/// Paragraphs of real prose from the corpus, without Liquid of their own (the
+/// generator places its Liquid on purpose).
 fn prose(source: &Path) -> Vec<String> {
     let mut paragraphs = Vec::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(source)

@@ -347,10 +347,13 @@ fn jekyll_id(site_url: &str, path: &str, slug: &str) -> String {
 /// `[python, Python]` is one tag: the first spelling stays.
 fn dedupe_without_case(words: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
-    words
+    let mut words: Vec<String> = words
         .into_iter()
         .filter(|w| seen.insert(w.to_lowercase()))
-        .collect()
+        .collect();
+    // Every loaded post keeps its lists: no room to spare in each.
+    words.shrink_to_fit();
+    words
 }
 
 /// Jekyll's `titleize_slug`: `my-first-post` is "My First Post" (Ruby's
@@ -492,7 +495,6 @@ impl Reader<'_> {
         let mut words = self.words_in(self.fields.get(key), key);
         if let Some(Value::Object(taxonomies)) = self.fields.get("taxonomies") {
             words.extend(self.words_in(taxonomies.get(key), key));
-            words.shrink_to_fit();
         }
         words
     }
@@ -538,8 +540,6 @@ impl Reader<'_> {
             }
         };
         words.retain(|w| !w.is_empty());
-        // Every loaded post keeps its lists: no room to spare in each.
-        words.shrink_to_fit();
         words
     }
 
@@ -607,6 +607,18 @@ mod tests {
             Read::Post(post) => post,
             other => panic!("not a post: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_loaded_posts_lists_have_no_room_to_spare() {
+        let p = post(
+            "posts/2024-01-01-x.md",
+            "---\ntitle: x\ntags: [a, A, b, \"\"]\ncategories: [c, C]\ncategory: d\n---\nBody\n",
+        );
+        assert_eq!(p.tags, ["a", "b"]);
+        assert_eq!(p.categories, ["c", "d"]);
+        assert_eq!(p.tags.capacity(), p.tags.len());
+        assert_eq!(p.categories.capacity(), p.categories.len());
     }
 
     #[test]
