@@ -197,13 +197,13 @@ impl PartialStore for ParsedIncludes {
 /// unknown name made lenient changes what a text parses to.
 struct Parsing {
     parser: liquid::Parser,
-    kept: Mutex<Kept>,
+    kept: Mutex<KeptTexts>,
 }
 
 /// Parsed texts, and the hashes of texts met once: a text is kept when
 /// it comes a second time, so texts of one post never fill the room.
 #[derive(Default)]
-struct Kept {
+struct KeptTexts {
     parsed: HashMap<String, Arc<liquid::Template>>,
     seen: HashSet<u64>,
 }
@@ -220,7 +220,7 @@ impl Parsing {
     fn new(parser: liquid::Parser) -> Parsing {
         Parsing {
             parser,
-            kept: Mutex::new(Kept::default()),
+            kept: Mutex::new(KeptTexts::default()),
         }
     }
 
