@@ -101,13 +101,8 @@ fn time_build(dir: &Path, runs: usize) -> (Duration, Duration) {
         load.push(start.elapsed());
         build::run(
             &site,
-            build::Options {
-                write: true,
-                keep_going: false,
-                memory: herald::spill::BUDGET,
-                // Every run renders: this measures the work, not the cache.
-                cache: false,
-            },
+            // Every run renders: this measures the work, not the cache.
+            build::Options::new(false, false),
         )
         .unwrap();
         total.push(start.elapsed());

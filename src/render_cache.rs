@@ -47,9 +47,9 @@ use crate::config::FeedFormat;
 use crate::content::{Content, Rendered, Renderer};
 use crate::error::Problem;
 use crate::feed::Channel;
+use crate::held::Held;
 use crate::post::{Body, Post};
 use crate::site::Site;
-use crate::spill::Held;
 
 /// A SHA-256.
 pub type Key = [u8; 32];
@@ -257,7 +257,7 @@ impl RenderCache {
                     .zip(&places)
                     .map(|((_, format), (file, spans))| {
                         let &(offset, len) = spans.get(&self.entry_key(i, *format, dates)?)?;
-                        Some(Held::Spilled {
+                        Some(Held::InFile {
                             file: file.clone(),
                             offset,
                             len,

@@ -11,43 +11,43 @@
 //! but only through `unsafe`, which this crate forbids.)
 
 use std::fs::File;
-use std::io::{self, Write};
 use std::thread::JoinHandle;
 
 /// Bytes written between two syncs.
 const STEP: u64 = 16 << 20;
 
-/// A writer into `file` (through `inner`) that syncs, in the background,
-/// what it has written each time another [`STEP`] bytes have gone through.
-pub struct Early<W> {
-    inner: W,
-    file: File,
+/// Counts the bytes written to a file and syncs, in the background, what
+/// has been written each time another [`STEP`] bytes have gone through.
+#[derive(Default)]
+pub struct Early {
     /// Bytes written since the last sync began.
     unsynced: u64,
     syncing: Option<JoinHandle<()>>,
 }
 
-impl<W: Write> Early<W> {
-    pub fn new(inner: W, file: File) -> Early<W> {
-        Early {
-            inner,
-            file,
-            unsynced: 0,
-            syncing: None,
+impl Early {
+    pub fn new() -> Early {
+        Early::default()
+    }
+
+    /// `n` more bytes were written to `file`.
+    pub fn wrote(&mut self, n: usize, file: &File) {
+        self.unsynced += n as u64;
+        if self.unsynced >= STEP {
+            self.sync_in_background(file);
         }
     }
 
-    /// The writer, once the sync in flight (if any) is over. (Dropped
-    /// instead, on an error, it leaves that sync to finish on its own.)
-    pub fn into_inner(mut self) -> W {
+    /// Waits for the sync in flight, if any. (Dropped instead, on an
+    /// error, it leaves that sync to finish on its own.)
+    pub fn wait(mut self) {
         if let Some(sync) = self.syncing.take() {
             let _ = sync.join();
         }
-        self.inner
     }
 
     /// Starts a sync unless one is still running.
-    fn sync_in_background(&mut self) {
+    fn sync_in_background(&mut self, file: &File) {
         if self
             .syncing
             .as_ref()
@@ -60,7 +60,7 @@ impl<W: Write> Early<W> {
         }
         // Only a head start: a failure here leaves the work (and the error)
         // to the sync that ends the write.
-        if let Ok(file) = self.file.try_clone() {
+        if let Ok(file) = file.try_clone() {
             self.unsynced = 0;
             self.syncing = Some(std::thread::spawn(move || {
                 let _ = file.sync_data();
@@ -69,37 +69,23 @@ impl<W: Write> Early<W> {
     }
 }
 
-impl<W: Write> Write for Early<W> {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(bytes)?;
-        self.unsynced += n as u64;
-        if self.unsynced >= STEP {
-            self.sync_in_background();
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{self, Write};
 
     #[test]
     fn bytes_written_across_background_syncs_arrive_whole_and_in_order() {
         let mut temp = tempfile::tempfile().unwrap();
-        let file = temp.try_clone().unwrap();
-        let mut early = Early::new(io::BufWriter::new(file.try_clone().unwrap()), file);
+        let mut early = Early::new();
         let block: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
         let blocks = ((2 * STEP) >> 20) as usize + 3;
         for i in 0..blocks {
-            early.write_all(&block[i % 7..]).unwrap();
+            temp.write_all(&block[i % 7..]).unwrap();
+            early.wrote(block.len() - i % 7, &temp);
         }
-        early.into_inner().flush().unwrap();
-        // The clones share one file offset: back to the start to read.
+        assert!(early.syncing.is_some(), "a sync was started");
+        early.wait();
         io::Seek::rewind(&mut temp).unwrap();
         let mut written = Vec::new();
         io::Read::read_to_end(&mut temp, &mut written).unwrap();

@@ -299,13 +299,13 @@ fn one_thread_and_many_give_the_same_feeds() {
     assert_eq!((one, kept), build("4"), "1 thread and 4 threads");
 }
 
-/// A full archive past the memory budget: rendered entries are kept in a
-/// temporary file and copied from it into each feed, and the bytes are
-/// those of a build that held everything in memory.
+/// A full archive streamed in batches of posts, and with fewer files
+/// open at once than it has feeds (more passes over the posts): the bytes
+/// are those of a build that does each in one go.
 #[test]
-fn a_build_that_spills_rendered_posts_to_disk_writes_the_same_feeds() {
+fn batches_of_posts_and_waves_of_files_write_the_same_feeds() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jekyll-news/_posts");
-    let build = |memory: usize| {
+    let build = |batch: usize, files: usize| {
         let site = TestSite::sample();
         copy_dir(&corpus, &site.path("posts/news"));
         let config = std::fs::read_to_string(site.path("config/herald.toml")).unwrap();
@@ -314,28 +314,132 @@ fn a_build_that_spills_rendered_posts_to_disk_writes_the_same_feeds() {
         let site = site.with_config(&config);
         let loaded = Site::load(site.dir.path(), None, &LoadOptions::default()).unwrap();
         let options = herald::build::Options {
-            write: true,
-            keep_going: false,
-            memory,
-            cache: false,
+            batch,
+            files,
+            ..herald::build::Options::new(false, false)
         };
-        herald::build::run(&loaded, options).unwrap();
+        let report = herald::build::run(&loaded, options).unwrap();
         let left: Vec<_> = walkdir::WalkDir::new(site.path("public"))
             .into_iter()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|name| name.starts_with(".herald-") || name.starts_with(".tmp"))
             .collect();
         assert!(left.is_empty(), "temporary files left: {left:?}");
-        site.outputs()
+        (site.outputs(), report.rendered)
     };
-    let held = build(usize::MAX);
-    let site_feed = String::from_utf8(held[Path::new("atom.xml")].clone()).unwrap();
+    let (whole, rendered) = build(usize::MAX, usize::MAX);
+    let site_feed = String::from_utf8(whole[Path::new("atom.xml")].clone()).unwrap();
     assert!(
         site_feed.matches("<entry>").count() > 100,
         "every post, in the site feed and in tag feeds"
     );
-    assert_eq!(held, build(0), "every post spilled");
-    assert_eq!(held, build(20_000), "some held, some spilled");
+    assert!(whole.len() > 20, "tag and category feeds: {}", whole.len());
+    assert_eq!(
+        (whole.clone(), rendered),
+        build(1, 1),
+        "a post at a time, a file at a time, each post rendered once"
+    );
+    assert_eq!(
+        whole,
+        build(7, 5).0,
+        "seven posts at a time, five files at a time"
+    );
+}
+
+/// A blog with more feed files than a process may have files open (a
+/// tag per post, three formats each) builds, in several passes over its
+/// posts, the same feeds as without the limit: the real binary, started
+/// by a shell that lowers its limit.
+#[cfg(unix)]
+#[test]
+fn more_feeds_than_open_files_allowed_are_all_written() {
+    let mut site = TestSite::new().with_config(CONFIG);
+    for i in 0..60 {
+        site = site.file(
+            &format!("posts/2024-02-{:02}-p{i}.md", i % 28 + 1),
+            &post(
+                &format!("Post {i}"),
+                &format!("tags: [t{i}, all]\n"),
+                "Text.",
+            ),
+        );
+    }
+    site.herald(&["build", "--no-cache"]).success();
+    let unlimited = site.outputs();
+    assert_eq!(unlimited.len(), 3 * 62, "the site's, and each tag's");
+    std::fs::remove_dir_all(site.path("public")).unwrap();
+    let herald = assert_cmd::cargo::cargo_bin("herald");
+    Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -n 40 && exec "$0" -C "$1" build --no-cache"#)
+        .arg(&herald)
+        .arg(site.dir.path())
+        .assert()
+        .success();
+    assert!(unlimited == site.outputs(), "the same files, byte for byte");
+}
+
+/// A site of `good` posts tagged `x`, one a day from 2024-01-01, and a
+/// post whose Liquid is broken on day `bad`, built a post at a time.
+fn build_with_a_broken_post(
+    good: &[u32],
+    bad: Option<u32>,
+    keep_going: bool,
+) -> (TestSite, herald::Result<herald::build::Report>) {
+    let mut site = TestSite::new().with_config(&format!(
+        "[posts]\nliquid = true\n\n{CONFIG}[feeds]\nlimit = 0\n"
+    ));
+    for day in good {
+        site = site.file(
+            &format!("posts/2024-01-{day:02}-good.md"),
+            &format!("---\ntitle: Good {day}\ntags: [x]\n---\nText {day}.\n"),
+        );
+    }
+    if let Some(day) = bad {
+        site = site.file(
+            &format!("posts/2024-01-{day:02}-bad.md"),
+            "---\ntitle: Bad\ntags: [x]\n---\n{% if %}\n",
+        );
+    }
+    let loaded = site.load();
+    let options = herald::build::Options {
+        batch: 1,
+        ..herald::build::Options::new(keep_going, false)
+    };
+    let report = herald::build::run(&loaded, options);
+    (site, report)
+}
+
+/// Posts are written beside the feeds a batch at a time: a post that
+/// breaks after others were written leaves nothing behind, and with
+/// --keep-going a feed whose newest post broke is dated by the newest that
+/// did not (its head was written before the post broke).
+#[test]
+fn a_post_that_breaks_late_leaves_no_trace_and_dates_no_feed() {
+    let (site, report) = build_with_a_broken_post(&[3, 4, 5], Some(1), false);
+    let message = report
+        .expect_err("a broken post fails the build")
+        .to_string();
+    assert!(message.contains("2024-01-01-bad.md"), "{message}");
+    assert!(!site.path("public").exists(), "nothing is left behind");
+
+    let (broken, report) = build_with_a_broken_post(&[1, 2, 3], Some(6), true);
+    let report = report.expect("--keep-going");
+    assert_eq!(report.rendered, 3);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("bad.md"))
+    );
+    let (without, _) = build_with_a_broken_post(&[1, 2, 3], None, true);
+    let outputs = broken.outputs();
+    assert!(outputs.contains_key(Path::new("tags/x/atom.xml")));
+    assert_eq!(
+        outputs,
+        without.outputs(),
+        "as if the broken post were not there"
+    );
 }
 
 /// The feeds a build of a copy of `site` makes without the render cache.

@@ -65,18 +65,12 @@ pub fn post_to_feed(data: &[u8]) {
         let made = feed::Entries::new(&site.config, &channels[0], format)
             .and_then(|maker| maker.entry(&entry))
             .expect("an entry renders into memory");
-        let entries = [herald::spill::Held::Memory(made)];
         for channel in &channels {
+            let mut stream = feed::Stream::new(&site.config, channel, Some(dates[0]), format)
+                .expect("a feed renders into memory");
             let mut bytes = Vec::new();
-            feed::render(
-                &site.config,
-                channel,
-                Some(dates[0]),
-                format,
-                &entries,
-                &mut bytes,
-            )
-            .expect("a feed renders into memory");
+            bytes.extend(stream.push(&[&made]).concat());
+            stream.finish(&mut bytes);
             match format {
                 FeedFormat::Json => check_json(&bytes),
                 _ => check_xml(&bytes),

@@ -9,12 +9,7 @@ use super::{load, say, warn};
 pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Error> {
     let site = load(cli, args.keep_going)?;
     warn(cli, &site.problems);
-    let options = build::Options {
-        write: true,
-        keep_going: args.keep_going,
-        memory: herald::spill::BUDGET,
-        cache: !args.no_cache,
-    };
+    let options = build::Options::new(args.keep_going, !args.no_cache);
     let report = build::run(&site, options)?;
     warn(cli, &report.warnings);
     say(cli, &report)

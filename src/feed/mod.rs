@@ -223,43 +223,70 @@ impl<'a> Entries<'a> {
     }
 }
 
-/// Writes one channel in one format to `out`: its head, the entries' bytes
-/// (from [`Entries::entry`], newest first) and its tail. `updated` is the
-/// newest date among the entries: the feed's own date. Returns where each
-/// entry's bytes lie in what was written, as (offset, length).
-pub fn render<'b>(
-    config: &Config,
-    channel: &Channel<'_>,
-    updated: Option<DateTime<FixedOffset>>,
-    format: FeedFormat,
-    entries: impl IntoIterator<Item = &'b crate::spill::Held>,
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<Vec<(u64, usize)>> {
-    let ctx = Context::new(config, channel, format, updated);
-    let frame = Frame::of(&ctx, format)?;
-    let mut spans = Vec::new();
-    let mut offset = 0;
-    let mut buffer = Vec::new();
-    for held in entries {
-        let entry = held.bytes(&mut buffer)?;
-        let before = if spans.is_empty() {
-            frame.head.as_slice()
+/// A feed written entry by entry as its posts' entries arrive: the
+/// document's head before the first, separators between them, its tail
+/// at the end. The bytes are those of the format's crate writing the
+/// whole document.
+pub struct Stream {
+    frame: Frame,
+    /// Where each entry lies in the file: (offset, length).
+    spans: Vec<(u64, usize)>,
+    offset: u64,
+}
+
+impl Stream {
+    pub fn new(
+        config: &Config,
+        channel: &Channel<'_>,
+        updated: Option<DateTime<FixedOffset>>,
+        format: FeedFormat,
+    ) -> std::io::Result<Stream> {
+        let ctx = Context::new(config, channel, format, updated);
+        Ok(Stream {
+            frame: Frame::of(&ctx, format)?,
+            spans: Vec::new(),
+            offset: 0,
+        })
+    }
+
+    /// Takes the next entries, made by [`Entries::entry`]: returns the
+    /// pieces of the file they make, in order, each entry with what goes
+    /// before it (the document's head before the first).
+    pub fn push<'a>(&'a mut self, entries: &[&'a [u8]]) -> Vec<&'a [u8]> {
+        let first = self.spans.is_empty();
+        for entry in entries {
+            let before = if self.spans.is_empty() {
+                self.frame.head.len()
+            } else {
+                self.frame.separator.len()
+            };
+            self.offset += before as u64;
+            self.spans.push((self.offset, entry.len()));
+            self.offset += entry.len() as u64;
+        }
+        let mut pieces = Vec::with_capacity(2 * entries.len());
+        for (k, entry) in entries.iter().enumerate() {
+            pieces.push(if k == 0 && first {
+                self.frame.head.as_slice()
+            } else {
+                self.frame.separator
+            });
+            pieces.push(*entry);
+        }
+        pieces
+    }
+
+    /// Appends the end of the document to `out`; returns where each entry
+    /// lies in the file, for the render cache.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Vec<(u64, usize)> {
+        if self.spans.is_empty() {
+            out.extend_from_slice(&self.frame.empty);
         } else {
-            frame.separator
-        };
-        out.write_all(before)?;
-        out.write_all(entry)?;
-        offset += before.len() as u64;
-        spans.push((offset, entry.len()));
-        offset += entry.len() as u64;
+            out.extend_from_slice(&self.frame.tail);
+        }
+        out.push(b'\n');
+        std::mem::take(&mut self.spans)
     }
-    if spans.is_empty() {
-        out.write_all(&frame.empty)?;
-    } else {
-        out.write_all(&frame.tail)?;
-    }
-    out.write_all(b"\n")?;
-    Ok(spans)
 }
 
 /// The whole document of one channel with these entries, as the format's
@@ -488,12 +515,16 @@ mod tests {
                 let ctx = Context::new(&config, channel, format, updated);
                 let mut whole = document(&ctx, format, &entries).unwrap();
                 whole.push(b'\n');
-                let made: Vec<crate::spill::Held> = entries
-                    .iter()
-                    .map(|e| crate::spill::Held::Memory(maker.entry(e).unwrap()))
-                    .collect();
+                let mut stream = Stream::new(&config, channel, updated, format).unwrap();
                 let mut written = Vec::new();
-                render(&config, channel, updated, format, &made, &mut written).unwrap();
+                for (n, entry) in entries.iter().enumerate() {
+                    let entry = maker.entry(entry).unwrap();
+                    written.extend(stream.push(&[&entry]).concat());
+                    let (at, len) = stream.spans[n];
+                    assert_eq!(written.len() as u64, at + len as u64, "the span ends it");
+                }
+                let spans = stream.finish(&mut written);
+                assert_eq!(spans.len(), entries.len());
                 assert_eq!(
                     String::from_utf8(written).unwrap(),
                     String::from_utf8(whole).unwrap(),
@@ -503,15 +534,10 @@ mod tests {
             }
             // No entries: the empty document.
             let mut written = Vec::new();
-            render(
-                &config,
-                &channels[1],
-                None,
-                format,
-                std::iter::empty(),
-                &mut written,
-            )
-            .unwrap();
+            let spans = Stream::new(&config, &channels[1], None, format)
+                .unwrap()
+                .finish(&mut written);
+            assert!(spans.is_empty());
             let mut empty = document(
                 &Context::new(&config, &channels[1], format, None),
                 format,

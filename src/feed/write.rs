@@ -2,7 +2,9 @@
 //! one, never half of either. A file whose bytes are unchanged is not
 //! touched, so its modification time (and rsync) stay quiet.
 
-use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
@@ -10,8 +12,11 @@ use crate::writeback::Early;
 
 /// A file written in full beside its target, waiting for [`commit`] to
 /// rename it into place. Dropped without a commit, it deletes itself.
+/// It holds no open file: a build of thousands of tag feeds stages them
+/// all before the first is renamed, and a process may open only so many
+/// files at once (1,024 by default on Linux).
 pub struct Staged {
-    temp: tempfile::NamedTempFile,
+    temp: tempfile::TempPath,
     path: PathBuf,
 }
 
@@ -22,29 +27,9 @@ pub fn stage(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<Option<Staged>> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs_err::create_dir_all(dir)?;
-    let mut out = Unless::new(path);
-    let written = write(&mut out).and_then(|()| out.flush());
-    written.map_err(|e| with_path(e, path))?;
-    let Some(temp) = out.finish()? else {
-        return Ok(None);
-    };
-    temp.as_file()
-        .sync_all()
-        .map_err(|e| with_path(e, temp.path()))?;
-    // Temporary files are created 0600; a feed is for everyone to read.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = temp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    Ok(Some(Staged {
-        temp,
-        path: path.to_path_buf(),
-    }))
+    let mut stage = Stage::open(path)?;
+    write(&mut stage).map_err(|e| with_path(e, path))?;
+    stage.finish()
 }
 
 /// Renames every staged file into place. Called only once all of a build's
@@ -59,67 +44,90 @@ pub fn commit(staged: Vec<Staged>) -> Result<usize> {
     Ok(changed)
 }
 
-/// Reads of the file already in place: few and large.
+/// Bytes compared with the file already in place at a time.
 const BLOCK: usize = 256 * 1024;
 
-/// A writer that compares the bytes with the file already at `path` and
+thread_local! {
+    /// Where the file in place is read to be compared: one buffer per
+    /// thread, not one per file, since a build writes many files at once.
+    static OLD_BYTES: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A file being written beside `path`, in pieces (see [`stage`]), that
+/// holds no buffer of its own: a build keeps one open for every feed it is
+/// writing. It compares the bytes with the file already at `path` and
 /// writes nothing while they match (most of a rebuild's feeds, and a full
 /// archive's are gigabytes). At the first difference it starts the
 /// temporary file, copies the matched part into it from the old file (the
 /// same open file, so a feed renamed into place meanwhile changes nothing),
 /// and writes the rest there.
-struct Unless<'a> {
-    path: &'a Path,
-    old: Option<BufReader<std::fs::File>>,
+pub struct Stage {
+    path: PathBuf,
+    old: Option<File>,
     matched: u64,
-    temp: Option<BufWriter<Early<tempfile::NamedTempFile>>>,
+    temp: Option<(tempfile::NamedTempFile, Early)>,
 }
 
-impl<'a> Unless<'a> {
-    fn new(path: &'a Path) -> Unless<'a> {
-        let old = std::fs::File::open(path)
+impl Stage {
+    /// Starts the file that will replace `path`, making its folder.
+    pub fn open(path: &Path) -> Result<Stage> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        fs_err::create_dir_all(dir)?;
+        let old = File::open(path)
             .ok()
-            .filter(|file| file.metadata().is_ok_and(|m| m.is_file()))
-            .map(|file| BufReader::with_capacity(BLOCK, file));
-        Unless {
-            path,
+            .filter(|file| file.metadata().is_ok_and(|m| m.is_file()));
+        Ok(Stage {
+            path: path.to_path_buf(),
             old,
             matched: 0,
             temp: None,
-        }
+        })
     }
 
-    /// Whether `bytes` come next in the old file; reads past them.
-    fn matches(old: &mut BufReader<std::fs::File>, mut bytes: &[u8]) -> bool {
-        while !bytes.is_empty() {
-            let Ok(block) = old.fill_buf() else {
-                return false;
-            };
-            let n = block.len().min(bytes.len());
-            if n == 0 || block[..n] != bytes[..n] {
-                return false;
+    /// Whether `pieces` come next in the old file; reads past them, a
+    /// block at a time.
+    fn matches(mut old: &File, pieces: &[&[u8]]) -> bool {
+        OLD_BYTES.with_borrow_mut(|read| {
+            let mut chunks = pieces
+                .iter()
+                .flat_map(|piece| piece.chunks(BLOCK))
+                .peekable();
+            while chunks.peek().is_some() {
+                let mut block = Vec::new();
+                let mut len = 0;
+                while let Some(chunk) = chunks.next_if(|c| len == 0 || len + c.len() <= BLOCK) {
+                    len += chunk.len();
+                    block.push(chunk);
+                }
+                read.resize(len, 0);
+                if old.read_exact(read).is_err() {
+                    return false;
+                }
+                let mut at = 0;
+                for chunk in block {
+                    if read[at..at + chunk.len()] != *chunk {
+                        return false;
+                    }
+                    at += chunk.len();
+                }
             }
-            old.consume(n);
-            bytes = &bytes[n..];
-        }
-        true
+            true
+        })
     }
 
     /// The temporary file, started with the matched part of the old one.
-    fn temp(&mut self) -> std::io::Result<&mut BufWriter<Early<tempfile::NamedTempFile>>> {
+    fn temp(&mut self) -> std::io::Result<&mut (tempfile::NamedTempFile, Early)> {
         if self.temp.is_none() {
             let dir = self.path.parent().unwrap_or(Path::new("."));
             let temp = tempfile::Builder::new()
                 .prefix(".herald-")
                 .tempfile_in(dir)?;
-            let file = temp.as_file().try_clone()?;
-            let mut temp = BufWriter::with_capacity(64 * 1024, Early::new(temp, file));
-            if let Some(old) = self.old.take()
+            if let Some(mut old) = self.old.take()
                 && self.matched > 0
             {
-                let mut old = old.into_inner();
                 old.seek(SeekFrom::Start(0))?;
-                let copied = std::io::copy(&mut (&mut old).take(self.matched), &mut temp)?;
+                let copied =
+                    std::io::copy(&mut (&mut old).take(self.matched), &mut temp.as_file())?;
                 if copied != self.matched {
                     return Err(std::io::Error::other(format!(
                         "{}: the file shrank while it was read",
@@ -127,47 +135,118 @@ impl<'a> Unless<'a> {
                     )));
                 }
             }
-            self.temp = Some(temp);
+            self.temp = Some((temp, Early::new()));
         }
         Ok(self.temp.as_mut().expect("just made"))
     }
 
-    /// The staged file, or `None` when every byte matched the old file.
-    fn finish(mut self) -> Result<Option<tempfile::NamedTempFile>> {
-        let at_end =
-            |old: &mut BufReader<std::fs::File>| old.fill_buf().is_ok_and(|b| b.is_empty());
+    /// Writes `pieces` next, in order: compared with the file in place, or
+    /// written into the temporary file with one call.
+    pub fn write_pieces(&mut self, pieces: &[&[u8]]) -> Result<()> {
+        self.pieces(pieces)
+            .map_err(|e| with_path(e, &self.path).into())
+    }
+
+    fn pieces(&mut self, pieces: &[&[u8]]) -> std::io::Result<()> {
+        if self.temp.is_none()
+            && let Some(old) = self.old.as_ref()
+            && Stage::matches(old, pieces)
+        {
+            self.matched += pieces.iter().map(|p| p.len() as u64).sum::<u64>();
+            return Ok(());
+        }
+        let (temp, early) = self.temp()?;
+        let mut slices: Vec<IoSlice<'_>> = pieces.iter().map(|piece| IoSlice::new(piece)).collect();
+        let mut slices = &mut slices[..];
+        IoSlice::advance_slices(&mut slices, 0);
+        while !slices.is_empty() {
+            let n = temp.as_file().write_vectored(slices)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            early.wrote(n, temp.as_file());
+            IoSlice::advance_slices(&mut slices, n);
+        }
+        Ok(())
+    }
+
+    /// The staged file, synced, or `None` when every byte matched the old
+    /// file.
+    pub fn finish(mut self) -> Result<Option<Staged>> {
+        let at_end = |old: &mut File| old.read(&mut [0]).is_ok_and(|n| n == 0);
         if self.temp.is_none() && self.old.as_mut().is_some_and(at_end) {
             return Ok(None);
         }
+        // Also when the old file is longer: the new one is its matched start.
+        if let Err(e) = self.temp() {
+            return Err(with_path(e, &self.path).into());
+        }
+        let (temp, early) = self.temp.take().expect("made above");
         let path = self.path;
-        self.temp()
-            .and_then(|temp| temp.flush())
-            .map_err(|e| with_path(e, path))?;
-        let temp = self.temp.take().expect("made above");
-        let temp = temp
-            .into_inner()
-            .map_err(|e| with_path(e.into_error(), path))?;
-        Ok(Some(temp.into_inner()))
+        early.wait();
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| with_path(e, temp.path()))?;
+        // Temporary files are created 0600; a feed is for everyone to read.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = temp
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        Ok(Some(Staged {
+            temp: temp.into_temp_path(),
+            path,
+        }))
     }
 }
 
-impl Write for Unless<'_> {
+impl Write for Stage {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if self.temp.is_none()
-            && let Some(old) = self.old.as_mut()
-            && Unless::matches(old, bytes)
-        {
-            self.matched += bytes.len() as u64;
-            return Ok(bytes.len());
-        }
-        self.temp()?.write_all(bytes)?;
+        self.pieces(&[bytes])?;
         Ok(bytes.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        match self.temp.as_mut() {
-            Some(temp) => temp.flush(),
-            None => Ok(()),
+        Ok(())
+    }
+}
+
+/// The feeds' folder when a build makes it: should the build fail, the
+/// folders it made for files it never renamed into place are removed
+/// again (the staged files delete themselves), so a failed first build
+/// leaves nothing behind.
+pub struct NewFolder {
+    dir: Option<PathBuf>,
+}
+
+impl NewFolder {
+    /// Watches `dir`, unless it is already there.
+    pub fn new(dir: &Path) -> NewFolder {
+        NewFolder {
+            dir: (!dir.exists()).then(|| dir.to_path_buf()),
+        }
+    }
+
+    /// The build succeeded: its folders stay.
+    pub fn keep(mut self) {
+        self.dir = None;
+    }
+}
+
+impl Drop for NewFolder {
+    fn drop(&mut self) {
+        let Some(dir) = &self.dir else { return };
+        // Deepest first; a folder that is not empty stays.
+        for entry in walkdir::WalkDir::new(dir)
+            .contents_first(true)
+            .into_iter()
+            .flatten()
+        {
+            if entry.file_type().is_dir() {
+                let _ = std::fs::remove_dir(entry.path());
+            }
         }
     }
 }
@@ -251,6 +330,29 @@ mod tests {
             assert_eq!(staged.is_some(), new != was);
             commit(staged.into_iter().collect()).unwrap();
             assert!(std::fs::read(&path).unwrap() == new, "{} bytes", new.len());
+        }
+        // In pieces, as a build writes a batch of entries: empty ones, one
+        // byte, one longer than a block, a difference deep in the last.
+        let cuts = [0, 0, 1, 5, BLOCK + 9, BLOCK + 9, 2 * BLOCK + 40, old.len()];
+        let pieces = |bytes: &[u8]| -> Vec<Vec<u8>> {
+            cuts.windows(2)
+                .map(|w| bytes[w[0].min(bytes.len())..w[1].min(bytes.len())].to_vec())
+                .collect()
+        };
+        let mut changed = old.clone();
+        changed[2 * BLOCK + 100] ^= 1;
+        for new in [old.clone(), changed, old.clone()] {
+            let mut stage = Stage::open(&path).unwrap();
+            let pieces = pieces(&new);
+            let first: Vec<&[u8]> = pieces[..3].iter().map(|p| &p[..]).collect();
+            let rest: Vec<&[u8]> = pieces[3..].iter().map(|p| &p[..]).collect();
+            stage.write_pieces(&first).unwrap();
+            stage.write_pieces(&rest).unwrap();
+            let staged = stage.finish().unwrap();
+            let was = std::fs::read(&path).unwrap();
+            assert_eq!(staged.is_some(), new != was);
+            commit(staged.into_iter().collect()).unwrap();
+            assert!(std::fs::read(&path).unwrap() == new);
         }
     }
 
