@@ -20,7 +20,7 @@ use crate::config::FeedFormat;
 use crate::content::{Content, Rendered, Renderer};
 use crate::email::Templates;
 use crate::error::{Error, Problem, Problems, Result};
-use crate::feed::write::{Stage, Staged};
+use crate::feed::write::{NewFolders, Stage, Staged};
 use crate::feed::{self, Entry};
 use crate::held::Held;
 use crate::post::{Post, Read};
@@ -108,18 +108,23 @@ pub fn files_at_once() -> usize {
     {
         use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
         let limit = getrlimit(Resource::Nofile);
-        let raised = Rlimit {
-            current: limit.maximum,
-            maximum: limit.maximum,
-        };
-        let open = if limit.current != limit.maximum && setrlimit(Resource::Nofile, raised).is_ok()
-        {
-            limit.maximum
-        } else {
-            limit.current
-        };
+        let current = limit.current.unwrap_or(u64::MAX);
+        let maximum = limit.maximum.unwrap_or(u64::MAX);
+        // macOS calls an unlimited hard limit too high and takes at most
+        // its OPEN_MAX, 10,240.
+        let open = [maximum, 10_240]
+            .into_iter()
+            .filter(|&wanted| wanted > current && wanted <= maximum)
+            .find(|&wanted| {
+                let raised = Rlimit {
+                    current: Some(wanted),
+                    maximum: limit.maximum,
+                };
+                setrlimit(Resource::Nofile, raised).is_ok()
+            })
+            .unwrap_or(current);
         // Some for the rest of the build: posts, includes, the cache.
-        let open = open.unwrap_or(u64::MAX).min(1 << 20) as usize;
+        let open = open.min(1 << 20) as usize;
         (open.saturating_sub(64) / 2).max(8)
     }
     #[cfg(not(unix))]
@@ -194,7 +199,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
         },
     };
     let in_place: HashMap<usize, Vec<Held>> = in_place.into_iter().collect();
-    let new_folder = feed::write::NewFolder::new(&out_dir);
+    let folders = NewFolders::default();
     let mut notes = Notes::new(site.posts.len(), told);
     // Every feed file not already what this build would write: one format
     // of one channel, dated by its newest post.
@@ -215,6 +220,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
         channels: &channels,
         formats: &formats,
         in_place: &in_place,
+        folders: &folders,
         dates: &dates,
         options,
         path_of: &path_of,
@@ -330,7 +336,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     }
     let files = written + unchanged.len();
     let changed = feed::write::commit(staged)?;
-    new_folder.keep();
+    folders.keep();
     if let Some(mut cache) = cache {
         // Posts rendered by this build are cached now: their feeds' digests can be made.
         cache.look_up_held();
@@ -449,6 +455,7 @@ struct Writing<'a, K> {
     channels: &'a [feed::Channel<'a>],
     formats: &'a [FeedFormat],
     in_place: &'a HashMap<usize, Vec<Held>>,
+    folders: &'a NewFolders,
     dates: &'a [DateTime<FixedOffset>],
     options: Options,
     path_of: &'a (dyn Fn(&feed::Channel<'_>, FeedFormat) -> PathBuf + Sync),
@@ -558,7 +565,7 @@ where
             let entries: Vec<&[u8]> = read.iter().map(|bytes| &bytes[..]).collect();
             if job.stage.is_none() {
                 let path = (self.path_of)(&self.channels[job.channel], self.formats[job.format]);
-                job.stage = Some(Stage::open(&path)?);
+                job.stage = Some(Stage::open(&path, self.folders)?);
             }
             let stage = job.stage.as_mut().expect("just opened");
             stage.write_pieces(&job.stream.push(&entries))?;

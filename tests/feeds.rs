@@ -442,6 +442,72 @@ fn a_post_that_breaks_late_leaves_no_trace_and_dates_no_feed() {
     );
 }
 
+/// A site whose `public/` is already there (an earlier build): a post with
+/// a new tag is written (its folder made) before a later post breaks.
+/// The failed build leaves the folders as they were.
+#[test]
+fn a_failed_rebuild_leaves_no_new_tag_folder() {
+    let config = format!("[posts]\nliquid = true\n\n{CONFIG}[feeds]\nlimit = 0\n");
+    let site = TestSite::new().with_config(&config).file(
+        "posts/2024-01-02-a.md",
+        "---\ntitle: A\ntags: [x]\n---\nText.\n",
+    );
+    site.herald(&["build", "--no-cache"]).success();
+    assert!(site.path("public/tags/x/atom.xml").exists());
+    let site = site
+        .file(
+            "posts/2024-01-03-new.md",
+            "---\ntitle: New\ntags: [brandnew]\n---\nText.\n",
+        )
+        .file(
+            "posts/2024-01-01-bad.md",
+            "---\ntitle: Bad\ntags: [x]\n---\n{% if %}\n",
+        );
+    let loaded = site.load();
+    let options = herald::build::Options {
+        batch: 1,
+        ..herald::build::Options::new(false, false)
+    };
+    assert!(herald::build::run(&loaded, options).is_err());
+    assert!(
+        !site.path("public/tags/brandnew").exists(),
+        "a failed build left the folder public/tags/brandnew behind"
+    );
+}
+
+/// A first build into `out/feeds` (neither folder there yet) that fails on
+/// a broken post leaves no folder, `out/` included.
+#[test]
+fn a_failed_first_build_leaves_no_parent_folder() {
+    let config =
+        format!("[posts]\nliquid = true\n\n{CONFIG}[feeds]\ndir = \"out/feeds\"\nlimit = 0\n");
+    let site = TestSite::new()
+        .with_config(&config)
+        .file(
+            "posts/2024-01-03-a.md",
+            "---\ntitle: A\ntags: [x]\n---\nText.\n",
+        )
+        .file(
+            "posts/2024-01-02-b.md",
+            "---\ntitle: B\ntags: [z]\n---\nText.\n",
+        )
+        .file(
+            "posts/2024-01-01-bad.md",
+            "---\ntitle: Bad\ntags: [x]\n---\n{% if %}\n",
+        );
+    let loaded = site.load();
+    let options = herald::build::Options {
+        batch: 1,
+        ..herald::build::Options::new(false, false)
+    };
+    assert!(herald::build::run(&loaded, options).is_err());
+    assert!(!site.path("out/feeds").exists());
+    assert!(
+        !site.path("out").exists(),
+        "a failed first build left the folder out/ behind"
+    );
+}
+
 /// The feeds a build of a copy of `site` makes without the render cache.
 fn uncached(site: &TestSite) -> BTreeMap<PathBuf, Vec<u8>> {
     let fresh = TestSite::new();

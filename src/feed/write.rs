@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::fs::File;
 use std::io::{IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::Result;
 use crate::writeback::Early;
@@ -27,9 +28,12 @@ pub fn stage(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<Option<Staged>> {
-    let mut stage = Stage::open(path)?;
+    let folders = NewFolders::default();
+    let mut stage = Stage::open(path, &folders)?;
     write(&mut stage).map_err(|e| with_path(e, path))?;
-    stage.finish()
+    let staged = stage.finish()?;
+    folders.keep();
+    Ok(staged)
 }
 
 /// Renames every staged file into place. Called only once all of a build's
@@ -70,9 +74,8 @@ pub struct Stage {
 
 impl Stage {
     /// Starts the file that will replace `path`, making its folder.
-    pub fn open(path: &Path) -> Result<Stage> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        fs_err::create_dir_all(dir)?;
+    pub fn open(path: &Path, folders: &NewFolders) -> Result<Stage> {
+        folders.make(path.parent().unwrap_or(Path::new(".")))?;
         let old = File::open(path)
             .ok()
             .filter(|file| file.metadata().is_ok_and(|m| m.is_file()));
@@ -213,40 +216,48 @@ impl Write for Stage {
     }
 }
 
-/// The feeds' folder when a build makes it: should the build fail, the
-/// folders it made for files it never renamed into place are removed
-/// again (the staged files delete themselves), so a failed first build
-/// leaves nothing behind.
-pub struct NewFolder {
-    dir: Option<PathBuf>,
+/// The folders a build makes for its feeds: should the build fail, those
+/// still empty (the staged files delete themselves) are removed again, so
+/// a failed build leaves the folders as it found them.
+#[derive(Default)]
+pub struct NewFolders {
+    made: Mutex<Vec<PathBuf>>,
+    kept: bool,
 }
 
-impl NewFolder {
-    /// Watches `dir`, unless it is already there.
-    pub fn new(dir: &Path) -> NewFolder {
-        NewFolder {
-            dir: (!dir.exists()).then(|| dir.to_path_buf()),
-        }
+impl NewFolders {
+    /// Makes `dir` and the folders above it that are missing, noting them.
+    pub fn make(&self, dir: &Path) -> Result<()> {
+        let missing: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|folder| !folder.as_os_str().is_empty() && !folder.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        fs_err::create_dir_all(dir)?;
+        self.made
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(missing);
+        Ok(())
     }
 
     /// The build succeeded: its folders stay.
     pub fn keep(mut self) {
-        self.dir = None;
+        self.kept = true;
     }
 }
 
-impl Drop for NewFolder {
+impl Drop for NewFolders {
     fn drop(&mut self) {
-        let Some(dir) = &self.dir else { return };
+        if self.kept {
+            return;
+        }
+        let made = self.made.get_mut().unwrap_or_else(|e| e.into_inner());
         // Deepest first; a folder that is not empty stays.
-        for entry in walkdir::WalkDir::new(dir)
-            .contents_first(true)
-            .into_iter()
-            .flatten()
-        {
-            if entry.file_type().is_dir() {
-                let _ = std::fs::remove_dir(entry.path());
-            }
+        made.sort_by_key(|folder| std::cmp::Reverse(folder.components().count()));
+        made.dedup();
+        for folder in made.iter() {
+            let _ = std::fs::remove_dir(folder);
         }
     }
 }
@@ -342,7 +353,7 @@ mod tests {
         let mut changed = old.clone();
         changed[2 * BLOCK + 100] ^= 1;
         for new in [old.clone(), changed, old.clone()] {
-            let mut stage = Stage::open(&path).unwrap();
+            let mut stage = Stage::open(&path, &NewFolders::default()).unwrap();
             let pieces = pieces(&new);
             let first: Vec<&[u8]> = pieces[..3].iter().map(|p| &p[..]).collect();
             let rest: Vec<&[u8]> = pieces[3..].iter().map(|p| &p[..]).collect();
@@ -386,5 +397,83 @@ mod tests {
         let message = failed.err().expect("the error comes back").to_string();
         assert!(message.contains("renderer failed"), "{message}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// Random old files and new bytes written in random
+    /// pieces (empty ones, ones across blocks, many calls): the file in
+    /// place is the new bytes, and unchanged bytes stage nothing.
+    #[test]
+    fn random_pieces_against_random_old_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feed.xml");
+        let mut seed: u64 = 0x9E3779B97F4A7C15;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n.max(1) as u64) as usize
+        };
+        for round in 0..300 {
+            let len = match next(4) {
+                0 => next(50),
+                1 => next(BLOCK + 100),
+                _ => next(3 * BLOCK),
+            };
+            let base: Vec<u8> = (0..len).map(|i| (i * 31 % 253) as u8).collect();
+            let old: Option<Vec<u8>> = match next(6) {
+                0 => None,
+                1 => Some(base[..next(len + 1)].to_vec()),
+                2 => Some([&base[..], b"tail"].concat()),
+                3 => {
+                    let mut o = base.clone();
+                    if !o.is_empty() {
+                        let at = next(o.len());
+                        o[at] ^= 0x55;
+                    }
+                    Some(o)
+                }
+                _ => Some(base.clone()),
+            };
+            match &old {
+                Some(o) => std::fs::write(&path, o).unwrap(),
+                None => {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+            let mut stage = Stage::open(&path, &NewFolders::default()).unwrap();
+            let mut at = 0;
+            while at < base.len() || next(3) == 0 {
+                let mut pieces = Vec::new();
+                for _ in 0..next(5) {
+                    let n = if next(4) == 0 {
+                        0
+                    } else {
+                        next(BLOCK / 2 + 300).min(base.len() - at)
+                    };
+                    pieces.push(&base[at..at + n]);
+                    at += n;
+                }
+                stage.write_pieces(&pieces).unwrap();
+                if at >= base.len() && next(2) == 0 {
+                    break;
+                }
+            }
+            let staged = stage.finish().unwrap();
+            assert_eq!(
+                staged.is_some(),
+                old.as_deref() != Some(&base[..]),
+                "round {round}: staged iff different"
+            );
+            commit(staged.into_iter().collect()).unwrap();
+            assert!(
+                std::fs::read(&path).unwrap() == base,
+                "round {round}: bytes"
+            );
+            assert_eq!(
+                std::fs::read_dir(dir.path()).unwrap().count(),
+                1,
+                "round {round}: leftovers"
+            );
+        }
     }
 }
