@@ -379,6 +379,24 @@ fn more_feeds_than_open_files_allowed_are_all_written() {
     assert!(unlimited == site.outputs(), "the same files, byte for byte");
 }
 
+/// A full archive's configuration with Liquid on; `feeds` goes in its
+/// `[feeds]` table.
+fn liquid_archive(feeds: &str) -> String {
+    format!("[posts]\nliquid = true\n\n{CONFIG}[feeds]\n{feeds}limit = 0\n")
+}
+
+/// A post tagged `x` whose Liquid is broken.
+const BROKEN: &str = "---\ntitle: Bad\ntags: [x]\n---\n{% if %}\n";
+
+/// Builds `site` a post at a time, without the render cache.
+fn build_post_by_post(site: &TestSite, keep_going: bool) -> herald::Result<herald::build::Report> {
+    let options = herald::build::Options {
+        batch: 1,
+        ..herald::build::Options::new(keep_going, false)
+    };
+    herald::build::run(&site.load(), options)
+}
+
 /// A site of `good` posts tagged `x`, one a day from 2024-01-01, and a
 /// post whose Liquid is broken on day `bad`, built a post at a time.
 fn build_with_a_broken_post(
@@ -386,9 +404,7 @@ fn build_with_a_broken_post(
     bad: Option<u32>,
     keep_going: bool,
 ) -> (TestSite, herald::Result<herald::build::Report>) {
-    let mut site = TestSite::new().with_config(&format!(
-        "[posts]\nliquid = true\n\n{CONFIG}[feeds]\nlimit = 0\n"
-    ));
+    let mut site = TestSite::new().with_config(&liquid_archive(""));
     for day in good {
         site = site.file(
             &format!("posts/2024-01-{day:02}-good.md"),
@@ -396,17 +412,9 @@ fn build_with_a_broken_post(
         );
     }
     if let Some(day) = bad {
-        site = site.file(
-            &format!("posts/2024-01-{day:02}-bad.md"),
-            "---\ntitle: Bad\ntags: [x]\n---\n{% if %}\n",
-        );
+        site = site.file(&format!("posts/2024-01-{day:02}-bad.md"), BROKEN);
     }
-    let loaded = site.load();
-    let options = herald::build::Options {
-        batch: 1,
-        ..herald::build::Options::new(keep_going, false)
-    };
-    let report = herald::build::run(&loaded, options);
+    let report = build_post_by_post(&site, keep_going);
     (site, report)
 }
 
@@ -447,8 +455,7 @@ fn a_post_that_breaks_late_leaves_no_trace_and_dates_no_feed() {
 /// The failed build leaves the folders as they were.
 #[test]
 fn a_failed_rebuild_leaves_no_new_tag_folder() {
-    let config = format!("[posts]\nliquid = true\n\n{CONFIG}[feeds]\nlimit = 0\n");
-    let site = TestSite::new().with_config(&config).file(
+    let site = TestSite::new().with_config(&liquid_archive("")).file(
         "posts/2024-01-02-a.md",
         "---\ntitle: A\ntags: [x]\n---\nText.\n",
     );
@@ -459,16 +466,8 @@ fn a_failed_rebuild_leaves_no_new_tag_folder() {
             "posts/2024-01-03-new.md",
             "---\ntitle: New\ntags: [brandnew]\n---\nText.\n",
         )
-        .file(
-            "posts/2024-01-01-bad.md",
-            "---\ntitle: Bad\ntags: [x]\n---\n{% if %}\n",
-        );
-    let loaded = site.load();
-    let options = herald::build::Options {
-        batch: 1,
-        ..herald::build::Options::new(false, false)
-    };
-    assert!(herald::build::run(&loaded, options).is_err());
+        .file("posts/2024-01-01-bad.md", BROKEN);
+    assert!(build_post_by_post(&site, false).is_err());
     assert!(
         !site.path("public/tags/brandnew").exists(),
         "a failed build left the folder public/tags/brandnew behind"
@@ -479,10 +478,8 @@ fn a_failed_rebuild_leaves_no_new_tag_folder() {
 /// a broken post leaves no folder, `out/` included.
 #[test]
 fn a_failed_first_build_leaves_no_parent_folder() {
-    let config =
-        format!("[posts]\nliquid = true\n\n{CONFIG}[feeds]\ndir = \"out/feeds\"\nlimit = 0\n");
     let site = TestSite::new()
-        .with_config(&config)
+        .with_config(&liquid_archive("dir = \"out/feeds\"\n"))
         .file(
             "posts/2024-01-03-a.md",
             "---\ntitle: A\ntags: [x]\n---\nText.\n",
@@ -491,16 +488,8 @@ fn a_failed_first_build_leaves_no_parent_folder() {
             "posts/2024-01-02-b.md",
             "---\ntitle: B\ntags: [z]\n---\nText.\n",
         )
-        .file(
-            "posts/2024-01-01-bad.md",
-            "---\ntitle: Bad\ntags: [x]\n---\n{% if %}\n",
-        );
-    let loaded = site.load();
-    let options = herald::build::Options {
-        batch: 1,
-        ..herald::build::Options::new(false, false)
-    };
-    assert!(herald::build::run(&loaded, options).is_err());
+        .file("posts/2024-01-01-bad.md", BROKEN);
+    assert!(build_post_by_post(&site, false).is_err());
     assert!(!site.path("out/feeds").exists());
     assert!(
         !site.path("out").exists(),
