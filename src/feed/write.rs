@@ -21,21 +21,6 @@ pub struct Staged {
     path: PathBuf,
 }
 
-/// Streams a file's bytes from `write` into a temporary file beside `path`,
-/// so a big feed never sits whole in memory. `None` when the bytes are the
-/// ones already at `path`: nothing to replace, and nothing is left behind.
-pub fn stage(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<Option<Staged>> {
-    let folders = NewFolders::default();
-    let mut stage = Stage::open(path, &folders)?;
-    write(&mut stage).map_err(|e| with_path(e, path))?;
-    let staged = stage.finish()?;
-    folders.keep();
-    Ok(staged)
-}
-
 /// Renames every staged file into place. Called only once all of a build's
 /// files are staged (a full disk or a name the file system refuses shows
 /// while staging), so readers get every new feed or none. Returns how many
@@ -57,7 +42,7 @@ thread_local! {
     static OLD_BYTES: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A file being written beside `path`, in pieces (see [`stage`]), that
+/// A file being written beside `path`, in pieces, that
 /// holds no buffer of its own: a build keeps one open for every feed it is
 /// writing. It compares the bytes with the file already at `path` and
 /// writes nothing while they match (most of a rebuild's feeds, and a full
@@ -205,17 +190,6 @@ impl Stage {
     }
 }
 
-impl Write for Stage {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.pieces(&[bytes])?;
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The folders a build makes for its feeds: should the build fail, those
 /// still empty (the staged files delete themselves) are removed again, so
 /// a failed build leaves the folders as it found them.
@@ -299,6 +273,31 @@ fn with_path(error: std::io::Error, path: &Path) -> std::io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Streams a file's bytes from `write` into a staged file, as a build
+    /// does in pieces.
+    fn stage(
+        path: &Path,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<Option<Staged>> {
+        let folders = NewFolders::default();
+        let mut stage = Stage::open(path, &folders)?;
+        write(&mut stage).map_err(|e| with_path(e, path))?;
+        let staged = stage.finish()?;
+        folders.keep();
+        Ok(staged)
+    }
+
+    impl Write for Stage {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.pieces(&[bytes])?;
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 
     fn write_file(path: &Path, bytes: &'static [u8]) -> Result<bool> {
         let staged = stage(path, |out| out.write_all(bytes))?;
