@@ -13,7 +13,7 @@ use crate::error::{Problem, Result};
 use crate::post::Post;
 use crate::shortcodes::{self, Generator, Targets};
 use crate::site::Site;
-use crate::{html, liquid, markdown};
+use crate::{liquid, markdown};
 
 /// A post ready to publish: both parts are portable HTML with absolute URLs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,17 +94,15 @@ impl<'a> Renderer<'a> {
             )]
         })?;
         let separator = self.site.config.posts.excerpt_separator.as_str();
-        let excerpt = match (&post.summary, source.find(separator)) {
-            (Some(summary), _) => markdown::to_html_with(summary, self.markdown),
+        let portable = |text: &str| markdown::to_portable(text, self.markdown, &base);
+        let (html, excerpt) = match (&post.summary, source.find(separator)) {
+            (Some(summary), _) => (portable(&source), portable(summary)),
             (None, Some(end)) if !separator.is_empty() => {
-                markdown::to_html_with(&source[..end], self.markdown)
+                (portable(&source), portable(&source[..end]))
             }
-            _ => markdown::first_paragraph_html(&source).unwrap_or_default(),
+            _ => markdown::to_portable_with_excerpt(&source, self.markdown, &base),
         };
-        let content = Content {
-            html: html::portable(&markdown::to_html_with(&source, self.markdown), &base),
-            excerpt: html::portable(&excerpt, &base),
-        };
+        let content = Content { html, excerpt };
         Ok(Rendered { content, warnings })
     }
 

@@ -162,6 +162,11 @@ impl Prepared {
     }
 
     /// Puts the math back into rendered HTML.
+    /// Whether [`Prepared::finish`] changes anything.
+    pub fn has_math(&self) -> bool {
+        !self.math.is_empty()
+    }
+
     pub fn finish(&self, html: String) -> String {
         if self.math.is_empty() {
             return html;

@@ -33,28 +33,63 @@ use super::{MAX_DEPTH, SCHEMES, allow, filter_attribute};
 /// form described in the module doc and parses as its tags nest, no deeper
 /// than [`MAX_DEPTH`].
 pub fn clean(html: &str, base: &Url) -> Option<String> {
-    let mut out = String::with_capacity(html.len() + html.len() / 4);
-    let mut parse = Settled::new(MAX_DEPTH);
-    tokens(html, |token| {
-        match token {
-            Token::Text(text) => {
-                parse.text(&text);
-                escape(&mut out, &text, false);
-            }
-            Token::Start(tag) => {
-                parse.start_element(tag.element);
-                tag.write(&mut out, base);
-            }
-            Token::End(name) => {
-                parse.end(name);
-                out.push_str("</");
-                out.push_str(name);
-                out.push('>');
-            }
+    let mut cleaner = Cleaner::new(html.len() + html.len() / 4, base);
+    cleaner.html(html)?;
+    cleaner.finish()
+}
+
+/// [`clean`]'s work as the tokens come: from HTML text, or straight from
+/// Markdown's events (`super::events`), which skips writing the HTML and
+/// reading it back.
+pub struct Cleaner<'u> {
+    out: String,
+    parse: Settled,
+    base: &'u Url,
+}
+
+impl<'u> Cleaner<'u> {
+    pub fn new(capacity: usize, base: &'u Url) -> Cleaner<'u> {
+        Cleaner {
+            out: String::with_capacity(capacity),
+            parse: Settled::new(MAX_DEPTH),
+            base,
         }
-        parse.holds().then_some(())
-    })?;
-    parse.ends().then_some(out)
+    }
+
+    /// Text, decoded. `None` once the tokens no longer parse as they nest.
+    pub fn text(&mut self, text: &str) -> Option<()> {
+        self.parse.text(text);
+        escape(&mut self.out, text, false);
+        self.parse.holds().then_some(())
+    }
+
+    pub fn start(&mut self, tag: StartTag<'_>) -> Option<()> {
+        self.parse.start_element(tag.element);
+        tag.write(&mut self.out, self.base);
+        self.parse.holds().then_some(())
+    }
+
+    pub fn end(&mut self, name: &str) -> Option<()> {
+        self.parse.end(name);
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+        self.parse.holds().then_some(())
+    }
+
+    /// HTML in the renderers' form; `None` if it is not.
+    pub fn html(&mut self, html: &str) -> Option<()> {
+        tokens(html, |token| match token {
+            Token::Text(text) => self.text(&text),
+            Token::Start(tag) => self.start(tag),
+            Token::End(name) => self.end(name),
+        })
+    }
+
+    /// The cleaned HTML, if it closes every element it opened.
+    pub fn finish(self) -> Option<String> {
+        self.parse.ends().then_some(self.out)
+    }
 }
 
 /// The text a parse of `html` holds (for titles and summaries), on the
@@ -120,9 +155,11 @@ fn after_comment(comment: &str) -> Option<&str> {
     plain.then(|| &comment[end + 3..])
 }
 
-struct StartTag<'a> {
-    element: Element,
-    attributes: Vec<(&'a str, Cow<'a, str>)>,
+/// A start tag: a plain element and its attributes, values decoded, in
+/// the order written.
+pub struct StartTag<'a> {
+    pub element: Element,
+    pub attributes: Vec<(&'a str, Cow<'a, str>)>,
 }
 
 impl<'a> StartTag<'a> {
@@ -223,7 +260,7 @@ fn is_url_attribute(element: &str, attribute: &str) -> bool {
 /// `text` with its character references decoded, if each is one the
 /// renderers write and decodes to what the parser would decode it to; and
 /// without a carriage return or NUL, which the parser changes.
-fn decode(text: &str) -> Option<Cow<'_, str>> {
+pub(super) fn decode(text: &str) -> Option<Cow<'_, str>> {
     if memchr::memchr2(b'\r', b'\0', text.as_bytes()).is_some() {
         return None;
     }

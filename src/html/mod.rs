@@ -26,6 +26,7 @@
 mod allow;
 mod check;
 mod direct;
+mod events;
 mod guard;
 mod settled;
 mod style;
@@ -60,6 +61,19 @@ pub fn portable(html: &str, base: &Url) -> String {
         return out;
     }
     parsed(html, base)
+}
+
+/// [`portable`] of the HTML `push_html` would write for `events`, made
+/// from the events themselves when the quick way covers them (see
+/// [`events`]); `None` when it does not. `toc` is a table of contents to
+/// put in place of the paragraphs that hold just `toc_marker`.
+pub fn portable_events(
+    events: &[pulldown_cmark::Event<'_>],
+    base: &Url,
+    toc: Option<(&str, &str)>,
+    capacity: usize,
+) -> Option<String> {
+    events::portable(events, base, toc, capacity)
 }
 
 /// [`portable`] by parsing `html`, the way that works for any HTML.

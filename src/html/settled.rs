@@ -331,7 +331,7 @@ const fn same(a: &str, b: &str) -> bool {
 }
 
 /// The element `name` names; the build fails if it is not plain.
-const fn plain(name: &str) -> Element {
+pub(super) const fn plain(name: &str) -> Element {
     let mut i = 0;
     while i < PLAIN.len() {
         if same(PLAIN[i], name) {

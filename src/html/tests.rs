@@ -553,6 +553,11 @@ mod properties {
 
     /// Markdown's HTML, from pieces of Markdown in any order.
     fn markdown_html() -> impl Strategy<Value = String> {
+        markdown().prop_map(|(source, flavour)| crate::markdown::to_html_with(&source, flavour))
+    }
+
+    /// Pieces of Markdown in any order, and how they are read.
+    fn markdown() -> impl Strategy<Value = (String, crate::markdown::Flavour)> {
         let piece = prop::sample::select(vec![
             "# ",
             "## h {#id .c}",
@@ -604,6 +609,27 @@ mod properties {
             "---\n",
             "\\",
             "- [ ] task\n",
+            "### k {#a .b .c data-x=1 lang=en}\n",
+            "# u {Key=v}\n",
+            "# d {#a id=b}\n",
+            "3. ",
+            "|:-:|-:|\n",
+            "<a@b.org>",
+            "[l](/x \"t&'\")",
+            "![a *b* `c`\nd](x.png \"t\")",
+            "\\\n",
+            "***\n",
+            "```rust x\n",
+            "~~~\n",
+            "$$x$$",
+            "{:toc}\n",
+            "* TOC\n{:toc}\n",
+            "HERALDKDTOC",
+            "[r]",
+            "[r]: /ref \"T\"\n",
+            "<p>",
+            "</p>",
+            "\u{feff}",
             "<!--more-->",
             "<!-->",
             "<!--->",
@@ -617,7 +643,7 @@ mod properties {
                 kramdown: kramdown.then_some(crate::markdown::HeadingIds::Gfm),
                 smart: kramdown,
             };
-            crate::markdown::to_html_with(&pieces.concat(), flavour)
+            (pieces.concat(), flavour)
         })
     }
 
@@ -666,6 +692,24 @@ mod properties {
             if let Some((direct, parsed)) = both_ways(&input) {
                 prop_assert_eq!(direct, parsed, "from {}", input);
             }
+        }
+
+        #[test]
+        fn markdown_s_events_clean_as_its_html_cleans((source, flavour) in markdown()) {
+            let via_html = portable(&crate::markdown::to_html_with(&source, flavour), &base());
+            prop_assert_eq!(
+                crate::markdown::to_portable(&source, flavour, &base()),
+                via_html.clone(),
+                "from {:?}",
+                source
+            );
+            let first = crate::markdown::first_paragraph_html(&source).unwrap_or_default();
+            prop_assert_eq!(
+                crate::markdown::to_portable_with_excerpt(&source, flavour, &base()),
+                (via_html, portable(&first, &base())),
+                "from {:?}",
+                source
+            );
         }
 
         #[test]
