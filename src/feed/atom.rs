@@ -5,7 +5,7 @@ use atom_syndication::{
     Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig,
 };
 
-use super::{Context, full_content, plain, title};
+use super::{Context, content, full_content, plain, title};
 use crate::html::xml_safe;
 use crate::post::Author;
 
@@ -29,16 +29,8 @@ fn write(feed: Feed) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Stands in for an entry's content while the crate writes the entry:
-/// U+FFFF is never in a feed's text (`xml_safe` removes it), so the marker
-/// is found only where it was put.
-const MARKER: &str = "\u{ffff}herald content\u{ffff}";
-
-/// The document with this one entry, as [`document`] writes it. The
-/// content, by far the biggest text of an entry, is escaped here as
-/// quick-xml escapes a text node, straight into the document in place of
-/// a marker: the crate's writer escaped it into a string of its own and
-/// copied it twice more (a tenth of a full archive's CPU went to Atom entries).
+/// The document with this one entry, as [`document`] writes it, the
+/// content escaped by [`super::content`] in place of its marker.
 pub(super) fn one_entry_document(
     ctx: &Context<'_>,
     entry: &super::Entry<'_>,
@@ -49,57 +41,13 @@ pub(super) fn one_entry_document(
     };
     let marked = write(feed_of(
         ctx,
-        vec![entry_with(entry, Some(MARKER.to_string()))],
+        vec![entry_with(entry, Some(content::MARKER.to_string()))],
     ))?;
-    let mut found = memchr::memmem::find_iter(&marked, MARKER.as_bytes());
-    let (Some(at), None) = (found.next(), found.next()) else {
-        return whole();
-    };
-    let html = xml_safe(html);
-    let mut bytes = Vec::with_capacity(marked.len() + html.len() + html.len() / 4);
-    bytes.extend_from_slice(&marked[..at]);
-    escape_text(&mut bytes, &html);
-    bytes.extend_from_slice(&marked[at + MARKER.len()..]);
-    Ok(bytes)
-}
-
-/// Escapes `text` as quick-xml escapes a text node (`BytesText::new`).
-fn escape_text(out: &mut Vec<u8>, text: &str) {
-    // Post HTML has one of the five in about every eleventh byte, so a
-    // branch per byte mispredicts and a copy per run is mostly call
-    // overhead: each byte is looked up and its bytes (itself, or its
-    // reference) stored eight at a time into a buffer on the stack.
-    let mut buffer = [0u8; ESCAPE_CHUNK * 6 + 8];
-    for chunk in text.as_bytes().chunks(ESCAPE_CHUNK) {
-        let mut len = 0;
-        for &byte in chunk {
-            let (bytes, n) = ESCAPES[usize::from(byte)];
-            buffer[len..len + 8].copy_from_slice(&bytes.to_le_bytes());
-            len += n;
-        }
-        out.extend_from_slice(&buffer[..len]);
+    match content::splice(&marked, &xml_safe(html), &content::XML_TEXT) {
+        Some(bytes) => Ok(bytes),
+        None => whole(),
     }
 }
-
-/// Bytes of text escaped into the stack buffer at a time.
-const ESCAPE_CHUNK: usize = 1024;
-
-/// Each byte as it is written in a text node (up to 8 bytes, little-end
-/// first) and how many bytes that is.
-const ESCAPES: [(u64, usize); 256] = {
-    let mut table = [(0, 1); 256];
-    let mut byte = 0;
-    while byte < 256 {
-        table[byte] = (byte as u64, 1);
-        byte += 1;
-    }
-    table[b'<' as usize] = (u64::from_le_bytes(*b"&lt;\0\0\0\0"), 4);
-    table[b'>' as usize] = (u64::from_le_bytes(*b"&gt;\0\0\0\0"), 4);
-    table[b'&' as usize] = (u64::from_le_bytes(*b"&amp;\0\0\0"), 5);
-    table[b'\'' as usize] = (u64::from_le_bytes(*b"&apos;\0\0"), 6);
-    table[b'"' as usize] = (u64::from_le_bytes(*b"&quot;\0\0"), 6);
-    table
-};
 
 /// The feed with these of its entries: the rest of it (its `updated`
 /// too) is the whole channel's.
@@ -212,31 +160,5 @@ fn link(href: &str, rel: &str, mime: Option<&str>) -> Link {
         rel: rel.to_string(),
         mime_type: mime.map(str::to_string),
         ..Link::default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn content_is_escaped_as_quick_xml_escapes_it(
-            pieces in prop::collection::vec(
-                prop_oneof![
-                    Just("<".to_string()), Just(">".to_string()), Just("&".to_string()),
-                    Just("'".to_string()), Just("\"".to_string()), Just("é\u{a0}".to_string()),
-                    "[a-z ]{0,40}",
-                ],
-                0..400,
-            ),
-            repeat in 1usize..8,
-        ) {
-            // Long enough to cross the stack buffer's chunks.
-            let text = pieces.concat().repeat(repeat);
-            let mut out = Vec::new();
-            super::escape_text(&mut out, &text);
-            prop_assert_eq!(String::from_utf8(out).unwrap(), quick_xml::escape::escape(text.as_str()));
-        }
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Context, plain, title};
+use super::{Context, content, plain, title};
 
 #[derive(Serialize)]
 struct Feed<'a> {
@@ -55,8 +55,30 @@ pub(super) fn document(
     ctx: &Context<'_>,
     entries: &[super::Entry<'_>],
 ) -> std::io::Result<Vec<u8>> {
+    let items = entries.iter().map(|e| item(ctx, e)).collect();
+    Ok(serde_json::to_vec_pretty(&feed(ctx, items))?)
+}
+
+/// The document with this one item, as [`document`] writes it, its
+/// `content_html` escaped by [`super::content`] in place of its marker.
+pub(super) fn one_entry_document(
+    ctx: &Context<'_>,
+    entry: &super::Entry<'_>,
+) -> std::io::Result<Vec<u8>> {
+    let mut marked = item(ctx, entry);
+    let Some(html) = marked.content_html.replace(content::MARKER) else {
+        return document(ctx, std::slice::from_ref(entry));
+    };
+    let bytes = serde_json::to_vec_pretty(&feed(ctx, vec![marked]))?;
+    match content::splice(&bytes, html, &content::JSON_STRING) {
+        Some(bytes) => Ok(bytes),
+        None => document(ctx, std::slice::from_ref(entry)),
+    }
+}
+
+fn feed<'a>(ctx: &'a Context<'_>, items: Vec<Item<'a>>) -> Feed<'a> {
     let site = &ctx.config.site;
-    let feed = Feed {
+    Feed {
         version: "https://jsonfeed.org/version/1.1",
         title: plain(&ctx.channel.title),
         home_page_url: ctx.home_url(),
@@ -71,9 +93,8 @@ pub(super) fn document(
                 url: a.url.clone(),
             })
             .collect(),
-        items: entries.iter().map(|e| item(ctx, e)).collect(),
-    };
-    Ok(serde_json::to_vec_pretty(&feed)?)
+        items,
+    }
 }
 
 fn item<'a>(ctx: &Context<'_>, entry: &super::Entry<'a>) -> Item<'a> {

@@ -7,6 +7,7 @@
 //! is its newest entry's, so the same posts always give the same bytes.
 
 pub mod atom;
+mod content;
 pub mod json;
 pub mod rss;
 pub mod write;
@@ -208,7 +209,8 @@ impl<'a> Entries<'a> {
     pub fn entry(&self, entry: &Entry<'_>) -> std::io::Result<Vec<u8>> {
         let mut document = match self.format {
             FeedFormat::Atom => atom::one_entry_document(&self.ctx, entry)?,
-            format => document(&self.ctx, format, std::slice::from_ref(entry))?,
+            FeedFormat::Json => json::one_entry_document(&self.ctx, entry)?,
+            FeedFormat::Rss => document(&self.ctx, FeedFormat::Rss, std::slice::from_ref(entry))?,
         };
         let (head, tail) = (&self.frame.head, &self.frame.tail);
         if !(document.starts_with(head) && document[head.len()..].ends_with(tail)) {
