@@ -12,6 +12,8 @@
 //!
 //! Fenced code blocks and code spans are left exactly as written.
 
+use std::borrow::Cow;
+
 use crate::html::escape;
 
 /// The post's Markdown with kramdown syntax turned into CommonMark, and
@@ -68,7 +70,8 @@ impl Prepared {
             return;
         }
         let text = self.take_math(text);
-        let mut lines: Vec<String> = Vec::new();
+        // Most lines pass unchanged: borrowed, not copied one by one.
+        let mut lines: Vec<Cow<'_, str>> = Vec::new();
         let mut skipping_extension = false;
         let mut markdown_blocks: Vec<String> = Vec::new();
         for line in text.split_inclusive('\n') {
@@ -76,14 +79,14 @@ impl Prepared {
             if let Some((opened, name)) = markdown_block(line) {
                 // kramdown reads Markdown inside `<div markdown="1">`;
                 // CommonMark does when blank lines set it apart.
-                lines.push(format!("{}\n\n", opened.trim_end()));
+                lines.push(format!("{}\n\n", opened.trim_end()).into());
                 markdown_blocks.push(name);
                 continue;
             }
             if let Some(name) = markdown_blocks.last()
                 && trimmed.starts_with(&format!("</{name}>"))
             {
-                lines.push(format!("\n{line}"));
+                lines.push(format!("\n{line}").into());
                 markdown_blocks.pop();
                 continue;
             }
@@ -104,7 +107,7 @@ impl Prepared {
                 if lines.last().is_some_and(|l| is_list_item(l)) {
                     lines.pop();
                 }
-                lines.push(format!("\n{TOC}\n\n"));
+                lines.push(format!("\n{TOC}\n\n").into());
                 continue;
             }
             if let Some(attributes) = block_attributes(trimmed) {
@@ -114,17 +117,20 @@ impl Prepared {
                         .trim_end_matches('#')
                         .trim_end()
                         .to_string();
-                    *previous = format!("{heading} {{{attributes}}}\n");
+                    *previous = format!("{heading} {{{attributes}}}\n").into();
                 }
                 continue;
             }
-            lines.push(spaced_destinations(&without_span_attributes(line)));
+            lines.push(spaced_destinations(without_span_attributes(line)));
         }
         self.markdown.push_str(&with_table_rules(&lines.concat()));
     }
 
     /// Replaces each `$$ ... $$` with a placeholder, skipping code spans.
-    fn take_math(&mut self, text: &str) -> String {
+    fn take_math<'t>(&mut self, text: &'t str) -> Cow<'t, str> {
+        if !text.contains("$$") {
+            return Cow::Borrowed(text);
+        }
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         loop {
@@ -158,7 +164,7 @@ impl Prepared {
             }
         }
         out.push_str(rest);
-        out
+        Cow::Owned(out)
     }
 
     /// Puts the math back into rendered HTML.
@@ -256,9 +262,9 @@ fn block_attributes(line: &str) -> Option<String> {
 }
 
 /// Drops span attribute lists (`*word*{: .x}`) outside code spans.
-fn without_span_attributes(line: &str) -> String {
+fn without_span_attributes(line: &str) -> Cow<'_, str> {
     if !line.contains("{:") {
-        return line.to_string();
+        return Cow::Borrowed(line);
     }
     let mut out = String::with_capacity(line.len());
     let mut in_code = false;
@@ -277,18 +283,18 @@ fn without_span_attributes(line: &str) -> String {
         out.push(c);
         rest = &rest[c.len_utf8()..];
     }
-    out
+    Cow::Owned(out)
 }
 
 /// kramdown takes a link destination with spaces (`[a](my page.html)`);
 /// CommonMark wants it in angle brackets. Destinations with a title, and
 /// code spans, are left alone.
-fn spaced_destinations(line: &str) -> String {
+fn spaced_destinations(line: Cow<'_, str>) -> Cow<'_, str> {
     if !line.contains("](") || line.contains('`') {
-        return line.to_string();
+        return line;
     }
     let mut out = String::with_capacity(line.len() + 4);
-    let mut rest = line;
+    let mut rest = line.as_ref();
     while let Some(at) = rest.find("](") {
         out.push_str(&rest[..at + 2]);
         rest = &rest[at + 2..];
@@ -305,12 +311,15 @@ fn spaced_destinations(line: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 /// kramdown takes rows starting with `|` as a table even with no `|---|`
 /// rule; CommonMark needs the rule, so one goes after the first row.
-fn with_table_rules(text: &str) -> String {
+fn with_table_rules(text: &str) -> Cow<'_, str> {
+    if !text.contains('|') {
+        return Cow::Borrowed(text);
+    }
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -341,7 +350,7 @@ fn with_table_rules(text: &str) -> String {
             out.push_str(row);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 fn is_rule(line: &str) -> bool {
@@ -477,7 +486,7 @@ mod tests {
     #[test]
     fn link_destinations_with_spaces_are_links_as_in_kramdown() {
         assert_eq!(
-            spaced_destinations("[a](my page.html) [b](x.html \"title\") [c](d)\n"),
+            spaced_destinations("[a](my page.html) [b](x.html \"title\") [c](d)\n".into()),
             "[a](<my page.html>) [b](x.html \"title\") [c](d)\n"
         );
     }
