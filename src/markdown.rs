@@ -391,14 +391,16 @@ fn unique_id(text: &str, style: HeadingIds, used: &mut HashMap<String, usize>) -
 fn table_of_contents(headings: &[Heading]) -> String {
     let mut out = String::from("<ul id=\"markdown-toc\">\n");
     let mut stack: Vec<usize> = Vec::new();
-    // A heading above the first one closes the whole list: what follows
-    // is out of place (a known fault, kept as it was).
-    let mut strayed = false;
     for heading in headings {
         while stack.last().is_some_and(|&l| l > heading.level) {
             stack.pop();
-            strayed |= stack.is_empty();
-            out.push_str("</li></ul>\n");
+            // Above every open level, kramdown puts the heading in the
+            // outer list, beside the first.
+            out.push_str(if stack.is_empty() {
+                "</li>\n"
+            } else {
+                "</li></ul>\n"
+            });
         }
         if stack.last() == Some(&heading.level) {
             out.push_str("</li>\n");
@@ -414,16 +416,13 @@ fn table_of_contents(headings: &[Heading]) -> String {
             escape(&heading.text)
         ));
     }
-    if stack.is_empty() || strayed {
-        for (i, _) in stack.iter().enumerate() {
-            out.push_str(if i == 0 { "</li>\n" } else { "</li></ul>\n" });
-        }
+    // Each list closed inside its parent's item, innermost first, the
+    // newlines where a parser put them when these end tags came in the
+    // wrong order (so feeds kept their bytes): the cleaner's quick way
+    // takes only HTML that nests as written.
+    if stack.is_empty() {
         out.push_str("</ul>\n");
     } else {
-        // Each list closed inside its parent's item, innermost first, the
-        // newlines where a parser put them when these end tags came in
-        // the wrong order (so feeds keep their bytes): the cleaner's
-        // quick way takes only HTML that nests as written.
         out.push_str("</li>\n</ul>\n");
         for _ in 1..stack.len() {
             out.push_str("</li></ul>\n");
@@ -645,6 +644,21 @@ mod tests {
         assert_eq!(
             to_portable(&raw, KRAMDOWN, &base),
             html::portable(&to_html_with(&raw, KRAMDOWN), &base)
+        );
+    }
+
+    #[test]
+    fn a_heading_above_the_first_is_listed_beside_it() {
+        let html = to_html_with("* TOC\n{:toc}\n\n## Two\n\n### Three\n\n# One\n", KRAMDOWN);
+        let toc = &html[..html.find("</ul>\n<h2").expect("a list before the headings") + 6];
+        assert_eq!(
+            toc,
+            "<ul id=\"markdown-toc\">\n\
+             <li><a href=\"#two\" id=\"markdown-toc-two\">Two</a><ul>\n\
+             <li><a href=\"#three\" id=\"markdown-toc-three\">Three</a></li></ul>\n\
+             </li>\n\
+             <li><a href=\"#one\" id=\"markdown-toc-one\">One</a></li>\n\
+             </ul>\n"
         );
     }
 
