@@ -167,12 +167,40 @@ impl Prepared {
         Cow::Owned(out)
     }
 
-    /// Puts the math back into rendered HTML.
-    /// Whether [`Prepared::finish`] changes anything.
-    pub fn has_math(&self) -> bool {
-        !self.math.is_empty()
+    /// Whether `text` holds a math placeholder.
+    pub fn holds_math(text: &str) -> bool {
+        text.contains(MATH)
     }
 
+    /// Whether [`Prepared::finish`] can be done text by text: no math
+    /// holds a placeholder itself (which `finish` would replace again).
+    pub fn math_is_plain(&self) -> bool {
+        !self.math.iter().any(|(body, _)| Prepared::holds_math(body))
+    }
+
+    /// `text` with its math placeholders replaced as [`Prepared::finish`]
+    /// replaces them outside a paragraph of their own, unescaped.
+    pub fn inline_math<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if !Prepared::holds_math(text) {
+            return Cow::Borrowed(text);
+        }
+        let mut text = text.to_string();
+        for (n, (body, _)) in self.math.iter().enumerate().rev() {
+            text = text.replace(&format!("{MATH}{n}X"), &format!("\\({body}\\)"));
+        }
+        Cow::Owned(text)
+    }
+
+    /// What [`Prepared::finish`] puts in place of a paragraph holding just
+    /// `text`, unescaped: block math, if `text` is its placeholder.
+    pub fn block_math(&self, text: &str) -> Option<String> {
+        let n: usize = text.strip_prefix(MATH)?.strip_suffix('X')?.parse().ok()?;
+        let (body, block) = self.math.get(n)?;
+        // `finish` looks for the number as it writes it.
+        (*block && text == format!("{MATH}{n}X")).then(|| format!("\\[{body}\\]"))
+    }
+
+    /// Puts the math back into rendered HTML.
     pub fn finish(&self, html: String) -> String {
         if self.math.is_empty() {
             return html;

@@ -7,6 +7,7 @@
 //! kramdown: [`Flavour`] adds its heading ids, typographic quotes and
 //! dashes, and the syntax `kramdown` reads.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use pulldown_cmark::html as pulldown_html;
@@ -135,13 +136,17 @@ fn render(
             .filter(|p| p.toc)
             .map(|_| table_of_contents(headings));
         if let Some(base) = portable_for
-            && !prepared.is_some_and(kramdown::Prepared::has_math)
-            && let Some(portable) = html::portable_events(
-                &events,
-                base,
-                toc.as_deref().map(|toc| (kramdown::TOC, toc)),
-                capacity,
-            )
+            && prepared.is_none_or(kramdown::Prepared::math_is_plain)
+            && let Some(portable) = match prepared {
+                Some(prepared) => {
+                    let placeholders = Kramdown {
+                        prepared,
+                        toc: toc.as_deref(),
+                    };
+                    html::portable_events(&events, base, &placeholders, capacity)
+                }
+                None => html::portable_events(&events, base, &html::NoPlaceholders, capacity),
+            }
         {
             return (portable, excerpt);
         }
@@ -158,6 +163,30 @@ fn render(
             None => (out, excerpt),
         }
     })
+}
+
+/// What kramdown's preparation and the table of contents leave in the
+/// text for the written HTML to have replaced (see `render`).
+struct Kramdown<'a> {
+    prepared: &'a kramdown::Prepared,
+    toc: Option<&'a str>,
+}
+
+impl html::Placeholders for Kramdown<'_> {
+    fn paragraph(&self, text: &str) -> Option<html::Replacement> {
+        match self.toc {
+            Some(toc) if text == kramdown::TOC => Some(html::Replacement::Html(toc.to_string())),
+            _ => self.prepared.block_math(text).map(html::Replacement::Text),
+        }
+    }
+
+    fn text<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        self.prepared.inline_math(text)
+    }
+
+    fn holds(&self, text: &str) -> bool {
+        kramdown::Prepared::holds_math(text) || (self.toc.is_some() && text.contains(kramdown::TOC))
+    }
 }
 
 /// A post's events as they are written out, and what goes with them.
@@ -215,7 +244,7 @@ fn portable_paragraph(events: Option<Vec<Event<'_>>>, base: &Url) -> String {
     let Some(events) = events else {
         return html::portable("", base);
     };
-    if let Some(portable) = html::portable_events(&events, base, None, 0) {
+    if let Some(portable) = html::portable_events(&events, base, &html::NoPlaceholders, 0) {
         return portable;
     }
     let mut out = String::new();
@@ -601,15 +630,18 @@ mod tests {
     /// [`to_portable`]'s quick way alone: `None` where it falls back.
     fn from_events(markdown: &str, flavour: Flavour, base: &Url) -> Option<String> {
         with_events(markdown, flavour, false, |parsed| {
-            if parsed.prepared.is_some_and(kramdown::Prepared::has_math) {
+            let Some(prepared) = parsed.prepared else {
+                return html::portable_events(&parsed.events, base, &html::NoPlaceholders, 0);
+            };
+            if !prepared.math_is_plain() {
                 return None;
             }
-            let toc = parsed
-                .prepared
-                .filter(|p| p.toc)
-                .map(|_| table_of_contents(parsed.headings));
-            let toc = toc.as_deref().map(|toc| (kramdown::TOC, toc));
-            html::portable_events(&parsed.events, base, toc, 0)
+            let toc = prepared.toc.then(|| table_of_contents(parsed.headings));
+            let placeholders = Kramdown {
+                prepared,
+                toc: toc.as_deref(),
+            };
+            html::portable_events(&parsed.events, base, &placeholders, 0)
         })
     }
 
@@ -644,6 +676,25 @@ mod tests {
         assert_eq!(
             to_portable(&raw, KRAMDOWN, &base),
             html::portable(&to_html_with(&raw, KRAMDOWN), &base)
+        );
+    }
+
+    #[test]
+    fn kramdown_math_comes_from_the_events_too() {
+        let base = Url::parse("https://example.org/blog/post/").unwrap();
+        let text = "* TOC\n{:toc}\n\n# Energy\n\nSee $$E = mc^2 & a<b$$ here.\n\n\
+                    $$\n\\sum_i x_i\n$$\n\n- $$\\alpha$$\n\n`$$code$$`\n";
+        let via_html = html::portable(&to_html_with(text, KRAMDOWN), &base);
+        assert!(via_html.contains("\\(E = mc^2 &amp; a&lt;b\\)"), "{via_html}");
+        assert!(via_html.contains("\\[\\sum_i x_i\\]"), "{via_html}");
+        assert_eq!(from_events(text, KRAMDOWN, &base).as_ref(), Some(&via_html));
+        // Math in a heading is in the table of contents too: that HTML is
+        // replaced where it stands, so the quick way leaves it.
+        let in_heading = "* TOC\n{:toc}\n\n# On $$x$$\n";
+        assert_eq!(from_events(in_heading, KRAMDOWN, &base), None);
+        assert_eq!(
+            to_portable(in_heading, KRAMDOWN, &base),
+            html::portable(&to_html_with(in_heading, KRAMDOWN), &base)
         );
     }
 

@@ -51,18 +51,56 @@ const THEAD: Element = plain("thead");
 const TR: Element = plain("tr");
 const UL: Element = plain("ul");
 
+/// Text Markdown was given in place of what a renderer puts in after
+/// `push_html`, by replacing it in the written HTML (kramdown's table of
+/// contents and math).
+pub trait Placeholders {
+    /// What a paragraph holding just `text` is replaced by, if anything.
+    fn paragraph(&self, text: &str) -> Option<Replacement>;
+    /// `text` with the placeholders in it replaced.
+    fn text<'t>(&self, text: &'t str) -> Cow<'t, str>;
+    /// Whether `text` holds a placeholder: where the quick way cannot put
+    /// one in (raw HTML, code, an attribute), it leaves the post.
+    fn holds(&self, text: &str) -> bool;
+}
+
+/// What a placeholder paragraph becomes.
+pub enum Replacement {
+    /// HTML for `<p>placeholder</p>` and the newline after it.
+    Html(String),
+    /// Text for `<p>placeholder</p>`; the newline after it stays.
+    Text(String),
+}
+
+/// No placeholders: Markdown as it came.
+pub struct NoPlaceholders;
+
+impl Placeholders for NoPlaceholders {
+    fn paragraph(&self, _: &str) -> Option<Replacement> {
+        None
+    }
+
+    fn text<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        Cow::Borrowed(text)
+    }
+
+    fn holds(&self, _: &str) -> bool {
+        false
+    }
+}
+
 /// `html::portable(push_html(events), base)`, when the cleaner's quick
-/// way covers it (see the module doc); `capacity` is room for the result.
-/// With `toc` (marker, HTML), `push_html`'s output has had each
-/// `<p>marker</p>\n` replaced by the HTML (kramdown's table of contents).
-pub fn portable<'e>(
-    events: &'e [Event<'_>],
+/// way covers it (see the module doc), `push_html`'s output having had
+/// its `placeholders` replaced; `capacity` is room for the result.
+pub fn portable(
+    events: &[Event<'_>],
     base: &Url,
-    toc: Option<(&str, &'e str)>,
+    placeholders: &dyn Placeholders,
     capacity: usize,
 ) -> Option<String> {
     let mut writer = Writer {
         clean: Cleaner::new(capacity, base),
+        placeholders,
         end_newline: true,
         table_head: true,
         alignments: &[],
@@ -73,20 +111,18 @@ pub fn portable<'e>(
         at += 1;
         match event {
             Event::Start(Tag::Paragraph)
-                if let Some((marker, toc)) = toc
-                    && let [Event::Text(text), Event::End(TagEnd::Paragraph), ..] =
-                        &events[at..]
-                    && text.as_ref() == marker =>
+                if let [Event::Text(text), Event::End(TagEnd::Paragraph), ..] = &events[at..]
+                    && let Some(replacement) = placeholders.paragraph(text) =>
             {
                 at += 2;
                 writer.fresh_line()?;
-                writer.html(toc)?;
-            }
-            // Replaced in the written HTML too: the quick way leaves it.
-            Event::Html(html) | Event::InlineHtml(html)
-                if toc.is_some_and(|(marker, _)| html.contains(marker)) =>
-            {
-                return None;
+                match replacement {
+                    Replacement::Html(html) => writer.html(writer.attribute(&html)?)?,
+                    Replacement::Text(text) => {
+                        writer.text(&text)?;
+                        writer.literal("\n")?;
+                    }
+                }
             }
             Event::Start(Tag::Image {
                 dest_url, title, ..
@@ -107,6 +143,7 @@ pub fn portable<'e>(
 /// table being written.
 struct Writer<'u, 'e> {
     clean: Cleaner<'u>,
+    placeholders: &'u dyn Placeholders,
     end_newline: bool,
     table_head: bool,
     alignments: &'e [Alignment],
@@ -119,15 +156,18 @@ impl<'e> Writer<'_, 'e> {
     fn event(&mut self, event: &'e Event<'_>) -> Option<()> {
         match event {
             Event::Text(text) => {
-                self.text(text)?;
+                self.text(&self.placeholders.text(text))?;
                 self.end_newline = text.ends_with('\n');
             }
             Event::Code(text) => {
                 self.open(CODE, Vec::new())?;
-                self.text(text)?;
+                self.text(self.attribute(text)?)?;
                 self.close(CODE)?;
             }
-            Event::Html(html) | Event::InlineHtml(html) => self.html(html)?,
+            Event::Html(html) | Event::InlineHtml(html) => {
+                self.attribute(html)?;
+                self.html(html)?;
+            }
             Event::SoftBreak => self.literal("\n")?,
             Event::HardBreak => {
                 self.open(BR, Vec::new())?;
@@ -162,11 +202,14 @@ impl<'e> Writer<'_, 'e> {
                 self.fresh_line()?;
                 let mut attributes: Attributes<'e> = Vec::new();
                 if let Some(id) = id {
-                    attributes.push(("id", Cow::Borrowed(plain_value(id)?)));
+                    attributes.push(("id", Cow::Borrowed(self.attribute(id)?)));
                 }
                 if !classes.is_empty() {
                     let joined = classes.iter().map(|c| c.as_ref()).collect::<Vec<_>>();
-                    attributes.push(("class", Cow::Owned(plain_value(&joined.join(" "))?.into())));
+                    attributes.push((
+                        "class",
+                        Cow::Owned(self.attribute(&joined.join(" "))?.into()),
+                    ));
                 }
                 for (key, value) in attrs {
                     // The tokenizer reads only lower-case names, once each.
@@ -178,7 +221,7 @@ impl<'e> Writer<'_, 'e> {
                         return None;
                     }
                     let value = value.as_deref().unwrap_or("");
-                    attributes.push((key.as_ref(), Cow::Borrowed(plain_value(value)?)));
+                    attributes.push((key.as_ref(), Cow::Borrowed(self.attribute(value)?)));
                 }
                 self.open(HEADINGS[*level as usize - 1], attributes)?;
             }
@@ -235,7 +278,7 @@ impl<'e> Writer<'_, 'e> {
                 };
                 let mut attributes = Vec::new();
                 if !language.is_empty() {
-                    let class = format!("language-{}", plain_value(language)?);
+                    let class = format!("language-{}", self.attribute(language)?);
                     attributes.push(("class", Cow::Owned(class)));
                 }
                 self.open(CODE, attributes)?;
@@ -265,13 +308,13 @@ impl<'e> Writer<'_, 'e> {
                 title,
                 ..
             } => {
-                let mut href = href(dest_url)?;
+                let mut href = href(self.attribute(dest_url)?)?;
                 if *link_type == LinkType::Email {
                     href = Cow::Owned(format!("mailto:{href}"));
                 }
                 let mut attributes = vec![("href", href)];
                 if !title.is_empty() {
-                    attributes.push(("title", Cow::Borrowed(plain_value(title)?)));
+                    attributes.push(("title", Cow::Borrowed(self.attribute(title)?)));
                 }
                 self.open(A, attributes)?;
             }
@@ -324,11 +367,22 @@ impl<'e> Writer<'_, 'e> {
 
     /// `<img src alt title />`, as `push_html` writes it.
     fn image(&mut self, dest_url: &'e str, title: &'e str, alt: String) -> Option<()> {
-        let mut attributes = vec![("src", href(dest_url)?), ("alt", Cow::Owned(alt))];
+        self.attribute(&alt)?;
+        let mut attributes = vec![
+            ("src", href(self.attribute(dest_url)?)?),
+            ("alt", Cow::Owned(alt)),
+        ];
         if !title.is_empty() {
-            attributes.push(("title", Cow::Borrowed(plain_value(title)?)));
+            attributes.push(("title", Cow::Borrowed(self.attribute(title)?)));
         }
         self.open(IMG, attributes)
+    }
+
+    /// `value` as it is, where the quick way can write it: without a
+    /// placeholder, and without what the tokenizer refuses.
+    fn attribute<'v>(&self, value: &'v str) -> Option<&'v str> {
+        let value = plain_value(value)?;
+        (!self.placeholders.holds(value)).then_some(value)
     }
 
     /// HTML as it stands: a post's own, or markup herald made.

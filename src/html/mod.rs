@@ -41,6 +41,7 @@ use lol_html::{RewriteStrSettings, element, rewrite_str};
 use url::Url;
 
 pub use check::active_content;
+pub use events::{NoPlaceholders, Placeholders, Replacement};
 pub use style::portable_style;
 
 /// The deepest element nesting a post keeps. Real posts stay under 20
@@ -63,17 +64,16 @@ pub fn portable(html: &str, base: &Url) -> String {
     parsed(html, base)
 }
 
-/// [`portable`] of the HTML `push_html` would write for `events`, made
-/// from the events themselves when the quick way covers them (see
-/// [`events`]); `None` when it does not. `toc` is a table of contents to
-/// put in place of the paragraphs that hold just `toc_marker`.
+/// [`portable`] of the HTML `push_html` would write for `events` (with
+/// its `placeholders` replaced), made from the events themselves when the
+/// quick way covers them (see [`events`]); `None` when it does not.
 pub fn portable_events(
     events: &[pulldown_cmark::Event<'_>],
     base: &Url,
-    toc: Option<(&str, &str)>,
+    placeholders: &dyn Placeholders,
     capacity: usize,
 ) -> Option<String> {
-    events::portable(events, base, toc, capacity)
+    events::portable(events, base, placeholders, capacity)
 }
 
 /// [`portable`] by parsing `html`, the way that works for any HTML.
