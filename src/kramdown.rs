@@ -132,38 +132,40 @@ impl Prepared {
             return Cow::Borrowed(text);
         }
         let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        loop {
-            let next_math = rest.find("$$");
-            let next_code = rest.find('`');
-            match (next_math, next_code) {
-                (Some(m), Some(c)) if c < m => {
-                    let run = rest[c..].chars().take_while(|&ch| ch == '`').count();
-                    let ticks = &rest[c..c + run];
-                    let end = rest[c + run..]
-                        .find(ticks)
-                        .map_or(c + run, |e| c + run + e + run);
-                    out.push_str(&rest[..end]);
-                    rest = &rest[end..];
+        // Where the text is read from, and the next `$$` at or after it:
+        // found again only once passed (each search from the cursor made a
+        // post with many code spans quadratic).
+        let mut at = 0;
+        let mut next_math = text.find("$$");
+        while let Some(m) = next_math {
+            if let Some(c) = text[at..m].find('`').map(|c| at + c) {
+                let run = text[c..].bytes().take_while(|&b| b == b'`').count();
+                let ticks = &text[c..c + run];
+                let end = text[c + run..]
+                    .find(ticks)
+                    .map_or(c + run, |e| c + run + e + run);
+                out.push_str(&text[at..end]);
+                at = end;
+                if m < at {
+                    next_math = text[at..].find("$$").map(|m| at + m);
                 }
-                (Some(m), _) => {
-                    let Some(len) = rest[m + 2..].find("$$") else {
-                        break;
-                    };
-                    out.push_str(&rest[..m]);
-                    let after = &rest[m + 4 + len..];
-                    let line_ends = after.trim_start_matches([' ', '\t']);
-                    let block = at_block_start(&out)
-                        && (line_ends.is_empty() || line_ends.starts_with('\n'));
-                    self.math
-                        .push((rest[m + 2..m + 2 + len].trim().to_string(), block));
-                    out.push_str(&format!("{MATH}{}X", self.math.len() - 1));
-                    rest = after;
-                }
-                _ => break,
+                continue;
             }
+            let Some(len) = text[m + 2..].find("$$") else {
+                break;
+            };
+            out.push_str(&text[at..m]);
+            let after = &text[m + 4 + len..];
+            let line_ends = after.trim_start_matches([' ', '\t']);
+            let block =
+                at_block_start(&out) && (line_ends.is_empty() || line_ends.starts_with('\n'));
+            self.math
+                .push((text[m + 2..m + 2 + len].trim().to_string(), block));
+            out.push_str(&format!("{MATH}{}X", self.math.len() - 1));
+            at = m + 4 + len;
+            next_math = text[at..].find("$$").map(|m| at + m);
         }
-        out.push_str(rest);
+        out.push_str(&text[at..]);
         Cow::Owned(out)
     }
 
@@ -394,109 +396,249 @@ fn is_rule(line: &str) -> bool {
 /// the character before the text in its block, `after` the one after it
 /// (`*` for emphasis), if any.
 pub fn smarten(text: &str, before: Option<char>, after: Option<char>) -> String {
-    let mut chars: Vec<char> = text.chars().collect();
-    let len = chars.len();
-    chars.extend(after);
-    let chars = chars;
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + 8);
-    let mut i = 0;
-    while i < len {
-        let c = chars[i];
-        let prev = if i == 0 { before } else { Some(chars[i - 1]) };
-        let at = |k: usize| chars.get(i + k).copied();
-        match c {
+    // Most text has nothing to turn: it is copied a run at a time, and
+    // only at a quote, dash, dot or angle bracket are its neighbours read.
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        if !matches!(bytes[at], b'"' | b'\'' | b'-' | b'.' | b'<' | b'>') {
+            at += 1;
+            continue;
+        }
+        let c = char::from(bytes[at]);
+        // The characters after this one (then `after`), as kramdown sees them.
+        let next = |k: usize| text[at + 1..].chars().chain(after).nth(k - 1);
+        let (turned, skip): (char, usize) = match c {
             '"' | '\'' => {
-                let double = c == '"';
-                let (left, right) = if double {
+                let (left, right) = if c == '"' {
                     ('“', '”')
                 } else {
                     ('‘', '’')
                 };
-                out.push(if opens(&chars, i, prev) { left } else { right });
+                let mut previous = text[..at].chars().rev();
+                let prev = previous.next().or(if at == 0 { before } else { None });
+                let before_prev = previous.next();
+                let window = Window {
+                    c,
+                    first: at == 0,
+                    prev,
+                    before_prev,
+                    next: [next(1), next(2), next(3)],
+                };
+                (if window.opens() { left } else { right }, 0)
             }
-            '-' if at(1) == Some('-') && at(2) == Some('-') => {
-                out.push('—');
-                i += 2;
+            '-' if next(1) == Some('-') && next(2) == Some('-') => ('—', 2),
+            '-' if next(1) == Some('-') => ('–', 1),
+            '.' if next(1) == Some('.') && next(2) == Some('.') => ('…', 2),
+            '<' if next(1) == Some('<') => ('«', 1),
+            '>' if next(1) == Some('>') => ('»', 1),
+            _ => {
+                at += 1;
+                continue;
             }
-            '-' if at(1) == Some('-') => {
-                out.push('–');
-                i += 1;
-            }
-            '.' if at(1) == Some('.') && at(2) == Some('.') => {
-                out.push('…');
-                i += 2;
-            }
-            '<' if at(1) == Some('<') => {
-                out.push('«');
-                i += 1;
-            }
-            '>' if at(1) == Some('>') => {
-                out.push('»');
-                i += 1;
-            }
-            _ => out.push(c),
-        }
-        i += 1;
+        };
+        out.push_str(&text[copied..at]);
+        out.push(turned);
+        at += 1 + skip;
+        copied = at.min(bytes.len());
     }
+    out.push_str(&text[copied.min(text.len())..]);
     out
 }
 
-/// kramdown's `SQ_RULES`, in its order, for the quote at `i`.
-fn opens(chars: &[char], i: usize, prev: Option<char>) -> bool {
-    let next = chars.get(i + 1).copied();
-    let after = chars.get(i + 2).copied();
-    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-    let space = |c: Option<char>| c.is_none_or(char::is_whitespace);
-    // Before emphasis (`"*word*"`): opening.
-    if matches!(next, Some('_' | '*')) && !after.is_some_and(char::is_whitespace) {
-        return true;
-    }
-    // Before punctuation that does not start a word: closing.
-    if next.is_some_and(|c| c.is_ascii_punctuation())
-        && !word(after)
-        && !(next == Some('.') && after == Some('.'))
-    {
-        return false;
-    }
-    // `"'Quoted'` and `'"Quoted"`: both open.
-    if matches!(next, Some('"' | '\'')) && word(after) {
-        return true;
-    }
-    if matches!(prev, Some('"' | '\'')) && word(next) && i >= 1 {
-        let before = if i >= 2 {
-            chars.get(i - 2).copied()
-        } else {
-            None
-        };
-        if space(before) {
+/// A quote and the characters about it.
+struct Window {
+    c: char,
+    /// The text's first character: `prev` is the one before the text.
+    first: bool,
+    prev: Option<char>,
+    /// The character before `prev`, in the same text.
+    before_prev: Option<char>,
+    next: [Option<char>; 3],
+}
+
+impl Window {
+    /// kramdown's `SQ_RULES`, in its order: whether the quote opens.
+    fn opens(&self) -> bool {
+        let Window {
+            c,
+            first,
+            prev,
+            before_prev,
+            next: [next, after, third],
+        } = *self;
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let space = |c: Option<char>| c.is_none_or(char::is_whitespace);
+        // Before emphasis (`"*word*"`): opening.
+        if matches!(next, Some('_' | '*')) && !after.is_some_and(char::is_whitespace) {
             return true;
         }
+        // Before punctuation that does not start a word: closing.
+        if next.is_some_and(|c| c.is_ascii_punctuation())
+            && !word(after)
+            && !(next == Some('.') && after == Some('.'))
+        {
+            return false;
+        }
+        // `"'Quoted'` and `'"Quoted"`: both open.
+        if matches!(next, Some('"' | '\'')) && word(after) {
+            return true;
+        }
+        if !first && matches!(prev, Some('"' | '\'')) && word(next) && space(before_prev) {
+            return true;
+        }
+        // The '80s.
+        if c == '\''
+            && word(next)
+            && next.is_some_and(|c| c.is_ascii_digit())
+            && after.is_some_and(|c| c.is_ascii_digit())
+            && third == Some('s')
+        {
+            return false;
+        }
+        if prev.is_some_and(char::is_whitespace) && word(next) {
+            return true;
+        }
+        // After anything but a space, a backslash or an opening bracket: closing.
+        if prev.is_some_and(|p| !p.is_whitespace() && !matches!(p, '\\' | '[' | '{' | '(' | '-')) {
+            return false;
+        }
+        if space(next) || (next == Some('s') && !word(after)) {
+            return false;
+        }
+        true
     }
-    // The '80s.
-    if chars[i] == '\''
-        && word(next)
-        && next.is_some_and(|c| c.is_ascii_digit())
-        && after.is_some_and(|c| c.is_ascii_digit())
-        && chars.get(i + 3) == Some(&'s')
-    {
-        return false;
-    }
-    if prev.is_some_and(char::is_whitespace) && word(next) {
-        return true;
-    }
-    // After anything but a space, a backslash or an opening bracket: closing.
-    if prev.is_some_and(|p| !p.is_whitespace() && !matches!(p, '\\' | '[' | '{' | '(' | '-')) {
-        return false;
-    }
-    if space(next) || (next == Some('s') && !word(after)) {
-        return false;
-    }
-    true
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy;
+
     use super::*;
+
+    /// The rules as first written, a `Vec<char>` per text: what
+    /// [`smarten`] must give.
+    mod oracle {
+        pub fn smarten_chars(text: &str, before: Option<char>, after: Option<char>) -> String {
+            let mut chars: Vec<char> = text.chars().collect();
+            let len = chars.len();
+            chars.extend(after);
+            let chars = chars;
+            let mut out = String::with_capacity(text.len() + 8);
+            let mut i = 0;
+            while i < len {
+                let c = chars[i];
+                let prev = if i == 0 { before } else { Some(chars[i - 1]) };
+                let at = |k: usize| chars.get(i + k).copied();
+                match c {
+                    '"' | '\'' => {
+                        let double = c == '"';
+                        let (left, right) = if double {
+                            ('“', '”')
+                        } else {
+                            ('‘', '’')
+                        };
+                        out.push(if opens(&chars, i, prev) { left } else { right });
+                    }
+                    '-' if at(1) == Some('-') && at(2) == Some('-') => {
+                        out.push('—');
+                        i += 2;
+                    }
+                    '-' if at(1) == Some('-') => {
+                        out.push('–');
+                        i += 1;
+                    }
+                    '.' if at(1) == Some('.') && at(2) == Some('.') => {
+                        out.push('…');
+                        i += 2;
+                    }
+                    '<' if at(1) == Some('<') => {
+                        out.push('«');
+                        i += 1;
+                    }
+                    '>' if at(1) == Some('>') => {
+                        out.push('»');
+                        i += 1;
+                    }
+                    _ => out.push(c),
+                }
+                i += 1;
+            }
+            out
+        }
+
+        /// kramdown's `SQ_RULES`, in its order, for the quote at `i`.
+        fn opens(chars: &[char], i: usize, prev: Option<char>) -> bool {
+            let next = chars.get(i + 1).copied();
+            let after = chars.get(i + 2).copied();
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            let space = |c: Option<char>| c.is_none_or(char::is_whitespace);
+            // Before emphasis (`"*word*"`): opening.
+            if matches!(next, Some('_' | '*')) && !after.is_some_and(char::is_whitespace) {
+                return true;
+            }
+            // Before punctuation that does not start a word: closing.
+            if next.is_some_and(|c| c.is_ascii_punctuation())
+                && !word(after)
+                && !(next == Some('.') && after == Some('.'))
+            {
+                return false;
+            }
+            // `"'Quoted'` and `'"Quoted"`: both open.
+            if matches!(next, Some('"' | '\'')) && word(after) {
+                return true;
+            }
+            if matches!(prev, Some('"' | '\'')) && word(next) && i >= 1 {
+                let before = if i >= 2 {
+                    chars.get(i - 2).copied()
+                } else {
+                    None
+                };
+                if space(before) {
+                    return true;
+                }
+            }
+            // The '80s.
+            if chars[i] == '\''
+                && word(next)
+                && next.is_some_and(|c| c.is_ascii_digit())
+                && after.is_some_and(|c| c.is_ascii_digit())
+                && chars.get(i + 3) == Some(&'s')
+            {
+                return false;
+            }
+            if prev.is_some_and(char::is_whitespace) && word(next) {
+                return true;
+            }
+            // After anything but a space, a backslash or an opening bracket: closing.
+            if prev
+                .is_some_and(|p| !p.is_whitespace() && !matches!(p, '\\' | '[' | '{' | '(' | '-'))
+            {
+                return false;
+            }
+            if space(next) || (next == Some('s') && !word(after)) {
+                return false;
+            }
+            true
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, ..Default::default() })]
+
+        #[test]
+        fn quotes_turn_as_the_rules_first_written_turn_them(
+            text in proptest::collection::vec(proptest::sample::select(vec![
+                "\"", "'", "-", ".", "<", ">", " ", "\n", "a", "s", "8", "_", "*", "(", "[", "\\", "以", "é", "!", "?",
+            ]), 0..40).prop_map(|p| p.concat()),
+            before in proptest::option::of(proptest::sample::select(vec![' ', 'a', '"', '\'', '-', '(', '以'])),
+            after in proptest::option::of(proptest::sample::select(vec!['*', '[', '`', '\n', 'a', '-', '.', '"'])),
+        ) {
+            proptest::prop_assert_eq!(smarten(&text, before, after), oracle::smarten_chars(&text, before, after));
+        }
+    }
 
     #[test]
     fn quotes_turn_by_kramdowns_rules() {
