@@ -70,7 +70,10 @@ impl Prepared {
             return;
         }
         let text = self.take_math(text);
-        // Most lines pass unchanged: borrowed, not copied one by one.
+        // Most lines pass unchanged: borrowed, not copied one by one, and
+        // not searched for what the whole text does not hold.
+        let span_attributes = text.contains("{:");
+        let destinations = text.contains("](");
         let mut lines: Vec<Cow<'_, str>> = Vec::new();
         let mut skipping_extension = false;
         let mut markdown_blocks: Vec<String> = Vec::new();
@@ -121,7 +124,16 @@ impl Prepared {
                 }
                 continue;
             }
-            lines.push(spaced_destinations(without_span_attributes(line)));
+            let line = if span_attributes {
+                without_span_attributes(line)
+            } else {
+                Cow::Borrowed(line)
+            };
+            lines.push(if destinations {
+                spaced_destinations(line)
+            } else {
+                line
+            });
         }
         self.markdown.push_str(&with_table_rules(&lines.concat()));
     }

@@ -260,53 +260,50 @@ fn smart_text<'a>(
 ) -> impl Iterator<Item = Event<'a>> {
     // pulldown-cmark splits text at quotes; kramdown's rules look at both sides.
     let mut merged: Vec<Event<'a>> = Vec::with_capacity(room);
+    // The texts since the last other event, joined once there are two
+    // (joining each into the one before copied a paragraph over and over).
+    let mut run: Option<String> = None;
     for event in events {
         match (merged.last_mut(), event) {
             (Some(Event::Text(previous)), Event::Text(text)) => {
-                *previous = CowStr::from(format!("{previous}{text}"));
+                run.get_or_insert_with(|| previous.to_string())
+                    .push_str(&text);
             }
-            (_, event) => merged.push(event),
+            (last, event) => {
+                if let (Some(last), Some(run)) = (last, run.take()) {
+                    *last = Event::Text(CowStr::from(run));
+                }
+                merged.push(event);
+            }
         }
     }
+    if let (Some(last), Some(run)) = (merged.last_mut(), run.take()) {
+        *last = Event::Text(CowStr::from(run));
+    }
+    // In place: each text is read with the one after it as it came.
     let mut in_code = false;
     let mut before: Option<char> = None;
-    let mut out = Vec::with_capacity(merged.len());
-    for (i, event) in merged.iter().enumerate() {
-        let event = match event {
-            Event::Start(Tag::CodeBlock(_)) => {
-                in_code = true;
-                event.clone()
-            }
-            Event::End(TagEnd::CodeBlock) => {
-                in_code = false;
-                event.clone()
-            }
+    for i in 0..merged.len() {
+        let after = merged.get(i + 1).and_then(first_char);
+        match &mut merged[i] {
+            Event::Start(Tag::CodeBlock(_)) => in_code = true,
+            Event::End(TagEnd::CodeBlock) => in_code = false,
             Event::Text(text) if !in_code => {
-                let smart = kramdown::smarten(text, before, merged.get(i + 1).and_then(first_char));
+                let smart = kramdown::smarten(text, before, after);
                 before = text.chars().last();
-                Event::Text(CowStr::from(smart))
+                *text = CowStr::from(smart);
             }
-            Event::Code(code) => {
-                before = code.chars().last();
-                event.clone()
-            }
-            Event::SoftBreak | Event::HardBreak => {
-                before = Some(' ');
-                event.clone()
-            }
+            Event::Code(code) => before = code.chars().last(),
+            Event::SoftBreak | Event::HardBreak => before = Some(' '),
             Event::Start(Tag::Emphasis | Tag::Strong | Tag::Link { .. } | Tag::Strikethrough)
             | Event::End(
                 TagEnd::Emphasis | TagEnd::Strong | TagEnd::Link | TagEnd::Strikethrough,
             )
-            | Event::InlineHtml(_) => event.clone(),
-            _ => {
-                before = None;
-                event.clone()
-            }
-        };
-        out.push(event);
+            | Event::InlineHtml(_) => {}
+            _ => before = None,
+        }
     }
-    out.into_iter()
+    merged.into_iter()
 }
 
 /// The source character an event starts with, as kramdown would see it.
@@ -685,7 +682,10 @@ mod tests {
         let text = "* TOC\n{:toc}\n\n# Energy\n\nSee $$E = mc^2 & a<b$$ here.\n\n\
                     $$\n\\sum_i x_i\n$$\n\n- $$\\alpha$$\n\n`$$code$$`\n";
         let via_html = html::portable(&to_html_with(text, KRAMDOWN), &base);
-        assert!(via_html.contains("\\(E = mc^2 &amp; a&lt;b\\)"), "{via_html}");
+        assert!(
+            via_html.contains("\\(E = mc^2 &amp; a&lt;b\\)"),
+            "{via_html}"
+        );
         assert!(via_html.contains("\\[\\sum_i x_i\\]"), "{via_html}");
         assert_eq!(from_events(text, KRAMDOWN, &base).as_ref(), Some(&via_html));
         // Math in a heading is in the table of contents too: that HTML is
