@@ -186,49 +186,85 @@ impl Prepared {
         text.contains(MATH)
     }
 
-    /// Whether [`Prepared::finish`] can be done text by text: no math
-    /// holds a placeholder itself (which `finish` would replace again).
-    pub fn math_is_plain(&self) -> bool {
-        !self.math.iter().any(|(body, _)| Prepared::holds_math(body))
+    /// Each math placeholder in `text`, in order: where it starts and
+    /// ends, and which math it stands for.
+    fn placeholders<'t>(
+        &'t self,
+        text: &'t str,
+    ) -> impl Iterator<Item = (usize, usize, usize)> + 't {
+        let mut from = 0;
+        std::iter::from_fn(move || {
+            while let Some(found) = text[from..].find(MATH) {
+                let start = from + found;
+                from = start + 1;
+                let digits = &text[start + MATH.len()..];
+                let len = digits.bytes().take_while(u8::is_ascii_digit).count();
+                // The number as it was written: no sign, no leading zero.
+                let n = digits[..len].parse::<usize>().ok().filter(|n| {
+                    n.to_string().len() == len
+                        && digits[len..].starts_with('X')
+                        && *n < self.math.len()
+                });
+                if let Some(n) = n {
+                    from = start + MATH.len() + len + 1;
+                    return Some((start, from, n));
+                }
+            }
+            None
+        })
     }
 
     /// `text` with its math placeholders replaced as [`Prepared::finish`]
     /// replaces them outside a paragraph of their own, unescaped.
     pub fn inline_math<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        if !Prepared::holds_math(text) {
+        let mut out = String::new();
+        let mut copied = 0;
+        for (start, end, n) in self.placeholders(text) {
+            out.push_str(&text[copied..start]);
+            out.push_str(&format!("\\({}\\)", self.math[n].0));
+            copied = end;
+        }
+        if copied == 0 {
             return Cow::Borrowed(text);
         }
-        let mut text = text.to_string();
-        for (n, (body, _)) in self.math.iter().enumerate().rev() {
-            text = text.replace(&format!("{MATH}{n}X"), &format!("\\({body}\\)"));
-        }
-        Cow::Owned(text)
+        out.push_str(&text[copied..]);
+        Cow::Owned(out)
     }
 
     /// What [`Prepared::finish`] puts in place of a paragraph holding just
     /// `text`, unescaped: block math, if `text` is its placeholder.
     pub fn block_math(&self, text: &str) -> Option<String> {
-        let n: usize = text.strip_prefix(MATH)?.strip_suffix('X')?.parse().ok()?;
-        let (body, block) = self.math.get(n)?;
-        // `finish` looks for the number as it writes it.
-        (*block && text == format!("{MATH}{n}X")).then(|| format!("\\[{body}\\]"))
+        let (start, end, n) = self.placeholders(text).next()?;
+        let (body, block) = &self.math[n];
+        (*block && start == 0 && end == text.len()).then(|| format!("\\[{body}\\]"))
     }
 
-    /// Puts the math back into rendered HTML.
+    /// Puts the math back into rendered HTML: block math in place of a
+    /// paragraph of its own, the rest inline. One pass over the HTML (a
+    /// search of the whole per formula made a post with thousands of them
+    /// take minutes).
     pub fn finish(&self, html: String) -> String {
         if self.math.is_empty() {
             return html;
         }
-        let mut html = html;
-        for (n, (body, block)) in self.math.iter().enumerate().rev() {
-            let marker = format!("{MATH}{n}X");
+        let mut out = String::with_capacity(html.len());
+        let mut copied = 0;
+        for (start, end, n) in self.placeholders(&html) {
+            let (body, block) = &self.math[n];
             let body = escape(body);
-            if *block {
-                html = html.replace(&format!("<p>{marker}</p>"), &format!("\\[{body}\\]"));
+            let alone = html[copied..start].ends_with("<p>") && html[end..].starts_with("</p>");
+            if *block && alone {
+                out.push_str(&html[copied..start - "<p>".len()]);
+                out.push_str(&format!("\\[{body}\\]"));
+                copied = end + "</p>".len();
+            } else {
+                out.push_str(&html[copied..start]);
+                out.push_str(&format!("\\({body}\\)"));
+                copied = end;
             }
-            html = html.replace(&marker, &format!("\\({body}\\)"));
         }
-        html
+        out.push_str(&html[copied..]);
+        out
     }
 }
 
@@ -634,6 +670,39 @@ mod tests {
                 return false;
             }
             true
+        }
+    }
+
+    /// The math put back as first written: one search of the whole HTML
+    /// per formula, the highest first.
+    fn finish_by_search(prepared: &Prepared, html: &str) -> String {
+        let mut html = html.to_string();
+        for (n, (body, block)) in prepared.math.iter().enumerate().rev() {
+            let marker = format!("{MATH}{n}X");
+            let body = escape(body);
+            if *block {
+                html = html.replace(&format!("<p>{marker}</p>"), &format!("\\[{body}\\]"));
+            }
+            html = html.replace(&marker, &format!("\\({body}\\)"));
+        }
+        html
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn math_goes_back_in_one_pass_as_by_one_search_per_formula(
+            html in proptest::collection::vec(proptest::sample::select(vec![
+                "<p>", "</p>", "HERALDKDMATH", "0", "1", "12", "X", " ", "\n",
+                "<p>HERALDKDMATH0X</p>", "<p>HERALDKDMATH1X</p>", "HERALDKDMATH2X", "HERALDKDMATH00X",
+                "HERALDKDMATH12X", "HERALDKDMATH13X",
+            ]), 0..40).prop_map(|p| p.concat()),
+            math in proptest::collection::vec((proptest::sample::select(vec!["a<b", "x&y", "'q'", ""]), proptest::bool::ANY), 0..14),
+        ) {
+            let prepared = Prepared {
+                math: math.into_iter().map(|(body, block)| (body.to_string(), block)).collect(),
+                ..Prepared::default()
+            };
+            proptest::prop_assert_eq!(prepared.finish(html.clone()), finish_by_search(&prepared, &html));
         }
     }
 

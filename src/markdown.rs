@@ -136,7 +136,6 @@ fn render(
             .filter(|p| p.toc)
             .map(|_| table_of_contents(headings));
         if let Some(base) = portable_for
-            && prepared.is_none_or(kramdown::Prepared::math_is_plain)
             && let Some(portable) = match prepared {
                 Some(prepared) => {
                     let placeholders = Kramdown {
@@ -630,9 +629,6 @@ mod tests {
             let Some(prepared) = parsed.prepared else {
                 return html::portable_events(&parsed.events, base, &html::NoPlaceholders, 0);
             };
-            if !prepared.math_is_plain() {
-                return None;
-            }
             let toc = prepared.toc.then(|| table_of_contents(parsed.headings));
             let placeholders = Kramdown {
                 prepared,
