@@ -218,9 +218,13 @@ fn with_events<R>(
     let mut headings = Vec::new();
     let events: Vec<Event<'_>> = match flavour.kramdown {
         Some(style) if flavour.smart => {
-            with_heading_ids(smart_text(events, room), style, &mut headings, room)
+            with_heading_ids(smart_text(events, room), style, &mut headings)
         }
-        Some(style) => with_heading_ids(events, style, &mut headings, room),
+        Some(style) => {
+            let mut all = Vec::with_capacity(room);
+            all.extend(events);
+            with_heading_ids(all, style, &mut headings)
+        }
         None => {
             let mut all = Vec::with_capacity(room);
             all.extend(events);
@@ -253,10 +257,7 @@ fn portable_paragraph(events: Option<Vec<Event<'_>>>, base: &Url) -> String {
 
 /// kramdown's typographic quotes and dashes in text outside code, each
 /// text seeing the character before it in its block.
-fn smart_text<'a>(
-    events: impl Iterator<Item = Event<'a>>,
-    room: usize,
-) -> impl Iterator<Item = Event<'a>> {
+fn smart_text<'a>(events: impl Iterator<Item = Event<'a>>, room: usize) -> Vec<Event<'a>> {
     // pulldown-cmark splits text at quotes; kramdown's rules look at both sides.
     let mut merged: Vec<Event<'a>> = Vec::with_capacity(room);
     // The texts since the last other event, joined once there are two
@@ -302,7 +303,7 @@ fn smart_text<'a>(
             _ => before = None,
         }
     }
-    merged.into_iter()
+    merged
 }
 
 /// The source character an event starts with, as kramdown would see it.
@@ -327,20 +328,20 @@ struct Heading {
 /// Gives every heading without an id kramdown's id, unique in the post,
 /// and notes the headings for a table of contents (`.no_toc` ones aside).
 fn with_heading_ids<'a>(
-    events: impl Iterator<Item = Event<'a>>,
+    mut events: Vec<Event<'a>>,
     style: HeadingIds,
     headings: &mut Vec<Heading>,
-    room: usize,
 ) -> Vec<Event<'a>> {
-    let mut out: Vec<Event<'a>> = Vec::with_capacity(room);
+    // In place: a second list of a long post's events was most of its
+    // rendering's memory.
     let mut used: HashMap<String, usize> = HashMap::new();
     let mut open: Option<usize> = None;
-    for event in events {
-        match &event {
-            Event::Start(Tag::Heading { .. }) => open = Some(out.len()),
+    for at in 0..events.len() {
+        match &events[at] {
+            Event::Start(Tag::Heading { .. }) => open = Some(at),
             Event::End(TagEnd::Heading(_)) => {
                 if let Some(start) = open.take() {
-                    let text: String = out[start + 1..]
+                    let text: String = events[start + 1..at]
                         .iter()
                         .filter_map(|e| match e {
                             Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
@@ -349,7 +350,7 @@ fn with_heading_ids<'a>(
                         .collect();
                     if let Event::Start(Tag::Heading {
                         level, id, classes, ..
-                    }) = &mut out[start]
+                    }) = &mut events[start]
                     {
                         let id = id.get_or_insert_with(|| {
                             CowStr::from(unique_id(&text, style, &mut used))
@@ -366,9 +367,8 @@ fn with_heading_ids<'a>(
             }
             _ => {}
         }
-        out.push(event);
     }
-    out
+    events
 }
 
 fn level_number(level: HeadingLevel) -> usize {
