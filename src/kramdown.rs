@@ -13,6 +13,9 @@
 //! Fenced code blocks and code spans are left exactly as written.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem;
 
 use crate::html::escape;
 
@@ -27,13 +30,27 @@ pub struct Prepared {
 }
 
 const MATH: &str = "HERALDKDMATH";
+/// Finds [`MATH`], built once: std's substring search sets itself up again
+/// at each call, and texts are searched by the thousand.
+static MATH_FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(MATH));
+/// Finds where a span attribute list may start.
+static SPAN_ATTRIBUTES: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("{:"));
+/// Finds where a link destination may start.
+static DESTINATION: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("]("));
 pub const TOC: &str = "HERALDKDTOC";
 
 pub fn prepare(source: &str) -> Prepared {
     let mut prepared = Prepared::default();
-    let mut text = String::new();
+    prepared.markdown.reserve(source.len() + source.len() / 32);
+    // Where the stretch of text since the last fenced code block starts:
+    // the stretch is read in place, not gathered line by line.
+    let mut text_from = 0;
+    let mut at = 0;
     let mut fence: Option<String> = None;
-    for line in source.split_inclusive('\n') {
+    for line in lines(source) {
+        let line_at = at;
+        at += line.len();
         let trimmed = line.trim_start();
         match &fence {
             Some(open) => {
@@ -45,51 +62,77 @@ pub fn prepare(source: &str) -> Prepared {
                         .all(|c| c == open.as_bytes()[0] as char)
                 {
                     fence = None;
+                    text_from = at;
                 }
             }
             None if line.len() - trimmed.len() < 4
                 && (trimmed.starts_with("```") || trimmed.starts_with("~~~")) =>
             {
-                prepared.text(&std::mem::take(&mut text));
+                prepared.text(&source[text_from..line_at]);
                 let marker = trimmed.as_bytes()[0] as char;
                 let run = trimmed.chars().take_while(|&c| c == marker).count();
                 fence = Some(marker.to_string().repeat(run));
                 prepared.markdown.push_str(line);
             }
-            None => text.push_str(line),
+            None => {}
         }
     }
-    prepared.text(&text);
+    if fence.is_none() {
+        prepared.text(&source[text_from..]);
+    }
     prepared
 }
 
+/// `text`'s lines, each with its `\n` (as `split_inclusive('\n')`, with
+/// a SIMD search for the line ends).
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', rest.as_bytes()).map_or(rest.len(), |i| i + 1);
+        let (line, tail) = rest.split_at(end);
+        rest = tail;
+        Some(line)
+    })
+}
+
 impl Prepared {
-    /// A stretch of Markdown outside fenced code.
+    /// A stretch of Markdown outside fenced code, written straight on to
+    /// [`Prepared::markdown`].
     fn text(&mut self, text: &str) {
         if text.is_empty() {
             return;
         }
         let text = self.take_math(text);
-        // Most lines pass unchanged: borrowed, not copied one by one, and
-        // not searched for what the whole text does not hold.
-        let span_attributes = text.contains("{:");
-        let destinations = text.contains("](");
-        let mut lines: Vec<Cow<'_, str>> = Vec::new();
+        // Most lines pass unchanged, and are not searched for what the
+        // whole text does not hold.
+        let span_attributes = SPAN_ATTRIBUTES.find(text.as_bytes()).is_some();
+        let destinations = DESTINATION.find(text.as_bytes()).is_some();
+        let start = self.markdown.len();
+        // Where the last piece written starts: an attribute list goes
+        // into the heading before it, `{:toc}` replaces the `* TOC` before it.
+        let mut last: Option<usize> = None;
         let mut skipping_extension = false;
         let mut markdown_blocks: Vec<String> = Vec::new();
-        for line in text.split_inclusive('\n') {
+        for line in lines(&text) {
             let trimmed = line.trim();
             if let Some((opened, name)) = markdown_block(line) {
                 // kramdown reads Markdown inside `<div markdown="1">`;
                 // CommonMark does when blank lines set it apart.
-                lines.push(format!("{}\n\n", opened.trim_end()).into());
+                last = Some(self.markdown.len());
+                self.markdown.push_str(opened.trim_end());
+                self.markdown.push_str("\n\n");
                 markdown_blocks.push(name);
                 continue;
             }
             if let Some(name) = markdown_blocks.last()
                 && trimmed.starts_with(&format!("</{name}>"))
             {
-                lines.push(format!("\n{line}").into());
+                last = Some(self.markdown.len());
+                self.markdown.push('\n');
+                self.markdown.push_str(line);
                 markdown_blocks.pop();
                 continue;
             }
@@ -107,20 +150,27 @@ impl Prepared {
             if trimmed == "{:toc}" || trimmed == "{: toc}" {
                 self.toc = true;
                 // The list item kramdown replaces (`* TOC`).
-                if lines.last().is_some_and(|l| is_list_item(l)) {
-                    lines.pop();
+                if let Some(previous) = last
+                    && is_list_item(&self.markdown[previous..])
+                {
+                    self.markdown.truncate(previous);
                 }
-                lines.push(format!("\n{TOC}\n\n").into());
+                last = Some(self.markdown.len());
+                self.markdown.push_str(&format!("\n{TOC}\n\n"));
                 continue;
             }
             if let Some(attributes) = block_attributes(trimmed) {
-                if let Some(previous) = lines.last_mut().filter(|l| is_atx_heading(l)) {
-                    let heading = previous
+                if let Some(previous) = last
+                    && is_atx_heading(&self.markdown[previous..])
+                {
+                    let heading = self.markdown[previous..]
                         .trim_end()
                         .trim_end_matches('#')
                         .trim_end()
                         .to_string();
-                    *previous = format!("{heading} {{{attributes}}}\n").into();
+                    self.markdown.truncate(previous);
+                    self.markdown
+                        .push_str(&format!("{heading} {{{attributes}}}\n"));
                 }
                 continue;
             }
@@ -129,13 +179,18 @@ impl Prepared {
             } else {
                 Cow::Borrowed(line)
             };
-            lines.push(if destinations {
+            let line = if destinations {
                 spaced_destinations(line)
             } else {
                 line
-            });
+            };
+            last = Some(self.markdown.len());
+            self.markdown.push_str(&line);
         }
-        self.markdown.push_str(&with_table_rules(&lines.concat()));
+        if memchr::memchr(b'|', &self.markdown.as_bytes()[start..]).is_some() {
+            let written = self.markdown.split_off(start);
+            self.markdown.push_str(&with_table_rules(&written));
+        }
     }
 
     /// Replaces each `$$ ... $$` with a placeholder, skipping code spans.
@@ -183,7 +238,7 @@ impl Prepared {
 
     /// Whether `text` holds a math placeholder.
     pub fn holds_math(text: &str) -> bool {
-        text.contains(MATH)
+        MATH_FINDER.find(text.as_bytes()).is_some()
     }
 
     /// Each math placeholder in `text`, in order: where it starts and
@@ -194,7 +249,7 @@ impl Prepared {
     ) -> impl Iterator<Item = (usize, usize, usize)> + 't {
         let mut from = 0;
         std::iter::from_fn(move || {
-            while let Some(found) = text[from..].find(MATH) {
+            while let Some(found) = MATH_FINDER.find(&text.as_bytes()[from..]) {
                 let start = from + found;
                 from = start + 1;
                 let digits = &text[start + MATH.len()..];
@@ -341,7 +396,7 @@ fn block_attributes(line: &str) -> Option<String> {
 
 /// Drops span attribute lists (`*word*{: .x}`) outside code spans.
 fn without_span_attributes(line: &str) -> Cow<'_, str> {
-    if !line.contains("{:") {
+    if SPAN_ATTRIBUTES.find(line.as_bytes()).is_none() {
         return Cow::Borrowed(line);
     }
     let mut out = String::with_capacity(line.len());
@@ -368,7 +423,9 @@ fn without_span_attributes(line: &str) -> Cow<'_, str> {
 /// CommonMark wants it in angle brackets. Destinations with a title, and
 /// code spans, are left alone.
 fn spaced_destinations(line: Cow<'_, str>) -> Cow<'_, str> {
-    if !line.contains("](") || line.contains('`') {
+    if DESTINATION.find(line.as_bytes()).is_none()
+        || memchr::memchr(b'`', line.as_bytes()).is_some()
+    {
         return line;
     }
     let mut out = String::with_capacity(line.len() + 4);
@@ -398,7 +455,7 @@ fn with_table_rules(text: &str) -> Cow<'_, str> {
     if !text.contains('|') {
         return Cow::Borrowed(text);
     }
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let lines: Vec<&str> = lines(text).collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < lines.len() {
@@ -443,18 +500,16 @@ fn is_rule(line: &str) -> bool {
 /// in any script), `---` and `--` dashes, `...` and `<<` `>>`. `before` is
 /// the character before the text in its block, `after` the one after it
 /// (`*` for emphasis), if any.
-pub fn smarten(text: &str, before: Option<char>, after: Option<char>) -> String {
+pub fn smarten(text: &str, before: Option<char>, after: Option<char>) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len() + 8);
-    // Most text has nothing to turn: it is copied a run at a time, and
-    // only at a quote, dash, dot or angle bracket are its neighbours read.
+    let mut out = String::new();
+    // Most text has nothing to turn: it is searched a run at a time, and
+    // only at a quote, dash, dot or angle bracket are its neighbours read;
+    // a text with nothing turned is given back as it came.
     let mut copied = 0;
-    let mut at = 0;
-    while at < bytes.len() {
-        if !matches!(bytes[at], b'"' | b'\'' | b'-' | b'.' | b'<' | b'>') {
-            at += 1;
-            continue;
-        }
+    let mut specials = Specials::default();
+    let mut from = 0;
+    while let Some(at) = specials.next(bytes, from) {
         let c = char::from(bytes[at]);
         // The characters after this one (then `after`), as kramdown sees them.
         let next = |k: usize| text[at + 1..].chars().chain(after).nth(k - 1);
@@ -483,17 +538,55 @@ pub fn smarten(text: &str, before: Option<char>, after: Option<char>) -> String 
             '<' if next(1) == Some('<') => ('«', 1),
             '>' if next(1) == Some('>') => ('»', 1),
             _ => {
-                at += 1;
+                from = at + 1;
                 continue;
             }
         };
+        if out.is_empty() {
+            out.reserve(text.len() + 8);
+        }
         out.push_str(&text[copied..at]);
         out.push(turned);
-        at += 1 + skip;
-        copied = at.min(bytes.len());
+        from = at + 1 + skip;
+        copied = from.min(bytes.len());
     }
-    out.push_str(&text[copied.min(text.len())..]);
-    out
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// Where the next byte [`smarten`] may turn is: two SIMD searches of three
+/// bytes each, each found again only once passed (a search from every
+/// match of the other would read prose with many dots over and over).
+#[derive(Default)]
+struct Specials {
+    /// The next quote or dash at or after the last start, if searched.
+    quote_or_dash: Option<Option<usize>>,
+    /// The next dot or angle bracket at or after the last start, if searched.
+    dot_or_angle: Option<Option<usize>>,
+}
+
+impl Specials {
+    fn next(&mut self, bytes: &[u8], from: usize) -> Option<usize> {
+        let find = |found: &mut Option<Option<usize>>, search: fn(&[u8]) -> Option<usize>| {
+            if found.is_none_or(|at| at.is_some_and(|at| at < from)) {
+                *found = Some(search(bytes.get(from..).unwrap_or_default()).map(|at| from + at));
+            }
+            found.flatten()
+        };
+        let a = find(&mut self.quote_or_dash, |b| {
+            memchr::memchr3(b'"', b'\'', b'-', b)
+        });
+        let b = find(&mut self.dot_or_angle, |b| {
+            memchr::memchr3(b'.', b'<', b'>', b)
+        });
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// A quote and the characters about it.
@@ -673,6 +766,126 @@ mod tests {
         }
     }
 
+    /// Markdown prepared as first written: the text outside fences gathered
+    /// line by line, its lines in a list joined at the end. What
+    /// [`prepare`] must give.
+    mod by_lines {
+        use std::borrow::Cow;
+
+        use super::super::*;
+
+        pub fn prepare(source: &str) -> Prepared {
+            let mut prepared = Prepared::default();
+            let mut text = String::new();
+            let mut fence: Option<String> = None;
+            for line in source.split_inclusive('\n') {
+                let trimmed = line.trim_start();
+                match &fence {
+                    Some(open) => {
+                        prepared.markdown.push_str(line);
+                        if trimmed.starts_with(open.as_str())
+                            && trimmed
+                                .trim_end()
+                                .chars()
+                                .all(|c| c == open.as_bytes()[0] as char)
+                        {
+                            fence = None;
+                        }
+                    }
+                    None if line.len() - trimmed.len() < 4
+                        && (trimmed.starts_with("```") || trimmed.starts_with("~~~")) =>
+                    {
+                        stretch(&mut prepared, &std::mem::take(&mut text));
+                        let marker = trimmed.as_bytes()[0] as char;
+                        let run = trimmed.chars().take_while(|&c| c == marker).count();
+                        fence = Some(marker.to_string().repeat(run));
+                        prepared.markdown.push_str(line);
+                    }
+                    None => text.push_str(line),
+                }
+            }
+            stretch(&mut prepared, &text);
+            prepared
+        }
+
+        fn stretch(prepared: &mut Prepared, text: &str) {
+            if text.is_empty() {
+                return;
+            }
+            let text = prepared.take_math(text);
+            // Most lines pass unchanged: borrowed, not copied one by one, and
+            // not searched for what the whole text does not hold.
+            let span_attributes = text.contains("{:");
+            let destinations = text.contains("](");
+            let mut lines: Vec<Cow<'_, str>> = Vec::new();
+            let mut skipping_extension = false;
+            let mut markdown_blocks: Vec<String> = Vec::new();
+            for line in text.split_inclusive('\n') {
+                let trimmed = line.trim();
+                if let Some((opened, name)) = markdown_block(line) {
+                    // kramdown reads Markdown inside `<div markdown="1">`;
+                    // CommonMark does when blank lines set it apart.
+                    lines.push(format!("{}\n\n", opened.trim_end()).into());
+                    markdown_blocks.push(name);
+                    continue;
+                }
+                if let Some(name) = markdown_blocks.last()
+                    && trimmed.starts_with(&format!("</{name}>"))
+                {
+                    lines.push(format!("\n{line}").into());
+                    markdown_blocks.pop();
+                    continue;
+                }
+                if skipping_extension {
+                    skipping_extension = !trimmed.starts_with("{:/");
+                    continue;
+                }
+                if trimmed.starts_with("{::comment}") && !trimmed.contains("{:/") {
+                    skipping_extension = true;
+                    continue;
+                }
+                if trimmed.starts_with("{::")
+                    && (trimmed.ends_with("/}") || trimmed.contains("{:/"))
+                {
+                    continue;
+                }
+                if trimmed == "{:toc}" || trimmed == "{: toc}" {
+                    prepared.toc = true;
+                    // The list item kramdown replaces (`* TOC`).
+                    if lines.last().is_some_and(|l| is_list_item(l)) {
+                        lines.pop();
+                    }
+                    lines.push(format!("\n{TOC}\n\n").into());
+                    continue;
+                }
+                if let Some(attributes) = block_attributes(trimmed) {
+                    if let Some(previous) = lines.last_mut().filter(|l| is_atx_heading(l)) {
+                        let heading = previous
+                            .trim_end()
+                            .trim_end_matches('#')
+                            .trim_end()
+                            .to_string();
+                        *previous = format!("{heading} {{{attributes}}}\n").into();
+                    }
+                    continue;
+                }
+                let line = if span_attributes {
+                    without_span_attributes(line)
+                } else {
+                    Cow::Borrowed(line)
+                };
+                lines.push(if destinations {
+                    spaced_destinations(line)
+                } else {
+                    line
+                });
+            }
+            prepared
+                .markdown
+                .push_str(&with_table_rules(&lines.concat()));
+        }
+    }
+
     /// The math put back as first written: one search of the whole HTML
     /// per formula, the highest first.
     fn finish_by_search(prepared: &Prepared, html: &str) -> String {
@@ -708,6 +921,24 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, ..Default::default() })]
+
+        #[test]
+        fn markdown_is_prepared_as_line_by_line(
+            source in proptest::collection::vec(proptest::sample::select(vec![
+                "```\n", "~~~~\n", "    ```\n", "```python\n", "``` \n", "text line\n", "# Heading\n",
+                "## H ##\n", "{: .x #id}\n", "{:toc}\n", "{: toc}\n", "* TOC\n", "- item\n", "1. item\n",
+                "| a | b |\n", "|---|---|\n", "  | c |\n", "[a](my page.html)\n", "[b](x `y` z)\n",
+                "*w*{: .x}", "$$x^2$$", "$$\n", "`$$`", "``code``", "<div markdown=\"1\">\n", "</div>\n",
+                "<span markdown=\"1\">x</span>\n", "{::comment}\n", "{:/comment}\n", "{::options x=\"1\" /}\n",
+                "{:name: .cls}\n", "\u{3000}{:toc}\n", "\u{a0}# H\n", "\r\n", "\n", "text", " ", "\t", "|",
+            ]), 0..40).prop_map(|p| p.concat()),
+        ) {
+            let quick = prepare(&source);
+            let first = by_lines::prepare(&source);
+            proptest::prop_assert_eq!(&quick.markdown, &first.markdown);
+            proptest::prop_assert_eq!(&quick.math, &first.math);
+            proptest::prop_assert_eq!(quick.toc, first.toc);
+        }
 
         #[test]
         fn quotes_turn_as_the_rules_first_written_turn_them(

@@ -289,9 +289,14 @@ fn smart_text<'a>(events: impl Iterator<Item = Event<'a>>, room: usize) -> Vec<E
             Event::Start(Tag::CodeBlock(_)) => in_code = true,
             Event::End(TagEnd::CodeBlock) => in_code = false,
             Event::Text(text) if !in_code => {
-                let smart = kramdown::smarten(text, before, after);
+                let smart = match kramdown::smarten(text, before, after) {
+                    Cow::Owned(smart) => Some(smart),
+                    Cow::Borrowed(_) => None,
+                };
                 before = text.chars().last();
-                *text = CowStr::from(smart);
+                if let Some(smart) = smart {
+                    *text = CowStr::from(smart);
+                }
             }
             Event::Code(code) => before = code.chars().last(),
             Event::SoftBreak | Event::HardBreak => before = Some(' '),
