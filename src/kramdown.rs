@@ -36,6 +36,8 @@ static MATH_FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem:
 /// Finds where a span attribute list may start.
 static SPAN_ATTRIBUTES: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new("{:"));
+/// Finds kramdown's math delimiter.
+static DOLLARS: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("$$"));
 /// Finds where a link destination may start.
 static DESTINATION: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("]("));
 pub const TOC: &str = "HERALDKDTOC";
@@ -195,7 +197,7 @@ impl Prepared {
 
     /// Replaces each `$$ ... $$` with a placeholder, skipping code spans.
     fn take_math<'t>(&mut self, text: &'t str) -> Cow<'t, str> {
-        if !text.contains("$$") {
+        if DOLLARS.find(text.as_bytes()).is_none() {
             return Cow::Borrowed(text);
         }
         let mut out = String::with_capacity(text.len());
@@ -203,22 +205,21 @@ impl Prepared {
         // found again only once passed (each search from the cursor made a
         // post with many code spans quadratic).
         let mut at = 0;
-        let mut next_math = text.find("$$");
+        let mut next_math = DOLLARS.find(text.as_bytes());
         while let Some(m) = next_math {
-            if let Some(c) = text[at..m].find('`').map(|c| at + c) {
+            if let Some(c) = memchr::memchr(b'`', &text.as_bytes()[at..m]).map(|c| at + c) {
                 let run = text[c..].bytes().take_while(|&b| b == b'`').count();
                 let ticks = &text[c..c + run];
-                let end = text[c + run..]
-                    .find(ticks)
+                let end = memmem::find(&text.as_bytes()[c + run..], ticks.as_bytes())
                     .map_or(c + run, |e| c + run + e + run);
                 out.push_str(&text[at..end]);
                 at = end;
                 if m < at {
-                    next_math = text[at..].find("$$").map(|m| at + m);
+                    next_math = DOLLARS.find(&text.as_bytes()[at..]).map(|m| at + m);
                 }
                 continue;
             }
-            let Some(len) = text[m + 2..].find("$$") else {
+            let Some(len) = DOLLARS.find(&text.as_bytes()[m + 2..]) else {
                 break;
             };
             out.push_str(&text[at..m]);
@@ -230,7 +231,7 @@ impl Prepared {
                 .push((text[m + 2..m + 2 + len].trim().to_string(), block));
             out.push_str(&format!("{MATH}{}X", self.math.len() - 1));
             at = m + 4 + len;
-            next_math = text[at..].find("$$").map(|m| at + m);
+            next_math = DOLLARS.find(&text.as_bytes()[at..]).map(|m| at + m);
         }
         out.push_str(&text[at..]);
         Cow::Owned(out)
@@ -336,7 +337,11 @@ fn at_block_start(out: &str) -> bool {
 /// the line without the attribute, and the tag's name.
 fn markdown_block(line: &str) -> Option<(String, String)> {
     let t = line.trim();
-    if !t.starts_with('<') || !t.ends_with('>') || t.starts_with("</") {
+    if !t.starts_with('<')
+        || !t.ends_with('>')
+        || t.starts_with("</")
+        || memmem::find(t.as_bytes(), b"markdown=").is_none()
+    {
         return None;
     }
     let attribute = [
@@ -430,7 +435,7 @@ fn spaced_destinations(line: Cow<'_, str>) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(line.len() + 4);
     let mut rest = line.as_ref();
-    while let Some(at) = rest.find("](") {
+    while let Some(at) = DESTINATION.find(rest.as_bytes()) {
         out.push_str(&rest[..at + 2]);
         rest = &rest[at + 2..];
         let Some(end) = rest.find(')') else {

@@ -318,7 +318,15 @@ pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
         .as_bytes()
         .chunks(64)
         .any(|block| block.iter().fold(false, |seen, &b| seen | control(b)));
-    if any_control || text.contains('\u{fffe}') || text.contains('\u{ffff}') {
+    // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8: one SIMD
+    // search for their first two bytes (std searches for a character
+    // outside ASCII as for a string, setting the search up each time).
+    let bytes = text.as_bytes();
+    let noncharacter = || {
+        memchr::memmem::find_iter(bytes, b"\xEF\xBF")
+            .any(|i| matches!(bytes.get(i + 2), Some(0xBE | 0xBF)))
+    };
+    if any_control || noncharacter() {
         text.chars().filter(|&c| !bad(c)).collect::<String>().into()
     } else {
         text.into()
