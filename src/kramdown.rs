@@ -45,44 +45,122 @@ pub const TOC: &str = "HERALDKDTOC";
 pub fn prepare(source: &str) -> Prepared {
     let mut prepared = Prepared::default();
     prepared.markdown.reserve(source.len() + source.len() / 32);
-    // Where the stretch of text since the last fenced code block starts:
-    // the stretch is read in place, not gathered line by line.
+    // Where the stretch of text since the last verbatim block starts: the
+    // stretch is read in place, not gathered line by line.
     let mut text_from = 0;
     let mut at = 0;
-    let mut fence: Option<String> = None;
+    let mut verbatim: Option<Verbatim> = None;
     for line in lines(source) {
         let line_at = at;
         at += line.len();
-        let trimmed = line.trim_start();
-        match &fence {
-            Some(open) => {
+        match &verbatim {
+            Some(block) => {
                 prepared.markdown.push_str(line);
-                if trimmed.starts_with(open.as_str())
+                if block.closed_by(line) {
+                    verbatim = None;
+                    text_from = at;
+                }
+            }
+            None => {
+                let Some(block) = Verbatim::opened_by(line) else {
+                    continue;
+                };
+                prepared.text(&source[text_from..line_at]);
+                prepared.markdown.push_str(line);
+                // A raw HTML block may end on the line that opens it.
+                if matches!(block, Verbatim::Html) && block.closed_by(line) {
+                    text_from = at;
+                } else {
+                    verbatim = Some(block);
+                }
+            }
+        }
+    }
+    if verbatim.is_none() {
+        prepared.text(&source[text_from..]);
+    }
+    prepared
+}
+
+/// Where kramdown reads no kramdown syntax (no math, no attribute lists,
+/// no tables): fenced code, and the raw HTML blocks whose content it never
+/// parses, `<pre>` above all, which `{% highlight %}` writes. Their lines
+/// go into the Markdown as they are.
+enum Verbatim {
+    /// A code fence: its marker run (```` ``` ```` or `~~~`, as long as
+    /// it opened).
+    Fence(String),
+    /// `<pre>`, `<script>`, `<style>` or `<textarea>`, up to the line
+    /// holding the end tag of any of them (as CommonMark ends the block).
+    Html,
+}
+
+impl Verbatim {
+    fn opened_by(line: &str) -> Option<Verbatim> {
+        if indent_columns(line) >= 4 {
+            return None;
+        }
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            let marker = trimmed.as_bytes()[0] as char;
+            let run = trimmed.chars().take_while(|&c| c == marker).count();
+            return Some(Verbatim::Fence(marker.to_string().repeat(run)));
+        }
+        let bytes = trimmed.as_bytes();
+        RAW_HTML
+            .iter()
+            .any(|tag| {
+                bytes.len() > tag.len()
+                    && bytes[0] == b'<'
+                    && bytes[1..=tag.len()].eq_ignore_ascii_case(tag.as_bytes())
+                    && matches!(
+                        bytes.get(tag.len() + 1),
+                        None | Some(b' ' | b'\t' | b'>' | b'\n' | b'\r')
+                    )
+            })
+            .then_some(Verbatim::Html)
+    }
+
+    fn closed_by(&self, line: &str) -> bool {
+        match self {
+            Verbatim::Fence(open) => {
+                let trimmed = line.trim_start();
+                trimmed.starts_with(open.as_str())
                     && trimmed
                         .trim_end()
                         .chars()
                         .all(|c| c == open.as_bytes()[0] as char)
-                {
-                    fence = None;
-                    text_from = at;
-                }
             }
-            None if line.len() - trimmed.len() < 4
-                && (trimmed.starts_with("```") || trimmed.starts_with("~~~")) =>
-            {
-                prepared.text(&source[text_from..line_at]);
-                let marker = trimmed.as_bytes()[0] as char;
-                let run = trimmed.chars().take_while(|&c| c == marker).count();
-                fence = Some(marker.to_string().repeat(run));
-                prepared.markdown.push_str(line);
+            Verbatim::Html => {
+                let bytes = line.as_bytes();
+                memmem::find_iter(bytes, b"</").any(|at| {
+                    let name = &bytes[at + 2..];
+                    RAW_HTML.iter().any(|tag| {
+                        name.len() > tag.len()
+                            && name[..tag.len()].eq_ignore_ascii_case(tag.as_bytes())
+                            && name[tag.len()] == b'>'
+                    })
+                })
             }
-            None => {}
         }
     }
-    if fence.is_none() {
-        prepared.text(&source[text_from..]);
+}
+
+/// The elements whose content CommonMark and kramdown take as it is.
+const RAW_HTML: [&str; 4] = ["pre", "script", "style", "textarea"];
+
+/// A line's indentation in columns, a tab reaching the next multiple of
+/// four, as CommonMark counts it (a tab-indented line is code).
+fn indent_columns(line: &str) -> usize {
+    let mut columns = 0;
+    for byte in line.bytes() {
+        match byte {
+            b' ' => columns += 1,
+            b'\t' => columns += 4 - columns % 4,
+            _ => break,
+        }
     }
-    prepared
+    columns
 }
 
 /// `text`'s lines, each with its `\n` (as `split_inclusive('\n')`, with
@@ -373,7 +451,7 @@ fn is_list_item(line: &str) -> bool {
 
 fn is_atx_heading(line: &str) -> bool {
     let t = line.trim_start();
-    line.len() - t.len() < 4 && t.starts_with('#') && {
+    indent_columns(line) < 4 && t.starts_with('#') && {
         let level = t.chars().take_while(|&c| c == '#').count();
         level <= 6 && t[level..].starts_with([' ', '\t'])
     }
@@ -467,7 +545,7 @@ fn with_table_rules(text: &str) -> Cow<'_, str> {
         let start = i;
         while i < lines.len()
             && lines[i].trim_start().starts_with('|')
-            && lines[i].len() - lines[i].trim_start().len() < 4
+            && indent_columns(lines[i]) < 4
         {
             i += 1;
         }
@@ -771,126 +849,6 @@ mod tests {
         }
     }
 
-    /// Markdown prepared as first written: the text outside fences gathered
-    /// line by line, its lines in a list joined at the end. What
-    /// [`prepare`] must give.
-    mod by_lines {
-        use std::borrow::Cow;
-
-        use super::super::*;
-
-        pub fn prepare(source: &str) -> Prepared {
-            let mut prepared = Prepared::default();
-            let mut text = String::new();
-            let mut fence: Option<String> = None;
-            for line in source.split_inclusive('\n') {
-                let trimmed = line.trim_start();
-                match &fence {
-                    Some(open) => {
-                        prepared.markdown.push_str(line);
-                        if trimmed.starts_with(open.as_str())
-                            && trimmed
-                                .trim_end()
-                                .chars()
-                                .all(|c| c == open.as_bytes()[0] as char)
-                        {
-                            fence = None;
-                        }
-                    }
-                    None if line.len() - trimmed.len() < 4
-                        && (trimmed.starts_with("```") || trimmed.starts_with("~~~")) =>
-                    {
-                        stretch(&mut prepared, &std::mem::take(&mut text));
-                        let marker = trimmed.as_bytes()[0] as char;
-                        let run = trimmed.chars().take_while(|&c| c == marker).count();
-                        fence = Some(marker.to_string().repeat(run));
-                        prepared.markdown.push_str(line);
-                    }
-                    None => text.push_str(line),
-                }
-            }
-            stretch(&mut prepared, &text);
-            prepared
-        }
-
-        fn stretch(prepared: &mut Prepared, text: &str) {
-            if text.is_empty() {
-                return;
-            }
-            let text = prepared.take_math(text);
-            // Most lines pass unchanged: borrowed, not copied one by one, and
-            // not searched for what the whole text does not hold.
-            let span_attributes = text.contains("{:");
-            let destinations = text.contains("](");
-            let mut lines: Vec<Cow<'_, str>> = Vec::new();
-            let mut skipping_extension = false;
-            let mut markdown_blocks: Vec<String> = Vec::new();
-            for line in text.split_inclusive('\n') {
-                let trimmed = line.trim();
-                if let Some((opened, name)) = markdown_block(line) {
-                    // kramdown reads Markdown inside `<div markdown="1">`;
-                    // CommonMark does when blank lines set it apart.
-                    lines.push(format!("{}\n\n", opened.trim_end()).into());
-                    markdown_blocks.push(name);
-                    continue;
-                }
-                if let Some(name) = markdown_blocks.last()
-                    && trimmed.starts_with(&format!("</{name}>"))
-                {
-                    lines.push(format!("\n{line}").into());
-                    markdown_blocks.pop();
-                    continue;
-                }
-                if skipping_extension {
-                    skipping_extension = !trimmed.starts_with("{:/");
-                    continue;
-                }
-                if trimmed.starts_with("{::comment}") && !trimmed.contains("{:/") {
-                    skipping_extension = true;
-                    continue;
-                }
-                if trimmed.starts_with("{::")
-                    && (trimmed.ends_with("/}") || trimmed.contains("{:/"))
-                {
-                    continue;
-                }
-                if trimmed == "{:toc}" || trimmed == "{: toc}" {
-                    prepared.toc = true;
-                    // The list item kramdown replaces (`* TOC`).
-                    if lines.last().is_some_and(|l| is_list_item(l)) {
-                        lines.pop();
-                    }
-                    lines.push(format!("\n{TOC}\n\n").into());
-                    continue;
-                }
-                if let Some(attributes) = block_attributes(trimmed) {
-                    if let Some(previous) = lines.last_mut().filter(|l| is_atx_heading(l)) {
-                        let heading = previous
-                            .trim_end()
-                            .trim_end_matches('#')
-                            .trim_end()
-                            .to_string();
-                        *previous = format!("{heading} {{{attributes}}}\n").into();
-                    }
-                    continue;
-                }
-                let line = if span_attributes {
-                    without_span_attributes(line)
-                } else {
-                    Cow::Borrowed(line)
-                };
-                lines.push(if destinations {
-                    spaced_destinations(line)
-                } else {
-                    line
-                });
-            }
-            prepared
-                .markdown
-                .push_str(&with_table_rules(&lines.concat()));
-        }
-    }
-
     /// The math put back as first written: one search of the whole HTML
     /// per formula, the highest first.
     fn finish_by_search(prepared: &Prepared, html: &str) -> String {
@@ -928,24 +886,6 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, ..Default::default() })]
 
         #[test]
-        fn markdown_is_prepared_as_line_by_line(
-            source in proptest::collection::vec(proptest::sample::select(vec![
-                "```\n", "~~~~\n", "    ```\n", "```python\n", "``` \n", "text line\n", "# Heading\n",
-                "## H ##\n", "{: .x #id}\n", "{:toc}\n", "{: toc}\n", "* TOC\n", "- item\n", "1. item\n",
-                "| a | b |\n", "|---|---|\n", "  | c |\n", "[a](my page.html)\n", "[b](x `y` z)\n",
-                "*w*{: .x}", "$$x^2$$", "$$\n", "`$$`", "``code``", "<div markdown=\"1\">\n", "</div>\n",
-                "<span markdown=\"1\">x</span>\n", "{::comment}\n", "{:/comment}\n", "{::options x=\"1\" /}\n",
-                "{:name: .cls}\n", "\u{3000}{:toc}\n", "\u{a0}# H\n", "\r\n", "\n", "text", " ", "\t", "|",
-            ]), 0..40).prop_map(|p| p.concat()),
-        ) {
-            let quick = prepare(&source);
-            let first = by_lines::prepare(&source);
-            proptest::prop_assert_eq!(&quick.markdown, &first.markdown);
-            proptest::prop_assert_eq!(&quick.math, &first.math);
-            proptest::prop_assert_eq!(quick.toc, first.toc);
-        }
-
-        #[test]
         fn quotes_turn_as_the_rules_first_written_turn_them(
             text in proptest::collection::vec(proptest::sample::select(vec![
                 "\"", "'", "-", ".", "<", ">", " ", "\n", "a", "s", "8", "_", "*", "(", "[", "\\", "以", "é", "!", "?",
@@ -976,6 +916,40 @@ mod tests {
             spaced_destinations("[a](my page.html) [b](x.html \"title\") [c](d)\n".into()),
             "[a](<my page.html>) [b](x.html \"title\") [c](d)\n"
         );
+    }
+
+    #[test]
+    fn raw_html_blocks_such_as_highlights_output_are_left_as_they_are() {
+        // `{% highlight perl %}` wrote this: `$$` and `|` are the code's own.
+        let source = "Before $$a$$.\n\n<pre><code class=\"language-perl\">my $$link = 1;\n|___name\nprint $$link;</code></pre>\n\nAfter $$b$$.\n";
+        let prepared = prepare(source);
+        assert_eq!(
+            prepared.markdown,
+            "Before HERALDKDMATH0X.\n\n<pre><code class=\"language-perl\">my $$link = 1;\n|___name\nprint $$link;</code></pre>\n\nAfter HERALDKDMATH1X.\n"
+        );
+        assert_eq!(prepared.math.len(), 2);
+        // Ended by the line holding the end tag, even the line it opened on.
+        let one_line = prepare("<PRE>$$x$$</Pre>\n| a |\n");
+        assert_eq!(one_line.markdown, "<PRE>$$x$$</Pre>\n| a |\n|---|\n");
+        let script = prepare("<script>\nvar s = '$$';\n</script>\n$$y$$\n");
+        assert_eq!(
+            script.markdown,
+            "<script>\nvar s = '$$';\n</script>\nHERALDKDMATH0X\n"
+        );
+        // `<prefix>` is no `<pre>`.
+        assert_eq!(prepare("<prefix>$$z$$\n").math.len(), 1);
+    }
+
+    #[test]
+    fn tab_indented_lines_are_code_not_table_rows_headings_or_fences() {
+        let source = "Code:\n\n\t|P1.row(1)|\n\t|P2|\n\n\t```\n\tcode\n\n| real | table |\n";
+        assert_eq!(
+            prepare(source).markdown,
+            "Code:\n\n\t|P1.row(1)|\n\t|P2|\n\n\t```\n\tcode\n\n| real | table |\n|---|---|\n"
+        );
+        assert!(!is_atx_heading("\t# not a heading\n"));
+        assert!(is_atx_heading("   # a heading\n"));
+        assert_eq!(indent_columns("  \tx"), 4);
     }
 
     #[test]
