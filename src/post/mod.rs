@@ -267,7 +267,12 @@ impl Post {
                 categories.push(category);
             }
         }
-        let tags = dedupe_without_case(reader.words("tags"));
+        // Jekyll reads a singular `tag` (one tag, or a list) before `tags`.
+        let tags = match reader.fields.get("tag") {
+            None | Some(Value::Null) => reader.words("tags"),
+            Some(_) => reader.single_or_list("tag"),
+        };
+        let tags = dedupe_without_case(tags);
         let categories = dedupe_without_case(categories);
         let authors = reader.authors();
         let summary = ["summary", "description", "excerpt"]
@@ -678,6 +683,17 @@ mod tests {
             post("2022-07-19-x.md", "---\ntitle: x\ntags: a B\n---\n").tags,
             ["a", "B"]
         );
+    }
+
+    #[test]
+    fn a_singular_tag_is_read_first_and_never_split_as_in_jekyll() {
+        // ewenwan.github.io's posts say `tag: SLAM`.
+        let tags =
+            |front: &str| post("2022-07-19-x.md", &format!("---\ntitle: x\n{front}---\n")).tags;
+        assert_eq!(tags("tag: SLAM\n"), ["SLAM"]);
+        assert_eq!(tags("tag: Visual SLAM\ntags: a b\n"), ["Visual SLAM"]);
+        assert_eq!(tags("tag: [a, b]\n"), ["a", "b"]);
+        assert_eq!(tags("tag:\ntags: a b\n"), ["a", "b"]);
     }
 
     #[test]
