@@ -60,6 +60,7 @@ pub struct SiteConfig {
 #[serde(deny_unknown_fields)]
 pub struct AuthorConfig {
     pub name: String,
+    #[serde(default, deserialize_with = "optional_address")]
     pub email: Option<String>,
     pub url: Option<String>,
 }
@@ -461,6 +462,20 @@ fn absolute_url<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, 
     }
 }
 
+/// An author's address, which feeds print as it is: a mailbox, not
+/// whatever a theme put there (a `javascript:` link, seen on a real blog).
+fn optional_address<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    let text = String::deserialize(d)?;
+    match text.parse::<lettre::Address>() {
+        Ok(_) => Ok(Some(text)),
+        Err(_) => Err(serde::de::Error::custom(format!(
+            "`email` must be an email address such as \"jane@example.org\", not {text:?}"
+        ))),
+    }
+}
+
 fn optional_absolute_url<'de, D: Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<String>, D::Error> {
@@ -649,6 +664,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("absolute"), "{err}");
+    }
+
+    #[test]
+    fn an_author_email_must_be_an_address() {
+        let site = "[site]\ntitle = \"T\"\nurl = \"https://e.org\"\n";
+        let err = parse(&format!(
+            "{site}author = {{ name = \"J\", email = \"javascript:alert(1)\" }}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("config/herald.toml:4:"), "{err}");
+        assert!(err.contains("must be an email address"), "{err}");
+        let config = parse(&format!(
+            "{site}author = {{ name = \"J\", email = \"j@e.org\" }}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.site.author.unwrap().email.as_deref(),
+            Some("j@e.org")
+        );
     }
 
     #[test]

@@ -326,6 +326,23 @@ fn herald_toml(
     if let Some(author) = author(jekyll.get("author")) {
         out.push_str(&author);
     }
+    let emails = [
+        jekyll.get("author").and_then(|a| a.get("email")),
+        jekyll.get("email"),
+    ];
+    if let Some(email) = emails
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find(|email| !email.trim().is_empty() && !is_address(email))
+    {
+        warnings.push(Problem::file(
+            jekyll_file,
+            format!(
+                "email {email:?} is not an email address; left out of the feeds and of [email] from"
+            ),
+        ));
+    }
     if let Some(language) = text(jekyll, "lang").or_else(|| text(jekyll, "locale")) {
         out.push_str(&format!(
             "language = {}\n",
@@ -427,6 +444,7 @@ fn herald_toml(
         .and_then(|a| a.get("email"))
         .and_then(Value::as_str)
         .or_else(|| text(jekyll, "email"))
+        .filter(|email| is_address(email))
     {
         out.push_str(&format!(
             "\n[email]\nfrom = {}\n",
@@ -441,7 +459,9 @@ fn author(value: Option<&Value>) -> Option<String> {
         Value::String(name) => (name.trim().to_string(), None),
         Value::Object(map) => (
             text(map, "name")?.to_string(),
-            text(map, "email").map(str::to_string),
+            text(map, "email")
+                .filter(|email| is_address(email))
+                .map(str::to_string),
         ),
         _ => return None,
     };
@@ -456,6 +476,13 @@ fn author(value: Option<&Value>) -> Option<String> {
         ),
         None => format!("author = {{ name = {} }}\n", quoted(&name)),
     })
+}
+
+/// Whether a Jekyll config's email is a mailbox: themes hide theirs from
+/// robots in all sorts of ways (`javascript:window.location.href=atob(...)`
+/// on a real blog), which a feed or a From line cannot carry.
+fn is_address(email: &str) -> bool {
+    email.parse::<lettre::Address>().is_ok()
 }
 
 /// `path` as the configuration should name it: relative to the site root
@@ -550,6 +577,20 @@ mod tests {
             Config::parse(&toml, Path::new("herald.toml")).unwrap(),
             warnings,
         )
+    }
+
+    #[test]
+    fn an_author_email_that_is_no_address_is_left_out_with_a_warning() {
+        // afrendeiro.github.io hides its address from robots this way.
+        let (config, warnings) = convert(
+            "title: Notes\nurl: https://example.org/\nauthor:\n  name: Jane\n  \
+             email: javascript:window.location.href=atob('amFuZUBleGFtcGxlLm9yZw==')\n",
+        );
+        let author = config.site.author.unwrap();
+        assert_eq!((author.name.as_str(), author.email), ("Jane", None));
+        assert_eq!(config.email.from, None);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].message.contains("is not an email address"));
     }
 
     #[test]

@@ -469,8 +469,15 @@ impl<'a> Engine<'a> {
                     let repeated = defined_paths
                         .iter()
                         .any(|p: &String| path.starts_with(&format!("{p}.")));
+                    // Only what the post itself names: a theme's include testing a
+                    // setting nobody set (`site.JB.setup` in Jekyll-Bootstrap's
+                    // setup, included by every post) is how Liquid asks whether
+                    // a value is there, and Jekyll says nothing of it; nor of an
+                    // include's parameter left out (`include.caption`).
+                    let own = missing.root != "include"
+                        && memchr::memmem::find(body.as_bytes(), path.as_bytes()).is_some();
                     defined_paths.push(path);
-                    if !repeated {
+                    if !repeated && own {
                         warnings.push(Problem::new(
                             &post.path,
                             line,

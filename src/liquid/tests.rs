@@ -277,6 +277,25 @@ fn jekyll_bootstraps_setup_include_assigns_for_the_page() {
     )
     .unwrap();
     assert_eq!(out.text, "[x](/jb/x.html)");
+    // `site.JB.setup` is set by no one: the theme's test of it is no mistake of the post's.
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+}
+
+#[test]
+fn an_undefined_variable_warns_when_the_post_itself_names_it() {
+    let out = with_includes(
+        "{% include note %}{{ page.nothing }}",
+        &[(
+            "note",
+            "{% if site.unset.key %}set{% endif %}{{ include.none }}",
+        )],
+    )
+    .unwrap();
+    let messages: Vec<&str> = out.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["Liquid: `page.nothing` is not defined; it renders as nothing"]
+    );
 }
 
 #[test]
