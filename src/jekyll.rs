@@ -124,6 +124,15 @@ fn site_url(jekyll: &Map<String, Value>, blog: &Path) -> Result<(String, &'stati
     {
         return Ok((join(url, &base), "url and baseurl in _config.yml"));
     }
+    // Jekyll-Bootstrap's name for it.
+    if let Some(url) = text(jekyll, "production_url")
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+    {
+        return Ok((
+            join(url, &base),
+            "production_url and baseurl in _config.yml",
+        ));
+    }
     if let Some(domain) = fs_err::read_to_string(blog.join("CNAME"))
         .ok()
         .and_then(|t| t.lines().next().map(|l| l.trim().to_string()))
@@ -660,6 +669,16 @@ mod tests {
         assert_eq!(
             site_url(&config, blog).unwrap().0,
             "https://notes.example.net/blog"
+        );
+        // Jekyll-Bootstrap's `production_url` (abbypan.github.io has no `url`).
+        let bootstrap = parse(
+            "production_url : https://abbypan.github.io\n",
+            Path::new("_config.yml"),
+        )
+        .unwrap();
+        assert_eq!(
+            site_url(&bootstrap, blog).unwrap().0,
+            "https://abbypan.github.io"
         );
     }
 
