@@ -196,7 +196,8 @@ impl Prepared {
         let mut last: Option<usize> = None;
         let mut skipping_extension = false;
         let mut markdown_blocks: Vec<String> = Vec::new();
-        for line in lines(&text) {
+        let mut lines = lines(&text).peekable();
+        while let Some(line) = lines.next() {
             let trimmed = line.trim();
             if let Some((opened, name)) = markdown_block(line) {
                 // kramdown reads Markdown inside `<div markdown="1">`;
@@ -264,8 +265,24 @@ impl Prepared {
             } else {
                 line
             };
+            let block_start = last.is_none_or(|previous| {
+                let previous = &self.markdown[previous..];
+                previous.trim().is_empty() || is_atx_heading(previous)
+            });
             last = Some(self.markdown.len());
-            self.markdown.push_str(&line);
+            // kramdown reads a `<br>` or `<img ...>` starting a block as the
+            // start of a paragraph; alone on its line, it starts an HTML
+            // block for CommonMark, whose lines after it are then not
+            // Markdown. On one line with the text after it, it is inline.
+            if block_start
+                && lone_span_tag(line.trim())
+                && lines.peek().is_some_and(|next| continues_paragraph(next))
+            {
+                self.markdown.push_str(line.trim_end());
+                self.markdown.push(' ');
+            } else {
+                self.markdown.push_str(&line);
+            }
         }
         if memchr::memchr(b'|', &self.markdown.as_bytes()[start..]).is_some() {
             let written = self.markdown.split_off(start);
@@ -438,6 +455,41 @@ fn markdown_block(line: &str) -> Option<(String, String)> {
         return None;
     }
     Some((line.replacen(&format!(" {attribute}"), "", 1), name))
+}
+
+/// HTML elements kramdown reads inside a paragraph.
+const SPAN_ELEMENTS: [&str; 20] = [
+    "a", "abbr", "b", "br", "cite", "code", "del", "dfn", "em", "i", "img", "ins", "kbd", "q", "s",
+    "small", "span", "strong", "sub", "sup",
+];
+
+/// One start or end tag of a span element, alone: `<br>`, `<img src="a.png">`.
+fn lone_span_tag(trimmed: &str) -> bool {
+    let Some(inner) = trimmed.strip_prefix('<').and_then(|t| t.strip_suffix('>')) else {
+        return false;
+    };
+    if inner.contains(['<', '>']) {
+        return false;
+    }
+    let inner = inner.strip_prefix('/').unwrap_or(inner);
+    let name_len = inner.bytes().take_while(u8::is_ascii_alphanumeric).count();
+    let (name, after) = inner.split_at(name_len);
+    SPAN_ELEMENTS
+        .iter()
+        .any(|span| span.eq_ignore_ascii_case(name))
+        && (after.is_empty() || after.starts_with([' ', '\t', '/']))
+}
+
+/// A line that would go on a paragraph begun on the line before it: text,
+/// not a blank, a heading, a list item, a rule, a table, a fence, code,
+/// block math or HTML.
+fn continues_paragraph(line: &str) -> bool {
+    let t = line.trim();
+    !t.is_empty()
+        && indent_columns(line) < 4
+        && !is_list_item(line)
+        && !t.starts_with(['#', '<', '|', '>', '`', '~', '{', '=', '-', '_'])
+        && !t.starts_with(MATH)
 }
 
 fn is_list_item(line: &str) -> bool {
@@ -950,6 +1002,34 @@ mod tests {
         assert!(!is_atx_heading("\t# not a heading\n"));
         assert!(is_atx_heading("   # a heading\n"));
         assert_eq!(indent_columns("  \tx"), 4);
+    }
+
+    #[test]
+    fn a_br_or_img_starting_a_paragraph_stays_in_it_as_in_kramdown() {
+        // ewenwan.github.io ends its posts so: a heading, `<br>`, a credit line.
+        assert_eq!(
+            prepare("## 参考\n<br>\n*转载请注明：[site](https://x.io)*\n").markdown,
+            "## 参考\n<br> *转载请注明：[site](https://x.io)*\n"
+        );
+        assert_eq!(
+            prepare("<IMG src=\"a.png\" />\nFigure *one*\n").markdown,
+            "<IMG src=\"a.png\" /> Figure *one*\n"
+        );
+        // Inside a paragraph already, before a blank, a heading, a list or
+        // block math, or not a span element: as it was.
+        for kept in [
+            "text\n<br>\nmore\n",
+            "<br>\n\nafter\n",
+            "<br>\n# H\n",
+            "<br>\n* item\n",
+            "<br>\n$$x$$\n",
+            "<div>\nx\n",
+            "<brick>\nx\n",
+            "<br><br>\nx\n",
+        ] {
+            let prepared = prepare(kept);
+            assert_eq!(prepared.markdown.replace("HERALDKDMATH0X", "$$x$$"), kept);
+        }
     }
 
     #[test]
