@@ -10,7 +10,11 @@
 //!   definitions and `{::comment}` / `{::options}` extensions;
 //! - rows starting with `|` with no `|---|` rule are a table, as in kramdown.
 //!
-//! Fenced code blocks and code spans are left exactly as written.
+//! Fenced code blocks, code spans and raw HTML blocks whose content
+//! neither reader parses (`<pre>`, as `{% highlight %}` writes it,
+//! `<script>`, `<style>`, `<textarea>`) are left exactly as written. A
+//! `<br>` or `<img>` alone on the line that starts a paragraph stays in
+//! it, as in kramdown.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
