@@ -8,18 +8,18 @@
 /// [`splice`] looks for exactly one.
 pub const MARKER: &str = "\u{ffff}herald content\u{ffff}";
 
-/// How each byte is written: its bytes, up to 6 (the first in the low
-/// byte), and in the high byte how many there are. One load per byte.
-pub type Table = [u64; 256];
+/// How each byte is written: its bytes, up to 8 (the first in the low
+/// byte), and how many there are.
+pub type Table = [(u64, usize); 256];
 
 /// quick-xml's escaping of a text node (`BytesText::new`).
 pub const XML_TEXT: Table = {
     let mut table = unchanged();
-    table[b'<' as usize] = entry(b"&lt;");
-    table[b'>' as usize] = entry(b"&gt;");
-    table[b'&' as usize] = entry(b"&amp;");
-    table[b'\'' as usize] = entry(b"&apos;");
-    table[b'"' as usize] = entry(b"&quot;");
+    table[b'<' as usize] = (u64::from_le_bytes(*b"&lt;\0\0\0\0"), 4);
+    table[b'>' as usize] = (u64::from_le_bytes(*b"&gt;\0\0\0\0"), 4);
+    table[b'&' as usize] = (u64::from_le_bytes(*b"&amp;\0\0\0"), 5);
+    table[b'\'' as usize] = (u64::from_le_bytes(*b"&apos;\0\0"), 6);
+    table[b'"' as usize] = (u64::from_le_bytes(*b"&quot;\0\0"), 6);
     table
 };
 
@@ -29,36 +29,34 @@ pub const JSON_STRING: Table = {
     let hex = b"0123456789abcdef";
     let mut byte = 0;
     while byte < 0x20 {
-        table[byte] = entry(&[b'\\', b'u', b'0', b'0', hex[byte >> 4], hex[byte & 0xf]]);
+        let escaped = [
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            hex[byte >> 4],
+            hex[byte & 0xf],
+            0,
+            0,
+        ];
+        table[byte] = (u64::from_le_bytes(escaped), 6);
         byte += 1;
     }
-    table[0x08] = entry(b"\\b");
-    table[b'\t' as usize] = entry(b"\\t");
-    table[b'\n' as usize] = entry(b"\\n");
-    table[0x0c] = entry(b"\\f");
-    table[b'\r' as usize] = entry(b"\\r");
-    table[b'"' as usize] = entry(b"\\\"");
-    table[b'\\' as usize] = entry(b"\\\\");
+    table[0x08] = (u64::from_le_bytes(*b"\\b\0\0\0\0\0\0"), 2);
+    table[b'\t' as usize] = (u64::from_le_bytes(*b"\\t\0\0\0\0\0\0"), 2);
+    table[b'\n' as usize] = (u64::from_le_bytes(*b"\\n\0\0\0\0\0\0"), 2);
+    table[0x0c] = (u64::from_le_bytes(*b"\\f\0\0\0\0\0\0"), 2);
+    table[b'\r' as usize] = (u64::from_le_bytes(*b"\\r\0\0\0\0\0\0"), 2);
+    table[b'"' as usize] = (u64::from_le_bytes(*b"\\\"\0\0\0\0\0\0"), 2);
+    table[b'\\' as usize] = (u64::from_le_bytes(*b"\\\\\0\0\0\0\0\0"), 2);
     table
 };
 
-/// A table entry: `bytes` (at most 6), then their count in the high byte.
-const fn entry(bytes: &[u8]) -> u64 {
-    assert!(!bytes.is_empty() && bytes.len() <= 6);
-    let mut packed = (bytes.len() as u64) << 56;
-    let mut i = 0;
-    while i < bytes.len() {
-        packed |= (bytes[i] as u64) << (8 * i);
-        i += 1;
-    }
-    packed
-}
-
 const fn unchanged() -> Table {
-    let mut table = [0; 256];
+    let mut table = [(0, 1); 256];
     let mut byte = 0;
     while byte < 256 {
-        table[byte] = entry(&[byte as u8]);
+        table[byte] = (byte as u64, 1);
         byte += 1;
     }
     table
@@ -90,11 +88,9 @@ pub fn escape(out: &mut Vec<u8>, text: &str, table: &Table) {
     for chunk in text.as_bytes().chunks(CHUNK) {
         let mut len = 0;
         for &byte in chunk {
-            // All eight bytes are stored, the count too: what lies past
-            // the entry's own bytes is overwritten by the next, or cut off.
-            let entry = table[usize::from(byte)];
-            buffer[len..len + 8].copy_from_slice(&entry.to_le_bytes());
-            len += (entry >> 56) as usize;
+            let (bytes, n) = table[usize::from(byte)];
+            buffer[len..len + 8].copy_from_slice(&bytes.to_le_bytes());
+            len += n;
         }
         out.extend_from_slice(&buffer[..len]);
     }
