@@ -475,6 +475,9 @@ fn footnotes_at_end(mut events: Vec<Event<'_>>, by_name: bool) -> Vec<Event<'_>>
     let mut definitions: HashMap<String, Vec<Event<'_>>> = HashMap::new();
     let mut current: Option<(String, Vec<Event<'_>>)> = None;
     let mut order: Vec<String> = Vec::new();
+    // Each note's number, by name: found by a search of `order`, a post of
+    // many notes took time in the square of their count.
+    let mut numbers: HashMap<String, usize> = HashMap::new();
     let mut references: HashMap<String, usize> = HashMap::new();
     // The body is gathered in place, at the front of `events`: a post's
     // events copied into a second list cost as much as this whole step.
@@ -494,10 +497,11 @@ fn footnotes_at_end(mut events: Vec<Event<'_>>, by_name: bool) -> Vec<Event<'_>>
             }
             Event::FootnoteReference(name) => {
                 let mut name = name.to_string();
-                let number = match order.iter().position(|n| *n == name) {
-                    Some(i) => i + 1,
+                let number = match numbers.get(&name) {
+                    Some(&number) => number,
                     None => {
                         order.push(name.clone());
+                        numbers.insert(name.clone(), order.len());
                         order.len()
                     }
                 };
