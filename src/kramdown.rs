@@ -424,12 +424,25 @@ impl Prepared {
 }
 
 /// True when `out` ends where a block may start: at the start of a line
-/// that follows a blank line (or nothing).
+/// that follows a blank line (or nothing). Read back from the end and
+/// stopped at the first character that is not a blank: splitting off the
+/// last two lines read a whole line per formula, so a long line of
+/// formulas took time in the square of its length.
 fn at_block_start(out: &str) -> bool {
-    let mut lines = out.rsplit('\n');
-    let current = lines.next().unwrap_or("");
-    let previous = lines.next();
-    current.trim().is_empty() && previous.is_none_or(|p| p.trim().is_empty())
+    let mut back = out.chars().rev();
+    // The current line, then the one before it: blank up to its start.
+    for line_ends in [false, true] {
+        loop {
+            match back.next() {
+                None => return true,
+                Some('\n') if line_ends => return true,
+                Some('\n') => break,
+                Some(c) if c.is_whitespace() => {}
+                Some(_) => return false,
+            }
+        }
+    }
+    unreachable!("the line before ends the loop")
 }
 
 /// An opening tag alone on its line with `markdown="1"` (or `"block"`):
@@ -940,6 +953,19 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, ..Default::default() })]
+
+        #[test]
+        fn a_block_start_is_found_reading_back_as_by_splitting_lines(
+            out in proptest::collection::vec(proptest::sample::select(vec![
+                "\n", " ", "\t", "\r", "\u{3000}", "a", "$", "\n\n", "HERALDKDMATH0X",
+            ]), 0..12).prop_map(|p| p.concat()),
+        ) {
+            let mut lines = out.rsplit('\n');
+            let current = lines.next().unwrap_or("");
+            let previous = lines.next();
+            let by_lines = current.trim().is_empty() && previous.is_none_or(|p| p.trim().is_empty());
+            proptest::prop_assert_eq!(at_block_start(&out), by_lines);
+        }
 
         #[test]
         fn quotes_turn_as_the_rules_first_written_turn_them(
