@@ -551,23 +551,34 @@ fn without_span_attributes(line: &str) -> Cow<'_, str> {
     if SPAN_ATTRIBUTES.find(line.as_bytes()).is_none() {
         return Cow::Borrowed(line);
     }
+    let bytes = line.as_bytes();
     let mut out = String::with_capacity(line.len());
     let mut in_code = false;
-    let mut rest = line;
-    while let Some(c) = rest.chars().next() {
-        if c == '`' {
-            in_code = !in_code;
+    let mut copied = 0;
+    let mut at = 0;
+    // The next `}` from where it was last looked for: searched for again
+    // only once passed (a search at every `{:` made a long line of them
+    // with no `}` take time in the square of its length).
+    let mut close: Option<Option<usize>> = None;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'`' => in_code = !in_code,
+            b'{' if !in_code && bytes.get(at + 1) == Some(&b':') => {
+                if close.is_none_or(|close| close.is_some_and(|close| close < at)) {
+                    close = Some(memchr::memchr(b'}', &bytes[at..]).map(|c| at + c));
+                }
+                if let Some(end) = close.flatten() {
+                    out.push_str(&line[copied..at]);
+                    at = end + 1;
+                    copied = at;
+                    continue;
+                }
+            }
+            _ => {}
         }
-        if let Some(end) = rest
-            .find('}')
-            .filter(|_| !in_code && rest.starts_with("{:"))
-        {
-            rest = &rest[end + 1..];
-            continue;
-        }
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
+        at += 1;
     }
+    out.push_str(&line[copied..]);
     Cow::Owned(out)
 }
 
@@ -580,24 +591,38 @@ fn spaced_destinations(line: Cow<'_, str>) -> Cow<'_, str> {
     {
         return line;
     }
-    let mut out = String::with_capacity(line.len() + 4);
-    let mut rest = line.as_ref();
-    while let Some(at) = DESTINATION.find(rest.as_bytes()) {
-        out.push_str(&rest[..at + 2]);
-        rest = &rest[at + 2..];
-        let Some(end) = rest.find(')') else {
+    let text = line.as_ref();
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 4);
+    let mut copied = 0;
+    let mut next = DESTINATION.find(bytes);
+    // The next `)`, searched for again only once passed, as `}` above.
+    let mut close: Option<Option<usize>> = None;
+    while let Some(at) = next {
+        let from = at + 2;
+        next = DESTINATION.find(&bytes[from..]).map(|n| from + n);
+        if close.is_none_or(|close| close.is_some_and(|close| close < from)) {
+            close = Some(memchr::memchr(b')', &bytes[from..]).map(|c| from + c));
+        }
+        let Some(end) = close.flatten() else {
             break;
         };
-        let destination = &rest[..end];
+        // Past the next `](` the destination would hold its `(`: never
+        // spaced, and not read (so a line of many is read once).
+        if next.is_some_and(|next| next < end) {
+            continue;
+        }
+        let destination = &text[from..end];
         let spaced = destination.trim().contains(' ')
             && !destination.contains(['"', '\'', '<', '(', '['])
             && !destination.trim().is_empty();
         if spaced {
+            out.push_str(&text[copied..from]);
             out.push_str(&format!("<{}>", destination.trim()));
-            rest = &rest[end..];
+            copied = end;
         }
     }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
     Cow::Owned(out)
 }
 
@@ -918,6 +943,63 @@ mod tests {
         }
     }
 
+    /// Span attribute lists and spaced link destinations as first written:
+    /// a search for `}` or `)` at every candidate. What the one-pass
+    /// versions must give.
+    fn without_span_attributes_by_chars(line: &str) -> Cow<'_, str> {
+        if SPAN_ATTRIBUTES.find(line.as_bytes()).is_none() {
+            return Cow::Borrowed(line);
+        }
+        let mut out = String::with_capacity(line.len());
+        let mut in_code = false;
+        let mut rest = line;
+        while let Some(c) = rest.chars().next() {
+            if c == '`' {
+                in_code = !in_code;
+            }
+            if let Some(end) = rest
+                .find('}')
+                .filter(|_| !in_code && rest.starts_with("{:"))
+            {
+                rest = &rest[end + 1..];
+                continue;
+            }
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+        Cow::Owned(out)
+    }
+
+    // kramdown takes a link destination with spaces (`[a](my page.html)`);
+    // CommonMark wants it in angle brackets. Destinations with a title, and
+    // code spans, are left alone.
+    fn spaced_destinations_by_search(line: Cow<'_, str>) -> Cow<'_, str> {
+        if DESTINATION.find(line.as_bytes()).is_none()
+            || memchr::memchr(b'`', line.as_bytes()).is_some()
+        {
+            return line;
+        }
+        let mut out = String::with_capacity(line.len() + 4);
+        let mut rest = line.as_ref();
+        while let Some(at) = DESTINATION.find(rest.as_bytes()) {
+            out.push_str(&rest[..at + 2]);
+            rest = &rest[at + 2..];
+            let Some(end) = rest.find(')') else {
+                break;
+            };
+            let destination = &rest[..end];
+            let spaced = destination.trim().contains(' ')
+                && !destination.contains(['"', '\'', '<', '(', '['])
+                && !destination.trim().is_empty();
+            if spaced {
+                out.push_str(&format!("<{}>", destination.trim()));
+                rest = &rest[end..];
+            }
+        }
+        out.push_str(rest);
+        Cow::Owned(out)
+    }
+
     /// The math put back as first written: one search of the whole HTML
     /// per formula, the highest first.
     fn finish_by_search(prepared: &Prepared, html: &str) -> String {
@@ -953,6 +1035,19 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, ..Default::default() })]
+
+        #[test]
+        fn attribute_lists_and_destinations_are_read_in_one_pass_as_by_search(
+            line in proptest::collection::vec(proptest::sample::select(vec![
+                "{:", "}", " ", "`", "x", "](", ")", "[a", "\"", "(", "é", "{", ":", "]",
+            ]), 0..24).prop_map(|p| p.concat()),
+        ) {
+            proptest::prop_assert_eq!(without_span_attributes(&line), without_span_attributes_by_chars(&line));
+            proptest::prop_assert_eq!(
+                spaced_destinations(Cow::Borrowed(&line)),
+                spaced_destinations_by_search(Cow::Borrowed(&line))
+            );
+        }
 
         #[test]
         fn a_block_start_is_found_reading_back_as_by_splitting_lines(
