@@ -430,19 +430,17 @@ impl Prepared {
 /// formulas took time in the square of its length.
 fn at_block_start(out: &str) -> bool {
     let mut back = out.chars().rev();
-    // The current line, then the one before it: blank up to its start.
-    for line_ends in [false, true] {
-        loop {
-            match back.next() {
-                None => return true,
-                Some('\n') if line_ends => return true,
-                Some('\n') => break,
-                Some(c) if c.is_whitespace() => {}
-                Some(_) => return false,
-            }
+    // The current line: blank back to its start.
+    loop {
+        match back.next() {
+            None => return true,
+            Some('\n') => break,
+            Some(c) if c.is_whitespace() => {}
+            Some(_) => return false,
         }
     }
-    unreachable!("the line before ends the loop")
+    // The line before it, if any: blank too.
+    back.take_while(|&c| c != '\n').all(char::is_whitespace)
 }
 
 /// An opening tag alone on its line with `markdown="1"` (or `"block"`):
@@ -556,18 +554,14 @@ fn without_span_attributes(line: &str) -> Cow<'_, str> {
     let mut in_code = false;
     let mut copied = 0;
     let mut at = 0;
-    // The next `}` from where it was last looked for: searched for again
-    // only once passed (a search at every `{:` made a long line of them
-    // with no `}` take time in the square of its length).
-    let mut close: Option<Option<usize>> = None;
+    // A search for `}` at every `{:` made a long line of them with no `}`
+    // take time in the square of its length.
+    let mut close = Ahead::default();
     while at < bytes.len() {
         match bytes[at] {
             b'`' => in_code = !in_code,
             b'{' if !in_code && bytes.get(at + 1) == Some(&b':') => {
-                if close.is_none_or(|close| close.is_some_and(|close| close < at)) {
-                    close = Some(memchr::memchr(b'}', &bytes[at..]).map(|c| at + c));
-                }
-                if let Some(end) = close.flatten() {
+                if let Some(end) = close.find(bytes, at, |b| memchr::memchr(b'}', b)) {
                     out.push_str(&line[copied..at]);
                     at = end + 1;
                     copied = at;
@@ -596,15 +590,11 @@ fn spaced_destinations(line: Cow<'_, str>) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len() + 4);
     let mut copied = 0;
     let mut next = DESTINATION.find(bytes);
-    // The next `)`, searched for again only once passed, as `}` above.
-    let mut close: Option<Option<usize>> = None;
+    let mut close = Ahead::default();
     while let Some(at) = next {
         let from = at + 2;
         next = DESTINATION.find(&bytes[from..]).map(|n| from + n);
-        if close.is_none_or(|close| close.is_some_and(|close| close < from)) {
-            close = Some(memchr::memchr(b')', &bytes[from..]).map(|c| from + c));
-        }
-        let Some(end) = close.flatten() else {
+        let Some(end) = close.find(bytes, from, |b| memchr::memchr(b')', b)) else {
             break;
         };
         // Past the next `](` the destination would hold its `(`: never
@@ -735,34 +725,52 @@ pub fn smarten(text: &str, before: Option<char>, after: Option<char>) -> Cow<'_,
 }
 
 /// Where the next byte [`smarten`] may turn is: two SIMD searches of three
-/// bytes each, each found again only once passed (a search from every
-/// match of the other would read prose with many dots over and over).
+/// bytes each (a search from every match of the other would read prose
+/// with many dots over and over).
 #[derive(Default)]
 struct Specials {
-    /// The next quote or dash at or after the last start, if searched.
-    quote_or_dash: Option<Option<usize>>,
-    /// The next dot or angle bracket at or after the last start, if searched.
-    dot_or_angle: Option<Option<usize>>,
+    quote_or_dash: Ahead,
+    dot_or_angle: Ahead,
 }
 
 impl Specials {
     fn next(&mut self, bytes: &[u8], from: usize) -> Option<usize> {
-        let find = |found: &mut Option<Option<usize>>, search: fn(&[u8]) -> Option<usize>| {
-            if found.is_none_or(|at| at.is_some_and(|at| at < from)) {
-                *found = Some(search(bytes.get(from..).unwrap_or_default()).map(|at| from + at));
-            }
-            found.flatten()
-        };
-        let a = find(&mut self.quote_or_dash, |b| {
-            memchr::memchr3(b'"', b'\'', b'-', b)
-        });
-        let b = find(&mut self.dot_or_angle, |b| {
-            memchr::memchr3(b'.', b'<', b'>', b)
-        });
+        let a = self
+            .quote_or_dash
+            .find(bytes, from, |b| memchr::memchr3(b'"', b'\'', b'-', b));
+        let b = self
+            .dot_or_angle
+            .find(bytes, from, |b| memchr::memchr3(b'.', b'<', b'>', b));
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+/// The next match of one search, searched for again only once the reader
+/// has passed it: searching afresh from every place that asks made a long
+/// line with a match far ahead, or none, take time in the square of its
+/// length.
+#[derive(Default)]
+struct Ahead {
+    /// The match at or after where it was last searched from, if searched.
+    found: Option<Option<usize>>,
+}
+
+impl Ahead {
+    /// The first match of `search` in `bytes` at or after `from`; `from`
+    /// never goes back.
+    fn find(
+        &mut self,
+        bytes: &[u8],
+        from: usize,
+        search: fn(&[u8]) -> Option<usize>,
+    ) -> Option<usize> {
+        if self.found.is_none_or(|at| at.is_some_and(|at| at < from)) {
+            self.found = Some(search(bytes.get(from..).unwrap_or_default()).map(|at| from + at));
+        }
+        self.found.flatten()
     }
 }
 
