@@ -54,18 +54,33 @@ pub fn prepare(source: &str) -> Prepared {
     let mut text_from = 0;
     let mut at = 0;
     let mut verbatim: Option<Verbatim> = None;
+    let mut layout = Layout::default();
+    // The end of an indented code block already written.
+    let mut skip_to = 0;
     for line in lines(source) {
         let line_at = at;
         at += line.len();
+        if line_at < skip_to {
+            continue;
+        }
         match &verbatim {
             Some(block) => {
                 prepared.markdown.push_str(line);
                 if block.closed_by(line) {
                     verbatim = None;
                     text_from = at;
+                    layout.block_may_start = true;
                 }
             }
             None => {
+                if layout.opens_indented_code(line) {
+                    prepared.text(&source[text_from..line_at]);
+                    let (len, code) = indented_code(&source[line_at..]);
+                    prepared.markdown.push_str(&code);
+                    skip_to = line_at + len;
+                    text_from = skip_to;
+                    continue;
+                }
                 let Some(block) = Verbatim::opened_by(line) else {
                     continue;
                 };
@@ -84,6 +99,134 @@ pub fn prepare(source: &str) -> Prepared {
         prepared.text(&source[text_from..]);
     }
     prepared
+}
+
+/// What the lines so far tell about the next one: whether an indented
+/// line there starts a code block (after a blank line, a heading or a
+/// fenced block, outside any list), or goes on a paragraph or list item.
+struct Layout {
+    block_may_start: bool,
+    /// A list item, footnote or definition began, and no unindented line
+    /// after a blank has ended it: its indented lines are its content.
+    in_list: bool,
+    after_blank: bool,
+}
+
+impl Default for Layout {
+    fn default() -> Layout {
+        Layout {
+            block_may_start: true,
+            in_list: false,
+            after_blank: false,
+        }
+    }
+}
+
+impl Layout {
+    /// Reads `line` (outside verbatim blocks): true when it opens an
+    /// indented code block.
+    fn opens_indented_code(&mut self, line: &str) -> bool {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() {
+            self.block_may_start = true;
+            self.after_blank = true;
+            return false;
+        }
+        if code_indent(line) && self.block_may_start && !self.in_list {
+            return true;
+        }
+        let indent = indent_columns(line);
+        if indent < 4
+            && (is_list_item(line) || trimmed.starts_with("[^") || trimmed.starts_with(": "))
+        {
+            self.in_list = true;
+        } else if indent == 0 && self.after_blank {
+            self.in_list = false;
+        }
+        self.after_blank = false;
+        self.block_may_start = is_atx_heading(line);
+        false
+    }
+}
+
+/// The indented code block `text` starts with, as kramdown reads it: its
+/// length in `text`, and the same code as a fenced block. Lines indented
+/// four columns go on it, with blank lines between them; so does a line
+/// right after one of them however little it is indented (joined to it
+/// with a space when indented less than four spaces), unless it starts an
+/// attribute list or block HTML.
+fn indented_code(text: &str) -> (usize, String) {
+    let mut code = String::new();
+    let mut end = 0;
+    let mut at = 0;
+    let mut blanks = String::new();
+    let mut after_code = false;
+    for line in lines(text) {
+        at += line.len();
+        if line.trim().is_empty() {
+            blanks.push_str(line);
+            after_code = false;
+            continue;
+        }
+        if code_indent(line) {
+            code.push_str(&blanks);
+        } else if !after_code || !lazy_code_line(line) {
+            break;
+        }
+        blanks.clear();
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        let joined = spaces < 4 && !line[spaces..].starts_with(char::is_whitespace);
+        if joined && code.ends_with('\n') {
+            code.pop();
+            code.push(' ');
+        }
+        code.push_str(line);
+        if !line.ends_with('\n') {
+            code.push('\n');
+        }
+        end = at;
+        after_code = true;
+    }
+    let code: String = lines(&code)
+        .map(|line| {
+            line.strip_prefix('\t')
+                .or_else(|| line.strip_prefix("    "))
+                .unwrap_or(line)
+        })
+        .collect();
+    let longest_tildes = code.split(|c| c != '~').map(str::len).max().unwrap_or(0);
+    let fence = "~".repeat(longest_tildes.max(2) + 1);
+    (end, format!("{fence}\n{code}{fence}\n"))
+}
+
+/// Indented as kramdown's code is: by a tab or four spaces.
+fn code_indent(line: &str) -> bool {
+    line.starts_with('\t') || line.starts_with("    ")
+}
+
+/// A line kramdown takes on into an indented code block right after a
+/// line of it: not an attribute list, an end-of-block marker or a block
+/// HTML tag.
+fn lazy_code_line(line: &str) -> bool {
+    let t = line.trim_start();
+    if indent_columns(line) < 4
+        && t.starts_with("{:")
+        && !t.starts_with("{::")
+        && !t.starts_with("{:/")
+    {
+        return false;
+    }
+    if line.trim_end() == "^" {
+        return false;
+    }
+    let tag = t.strip_prefix("</").or_else(|| t.strip_prefix('<'));
+    !tag.is_some_and(|tag| {
+        let name_len = tag.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        name_len > 0
+            && !SPAN_ELEMENTS
+                .iter()
+                .any(|span| span.eq_ignore_ascii_case(&tag[..name_len]))
+    })
 }
 
 /// Where kramdown reads no kramdown syntax (no math, no attribute lists,
@@ -194,6 +337,7 @@ impl Prepared {
         // whole text does not hold.
         let span_attributes = SPAN_ATTRIBUTES.find(text.as_bytes()).is_some();
         let destinations = DESTINATION.find(text.as_bytes()).is_some();
+        let backslashes = memchr::memchr(b'\\', text.as_bytes()).is_some();
         let start = self.markdown.len();
         // Where the last piece written starts: an attribute list goes
         // into the heading before it, `{:toc}` replaces the `* TOC` before it.
@@ -266,6 +410,12 @@ impl Prepared {
             };
             let line = if destinations {
                 spaced_destinations(line)
+            } else {
+                line
+            };
+            let line = paren_marker_as_text(line);
+            let line = if backslashes {
+                backslashes_kept(line)
             } else {
                 line
             };
@@ -507,6 +657,56 @@ fn continues_paragraph(line: &str) -> bool {
         && !t.starts_with(MATH)
 }
 
+/// A line whose text starts with `1)` (after any `>` or list markers),
+/// with the `)` written as a character reference: an ordered list item
+/// for CommonMark, plain text for kramdown, whose markers are `1.` only.
+fn paren_marker_as_text(line: Cow<'_, str>) -> Cow<'_, str> {
+    if indent_columns(&line) >= 4 {
+        return line;
+    }
+    let bytes = line.as_bytes();
+    let digits_from = |at: usize| {
+        bytes[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let mut at = bytes
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    loop {
+        let next = match bytes.get(at) {
+            Some(b'>') => at + 1,
+            Some(b'-' | b'*' | b'+') => at + 1,
+            Some(b'0'..=b'9') if bytes.get(at + digits_from(at)) == Some(&b'.') => {
+                at + digits_from(at) + 1
+            }
+            _ => break,
+        };
+        let spaces = bytes[next..]
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        if spaces == 0 && bytes.get(at) != Some(&b'>') {
+            break;
+        }
+        at = next + spaces;
+    }
+    let digits = digits_from(at);
+    let marker = (1..=9).contains(&digits)
+        && bytes.get(at + digits) == Some(&b')')
+        && matches!(
+            bytes.get(at + digits + 1),
+            None | Some(b' ' | b'\t' | b'\n' | b'\r')
+        );
+    if !marker {
+        return line;
+    }
+    let paren = at + digits;
+    Cow::Owned(format!("{}&#41;{}", &line[..paren], &line[paren + 1..]))
+}
+
 fn is_list_item(line: &str) -> bool {
     let t = line.trim_start();
     t.starts_with("* ")
@@ -571,6 +771,59 @@ fn without_span_attributes(line: &str) -> Cow<'_, str> {
             _ => {}
         }
         at += 1;
+    }
+    out.push_str(&line[copied..]);
+    Cow::Owned(out)
+}
+
+/// Characters CommonMark lets a backslash escape but kramdown (with its
+/// GFM input, Jekyll's default) does not, so that it shows the backslash.
+const KEEPS_BACKSLASH: &[u8] = b"%&,/;?@^";
+
+/// Doubles a backslash before a character of [`KEEPS_BACKSLASH`], so that
+/// `\%` shows as written, as in kramdown; not in code spans or HTML tags.
+fn backslashes_kept(line: Cow<'_, str>) -> Cow<'_, str> {
+    let bytes = line.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut in_code = false;
+    let mut at = 0;
+    let mut tag_end = Ahead::default();
+    while let Some(found) = memchr::memchr3(b'\\', b'`', b'<', &bytes[at..]) {
+        at += found;
+        match bytes[at] {
+            b'`' => {
+                in_code = !in_code;
+                at += bytes[at..].iter().take_while(|&&b| b == b'`').count();
+            }
+            b'<' if !in_code
+                && bytes
+                    .get(at + 1)
+                    .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'/') =>
+            {
+                at = tag_end
+                    .find(bytes, at, |b| memchr::memchr(b'>', b))
+                    .map_or(bytes.len(), |end| end + 1);
+            }
+            b'\\' if !in_code => {
+                if bytes
+                    .get(at + 1)
+                    .is_some_and(|b| KEEPS_BACKSLASH.contains(b))
+                {
+                    out.push_str(&line[copied..at]);
+                    out.push('\\');
+                    copied = at;
+                }
+                at += 2;
+            }
+            _ => at += 1,
+        }
+        if at >= bytes.len() {
+            break;
+        }
+    }
+    if copied == 0 {
+        return line;
     }
     out.push_str(&line[copied..]);
     Cow::Owned(out)
@@ -1130,7 +1383,7 @@ mod tests {
         let source = "Code:\n\n\t|P1.row(1)|\n\t|P2|\n\n\t```\n\tcode\n\n| real | table |\n";
         assert_eq!(
             prepare(source).markdown,
-            "Code:\n\n\t|P1.row(1)|\n\t|P2|\n\n\t```\n\tcode\n\n| real | table |\n|---|---|\n"
+            "Code:\n\n~~~\n|P1.row(1)|\n|P2|\n\n```\ncode\n~~~\n\n| real | table |\n|---|---|\n"
         );
         assert!(!is_atx_heading("\t# not a heading\n"));
         assert!(is_atx_heading("   # a heading\n"));
@@ -1169,5 +1422,52 @@ mod tests {
     fn markdown_inside_a_block_marked_markdown_1_is_read() {
         let prepared = prepare("<div class=\"x\" markdown=\"1\">\n[a](b)\n</div>\n");
         assert_eq!(prepared.markdown, "<div class=\"x\">\n\n[a](b)\n\n</div>\n");
+    }
+
+    #[test]
+    fn indented_code_is_read_as_kramdown_reads_it() {
+        // Checked against kramdown 2.4: no math in code, lazy lines joined
+        // on with a space (ewenwan's headings after code), blank lines
+        // inside kept, a tab or four spaces taken off.
+        let prepared = prepare(
+            "para\n\n    a $$x$$\n    b\nc\n  d\n\ne\n\n\tt1\n\t\tt2\n\n        eight\n\n    ~~~\n",
+        );
+        assert_eq!(
+            prepared.markdown,
+            "para\n\n~~~\na $$x$$\nb c   d\n~~~\n\ne\n\n~~~~\nt1\n\tt2\n\n    eight\n\n~~~\n~~~~\n"
+        );
+        assert!(prepared.math.is_empty());
+        // Not code: a paragraph's indented line, a list item's or a
+        // footnote's content; an attribute list or block HTML ends the code.
+        for kept in [
+            "para\n    $$x$$\n",
+            "* item\n\n    $$x$$\n",
+            "1. item\n\n    $$x$$\n",
+            "[^1]: Note.\n\n    $$x$$\n",
+        ] {
+            assert_eq!(prepare(kept).math.len(), 1, "{kept:?}");
+        }
+        assert_eq!(
+            prepare("\n    code\n{: .x}\n<div>\n").markdown,
+            "\n~~~\ncode\n~~~\n<div>\n"
+        );
+        // After a list, an unindented paragraph ends it: code again.
+        assert!(prepare("* item\n\npara\n\n    $$x$$\n").math.is_empty());
+    }
+
+    #[test]
+    fn paren_list_markers_are_text_as_in_kramdown() {
+        assert_eq!(
+            prepare("text\n1) one\n- 2) two\n> 3) three\n10)\n1)no\n").markdown,
+            "text\n1&#41; one\n- 2&#41; two\n> 3&#41; three\n10&#41;\n1)no\n"
+        );
+    }
+
+    #[test]
+    fn a_backslash_kramdown_does_not_escape_with_stays() {
+        assert_eq!(
+            prepare("50\\% \\& \\_ \\\\% `\\%` <a title=\"\\%\">\\@</a>\n").markdown,
+            "50\\\\% \\\\& \\_ \\\\% `\\%` <a title=\"\\%\">\\\\@</a>\n"
+        );
     }
 }

@@ -17,7 +17,17 @@ pub fn quote_path_arguments(body: &str) -> Cow<'_, str> {
     let body = &*without_baseurl_before_links(body);
     let mut out = String::with_capacity(body.len() + 16);
     let mut rest = body;
-    while let Some(start) = rest.find("{%") {
+    while let Some(start) = next_markup(rest) {
+        // An output is read whole, as Liquid reads it: a `{%` inside its
+        // string (`{{ "{% endhighlight " }}%}`) opens no tag.
+        if rest[start..].starts_with("{{") {
+            let end = rest[start + 2..]
+                .find("}}")
+                .map_or(rest.len(), |len| start + 2 + len + 2);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
         // `%}` is looked for after the `{%`: in `{%}` the two overlap.
         let Some(len) = rest[start + 2..].find("%}") else {
             break;
@@ -62,6 +72,74 @@ pub fn quote_path_arguments(body: &str) -> Cow<'_, str> {
     }
     out.push_str(rest);
     Cow::Owned(out)
+}
+
+/// An output Liquid could not parse, where `message` (liquid's error,
+/// `--> line:column`) places it, read as Ruby Liquid's lax mode (Jekyll's
+/// default) reads it: its first value alone, so `{{ User Input }}` is
+/// `{{ User }}`, nothing at all when that is all it was. Returns the text
+/// with it replaced, the output as written and what it is read as.
+pub fn lax_output(text: &str, message: &str) -> Option<(String, String, String)> {
+    let position = message
+        .lines()
+        .find_map(|line| line.split_once("--> ").map(|(_, at)| at))?;
+    let (line, column) = position.trim().split_once(':')?;
+    let (line, column): (usize, usize) = (line.parse().ok()?, column.parse().ok()?);
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.checked_sub(1)?)
+        .map(str::len)
+        .sum();
+    let line_text = text[line_start..].split('\n').next()?;
+    let at = line_start
+        + line_text
+            .char_indices()
+            .nth(column.checked_sub(1)?)
+            .map_or(line_text.len(), |(i, _)| i);
+    let open = text[..at].rfind("{{")?;
+    let close = open + 2 + text[open + 2..].find("}}")?;
+    if close < at {
+        return None;
+    }
+    let written = &text[open..close + 2];
+    let inner = &text[open + 2..close];
+    let (trim_left, trim_right) = (inner.starts_with('-'), inner.ends_with('-'));
+    let expression = inner.trim_matches('-').trim();
+    let first = first_fragment(expression);
+    let read_as = if first.is_empty() || first == expression {
+        String::new()
+    } else {
+        format!(
+            "{{{{{} {first} {}}}}}",
+            if trim_left { "-" } else { "" },
+            if trim_right { "-" } else { "" }
+        )
+    };
+    let fixed = format!("{}{read_as}{}", &text[..open], &text[close + 2..]);
+    Some((fixed, written.to_string(), read_as))
+}
+
+/// Ruby Liquid's `QuotedFragment` at the start of `expression`: a quoted
+/// string, or a run up to a space, comma or `|` (quoted strings inside
+/// it included).
+fn first_fragment(expression: &str) -> &str {
+    let mut quote = None;
+    for (i, c) in expression.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, c) if c.is_whitespace() || c == ',' || c == '|' => return &expression[..i],
+            _ => {}
+        }
+    }
+    expression
+}
+
+/// Where the first `{%` or `{{` in `text` starts.
+fn next_markup(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'{', bytes).find(|&at| matches!(bytes.get(at + 1), Some(b'%' | b'{')))
 }
 
 /// `{{ site.baseurl }}{% post_url x %}` is how Jekyll 3 (GitHub Pages)

@@ -525,8 +525,9 @@ impl<'a> Engine<'a> {
         folded: bool,
         warnings: &mut Vec<Problem>,
     ) -> Result<Arc<liquid::Template>, Vec<Problem>> {
-        let text = compat::break_whitespace_runs(&compat::quote_path_arguments(body), marker);
-        // Each round makes one more unknown name lenient and parses again.
+        let mut text = compat::break_whitespace_runs(&compat::quote_path_arguments(body), marker);
+        // Each round makes one more unknown name lenient, or one output lax,
+        // and parses again.
         for _ in 0..MAX_UNKNOWN_NAMES {
             let parsed = self.read_parser().parse(&text);
             let e = match parsed {
@@ -562,6 +563,19 @@ impl<'a> Engine<'a> {
                     Problem::new(&post.path, line, format!("Liquid: unknown filter `{name}` passes its input through (warned once)"))
                 }, warnings);
                 self.lenient(&self.unknown_filters, name)?;
+            } else if let Some((fixed, written, read_as)) = compat::lax_output(&text, &e) {
+                let written = written.replace(marker, "");
+                let line = line_of(post, body, &written).or(line);
+                let read_as = match read_as.as_str() {
+                    "" => "left out".to_string(),
+                    _ => format!("read as `{read_as}`"),
+                };
+                warnings.push(Problem::new(
+                    &post.path,
+                    line,
+                    format!("Liquid: `{written}` is not valid Liquid; {read_as}, as Jekyll's lax mode does"),
+                ));
+                text = fixed;
             } else {
                 return Err(vec![self.problem(post, &e, line)]);
             }

@@ -604,3 +604,33 @@ fn links_to_posts_finds_post_url_and_link_tags_only() {
         assert!(!globals::links_to_posts(text), "{text}");
     }
 }
+
+#[test]
+fn an_output_liquid_cannot_parse_is_read_as_jekylls_lax_mode_reads_it() {
+    // andrewbolster.github.io: a prompt template written out in a post.
+    let out = render_one(
+        "",
+        "Input: {{ User Input }}, done {{- \"a\" | upcase x -}}!\n",
+    )
+    .unwrap();
+    assert_eq!(out.text, "Input: , donea!\n");
+    let messages: Vec<String> = out.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        messages.iter().any(|m| m.contains(":5:")
+            && m.contains("`{{ User Input }}` is not valid Liquid; read as `{{ User }}`")),
+        "{messages:?}"
+    );
+    // The first value is a string; with none, nothing is left.
+    assert_eq!(text("a {{ 'x' 'y' }} b"), "a x b");
+    assert_eq!(text("a {{ | x }} b"), "a  b");
+}
+
+#[test]
+fn a_tag_written_inside_an_outputs_string_opens_no_tag() {
+    // airekans.github.com shows Jekyll's highlight tag so.
+    let out = text("{{ \"{% highlight ruby linenos \" }}%}\ncode\n{{ \"{% endhighlight \" }}%}\n");
+    assert_eq!(
+        out,
+        "{% highlight ruby linenos %}\ncode\n{% endhighlight %}\n"
+    );
+}
