@@ -85,6 +85,13 @@ pub fn prepare(source: &str) -> Prepared {
                     continue;
                 };
                 prepared.text(&source[text_from..line_at]);
+                // Right after a line of HTML, CommonMark would read `<pre>`
+                // as more of that block, ended by a blank line in the code.
+                if matches!(block, Verbatim::Html)
+                    && last_line(&prepared.markdown).trim_start().starts_with('<')
+                {
+                    prepared.markdown.push('\n');
+                }
                 prepared.markdown.push_str(line);
                 // A raw HTML block may end on the line that opens it.
                 if matches!(block, Verbatim::Html) && block.closed_by(line) {
@@ -247,10 +254,16 @@ impl Verbatim {
         if indent_columns(line) >= 4 {
             return None;
         }
-        let trimmed = line.trim_start();
+        // Spaces and tabs only: a no-break space is text to both readers.
+        let trimmed = line.trim_start_matches([' ', '\t']);
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             let marker = trimmed.as_bytes()[0] as char;
             let run = trimmed.chars().take_while(|&c| c == marker).count();
+            // A backtick in a backtick fence's info string makes the line
+            // a code span (```` ```git tag``` ````), not a fence.
+            if marker == '`' && trimmed[run..].contains('`') {
+                return None;
+            }
             return Some(Verbatim::Fence(marker.to_string().repeat(run)));
         }
         let bytes = trimmed.as_bytes();
@@ -271,12 +284,10 @@ impl Verbatim {
     fn closed_by(&self, line: &str) -> bool {
         match self {
             Verbatim::Fence(open) => {
-                let trimmed = line.trim_start();
-                trimmed.starts_with(open.as_str())
-                    && trimmed
-                        .trim_end()
-                        .chars()
-                        .all(|c| c == open.as_bytes()[0] as char)
+                let trimmed = line.trim_matches([' ', '\t', '\r', '\n']);
+                indent_columns(line) < 4
+                    && trimmed.starts_with(open.as_str())
+                    && trimmed.bytes().all(|c| c == open.as_bytes()[0])
             }
             Verbatim::Html => {
                 let bytes = line.as_bytes();
@@ -291,6 +302,147 @@ impl Verbatim {
             }
         }
     }
+}
+
+/// The last line of `text` (without its line end), if it ends with one.
+fn last_line(text: &str) -> &str {
+    let text = text.strip_suffix('\n').unwrap_or("");
+    text.rsplit('\n').next().unwrap_or(text)
+}
+
+/// kramdown's block HTML elements.
+const BLOCK_ELEMENTS: [&str; 54] = [
+    "address",
+    "article",
+    "aside",
+    "applet",
+    "body",
+    "blockquote",
+    "caption",
+    "col",
+    "colgroup",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "html",
+    "head",
+    "iframe",
+    "legend",
+    "menu",
+    "li",
+    "main",
+    "map",
+    "nav",
+    "ol",
+    "optgroup",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tfoot",
+    "tr",
+    "ul",
+    "center",
+    "figure",
+    "details",
+    "video",
+    "audio",
+];
+
+fn is_block_element(name: &str) -> bool {
+    BLOCK_ELEMENTS
+        .iter()
+        .any(|block| block.eq_ignore_ascii_case(name))
+}
+
+/// The name of the element whose tag `text` starts with (`<div ...`,
+/// `</div>`).
+fn tag_name(text: &str) -> &str {
+    let text = text.strip_prefix('<').unwrap_or("");
+    let text = text.strip_prefix('/').unwrap_or(text);
+    let len = text.bytes().take_while(u8::is_ascii_alphanumeric).count();
+    &text[..len]
+}
+
+/// The block of HTML the lines read so far are inside, if any: begun by a
+/// block element's tag at the start of a line, ended by that element's
+/// end tag.
+#[derive(Default)]
+struct HtmlBlock {
+    /// The element that began it, lower case, and how deep in it the
+    /// lines are (elements of its name inside it are counted).
+    open: Option<(String, usize)>,
+}
+
+impl HtmlBlock {
+    /// Reads `line`: true when it ends the block.
+    fn ended_by(&mut self, line: &str) -> bool {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            self.open = None;
+            return false;
+        }
+        if self.open.is_none() && trimmed.starts_with('<') && indent_columns(line) < 4 {
+            let name = tag_name(trimmed);
+            if is_block_element(name) && !trimmed.starts_with("</") {
+                self.open = Some((name.to_ascii_lowercase(), 0));
+            }
+        }
+        let Some((name, depth)) = &mut self.open else {
+            return false;
+        };
+        let lower = trimmed.to_ascii_lowercase();
+        let count = |prefix: &str| {
+            let tag = format!("{prefix}{name}");
+            memmem::find_iter(lower.as_bytes(), tag.as_bytes())
+                .filter(|&at| {
+                    !lower
+                        .as_bytes()
+                        .get(at + tag.len())
+                        .is_some_and(u8::is_ascii_alphanumeric)
+                })
+                .count()
+        };
+        let opened = count("<");
+        // `<hr>` and `<col>` have no end tag: they end themselves.
+        let closed = if matches!(name.as_str(), "hr" | "col") {
+            opened
+        } else {
+            count("</")
+        };
+        *depth = (*depth + opened).saturating_sub(closed);
+        let ends = *depth == 0 && closed > 0 && trimmed.ends_with('>');
+        if ends {
+            self.open = None;
+        }
+        ends
+    }
+}
+
+/// A line kramdown reads as the start of a paragraph or other Markdown
+/// block, not more HTML.
+fn starts_text(line: &str) -> bool {
+    let t = line.trim();
+    !t.is_empty() && indent_columns(line) < 4 && !t.starts_with('<')
 }
 
 /// The elements whose content CommonMark and kramdown take as it is.
@@ -344,6 +496,7 @@ impl Prepared {
         let mut last: Option<usize> = None;
         let mut skipping_extension = false;
         let mut markdown_blocks: Vec<String> = Vec::new();
+        let mut html_block = HtmlBlock::default();
         let mut lines = lines(&text).peekable();
         while let Some(line) = lines.next() {
             let trimmed = line.trim();
@@ -436,6 +589,12 @@ impl Prepared {
                 self.markdown.push(' ');
             } else {
                 self.markdown.push_str(&line);
+            }
+            // kramdown ends a block HTML element at its end tag, and reads
+            // the next line as Markdown; for CommonMark the HTML block runs
+            // on to a blank line.
+            if html_block.ended_by(&line) && lines.peek().is_some_and(|next| starts_text(next)) {
+                self.markdown.push('\n');
             }
         }
         if memchr::memchr(b'|', &self.markdown.as_bytes()[start..]).is_some() {
@@ -783,6 +942,9 @@ const KEEPS_BACKSLASH: &[u8] = b"%&,/;?@^";
 /// Doubles a backslash before a character of [`KEEPS_BACKSLASH`], so that
 /// `\%` shows as written, as in kramdown; not in code spans or HTML tags.
 fn backslashes_kept(line: Cow<'_, str>) -> Cow<'_, str> {
+    if code_in_quote(&line) {
+        return line;
+    }
     let bytes = line.as_bytes();
     let mut out = String::new();
     let mut copied = 0;
@@ -827,6 +989,23 @@ fn backslashes_kept(line: Cow<'_, str>) -> Cow<'_, str> {
     }
     out.push_str(&line[copied..]);
     Cow::Owned(out)
+}
+
+/// Whether `line` is code, maybe inside block quotes (`>     code`): its
+/// text is indented four columns or more after any `>` markers, each
+/// taking one space after it.
+fn code_in_quote(line: &str) -> bool {
+    let mut rest = line;
+    loop {
+        let trimmed = rest.trim_start_matches([' ', '\t']);
+        if indent_columns(rest) >= 4 {
+            return true;
+        }
+        match trimmed.strip_prefix('>') {
+            Some(after) => rest = after.strip_prefix(' ').unwrap_or(after),
+            None => return false,
+        }
+    }
 }
 
 /// kramdown takes a link destination with spaces (`[a](my page.html)`);
@@ -1386,6 +1565,13 @@ mod tests {
             "Code:\n\n~~~\n|P1.row(1)|\n|P2|\n\n```\ncode\n~~~\n\n| real | table |\n|---|---|\n"
         );
         assert!(!is_atx_heading("\t# not a heading\n"));
+        // houbb.github.io: a no-break space after a fence, or four
+        // spaces before it, and it ends nothing.
+        let open = "```\n1) a\n```\u{a0}\n    ```\n2) b\n```\n";
+        assert_eq!(prepare(open).markdown, open);
+        // houbb.github.io: a code span alone on its line is no fence.
+        let span = "```git tag```\n\n```\n\n    code $$x$$\n```\n";
+        assert_eq!(prepare(span).markdown, span);
         assert!(is_atx_heading("   # a heading\n"));
         assert_eq!(indent_columns("  \tx"), 4);
     }
@@ -1466,8 +1652,35 @@ mod tests {
     #[test]
     fn a_backslash_kramdown_does_not_escape_with_stays() {
         assert_eq!(
+            prepare(">     find {} \\;\n").markdown,
+            ">     find {} \\;\n"
+        );
+        assert_eq!(
             prepare("50\\% \\& \\_ \\\\% `\\%` <a title=\"\\%\">\\@</a>\n").markdown,
             "50\\\\% \\\\& \\_ \\\\% `\\%` <a title=\"\\%\">\\\\@</a>\n"
         );
+    }
+
+    #[test]
+    fn a_block_html_element_ends_at_its_end_tag_as_in_kramdown() {
+        // EZLippi.github.io: Markdown right after a line of HTML, and a
+        // `<pre>` after one with blank lines in its code.
+        assert_eq!(
+            prepare("<p>One.</p>\n[a](b) and **bold**\n<p>Two.\nmore</p>\n*c*\n").markdown,
+            "<p>One.</p>\n\n[a](b) and **bold**\n<p>Two.\nmore</p>\n\n*c*\n"
+        );
+        assert_eq!(
+            prepare("<p>Loops:</p>\n<pre>a\n\nb\n</pre>\n").markdown,
+            "<p>Loops:</p>\n\n<pre>a\n\nb\n</pre>\n"
+        );
+        // Still inside the element, or a span element: as it was.
+        for kept in [
+            "<div>\n<p>a</p>\nb\n</div>\n",
+            "<div><div>a</div>\nb</div>\n",
+            "<u>x</u>\nmore\n",
+            "text\n<pre>a</pre>\n",
+        ] {
+            assert_eq!(prepare(kept).markdown, kept);
+        }
     }
 }
