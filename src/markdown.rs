@@ -284,7 +284,7 @@ fn smart_text<'a>(events: impl Iterator<Item = Event<'a>>, room: usize) -> Vec<E
     let mut in_code = false;
     let mut before: Option<char> = None;
     for i in 0..merged.len() {
-        let after = merged.get(i + 1).and_then(first_char);
+        let after = char_after(&merged, i);
         match &mut merged[i] {
             Event::Start(Tag::CodeBlock(_)) => in_code = true,
             Event::End(TagEnd::CodeBlock) => in_code = false,
@@ -312,6 +312,16 @@ fn smart_text<'a>(events: impl Iterator<Item = Event<'a>>, room: usize) -> Vec<E
 }
 
 /// The source character an event starts with, as kramdown would see it.
+/// The character the text before the event at `i` is read with. kramdown
+/// reads a quote right before a link or a code span as one before a word
+/// (`"[The Book](u)"`, `"`-v`"`: both open), whatever they start with.
+fn char_after(events: &[Event<'_>], i: usize) -> Option<char> {
+    match events.get(i + 1)? {
+        Event::Start(Tag::Link { .. }) | Event::Code(_) => Some('w'),
+        event => first_char(event),
+    }
+}
+
 fn first_char(event: &Event<'_>) -> Option<char> {
     match event {
         Event::Text(text) => text.chars().next(),
@@ -664,6 +674,19 @@ mod tests {
                 found.push(path);
             }
         }
+    }
+
+    #[test]
+    fn a_quote_before_a_link_or_code_span_opens_as_in_kramdown() {
+        // andrewbolster.github.io; checked against kramdown 2.4.
+        let html = to_html_with(
+            "no '[agency](u)' at all, \"[The Book](u)\", \"`Restarting`\", \"`-v`\"; word\"`x`\"\n",
+            KRAMDOWN,
+        );
+        assert!(
+            html.contains("no ‘<a href=\"u\">agency</a>’ at all, “<a href=\"u\">The Book</a>”, “<code>Restarting</code>”, “<code>-v</code>”; word”<code>x</code>”"),
+            "{html}"
+        );
     }
 
     #[test]
