@@ -868,11 +868,11 @@ fn paren_marker_as_text(line: Cow<'_, str>) -> Cow<'_, str> {
 
 fn is_list_item(line: &str) -> bool {
     let t = line.trim_start();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
     t.starts_with("* ")
         || t.starts_with("- ")
         || t.starts_with("+ ")
-        || t.split_once(". ")
-            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        || (digits > 0 && t[digits..].starts_with(". "))
 }
 
 fn is_atx_heading(line: &str) -> bool {

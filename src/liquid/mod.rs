@@ -565,7 +565,7 @@ impl<'a> Engine<'a> {
                 self.lenient(&self.unknown_filters, name)?;
             } else if let Some((fixed, written, read_as)) = compat::lax_output(&text, &e) {
                 let written = written.replace(marker, "");
-                let line = line_of(post, body, &written).or(line);
+                let line = line.or_else(|| line_of(post, body, &written));
                 let read_as = match read_as.as_str() {
                     "" => "left out".to_string(),
                     _ => format!("read as `{read_as}`"),
