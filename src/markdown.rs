@@ -429,6 +429,10 @@ fn unique_id(text: &str, style: HeadingIds, used: &mut HashMap<String, usize>) -
 
 /// kramdown's `markdown-toc` list, nested by heading level.
 fn table_of_contents(headings: &[Heading]) -> String {
+    // kramdown writes no list at all for a post without headings.
+    if headings.is_empty() {
+        return String::new();
+    }
     let mut out = String::from("<ul id=\"markdown-toc\">\n");
     let mut stack: Vec<usize> = Vec::new();
     for heading in headings {
@@ -687,6 +691,15 @@ mod tests {
             html.contains("no ‘<a href=\"u\">agency</a>’ at all, “<a href=\"u\">The Book</a>”, “<code>Restarting</code>”, “<code>-v</code>”; word”<code>x</code>”"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn a_table_of_contents_without_headings_is_left_out_as_in_kramdown() {
+        // EZLippi.github.io: `{:toc}` over headings written in HTML.
+        let text = "* TOC\n{:toc}\n\n<h2>Only HTML</h2>\n\ntext\n";
+        let html = to_html_with(text, KRAMDOWN);
+        assert!(!html.contains("markdown-toc"), "{html}");
+        assert!(html.contains("<h2>Only HTML</h2>"), "{html}");
     }
 
     #[test]
