@@ -29,7 +29,10 @@ use crate::site::Site;
 
 #[derive(Debug, Default)]
 pub struct Report {
+    /// Posts in the feeds (or read, when checking).
     pub posts: usize,
+    /// Posts left out for their problems (`--keep-going`).
+    pub left_out: usize,
     pub rendered: usize,
     pub feeds: usize,
     pub files: usize,
@@ -44,10 +47,13 @@ pub struct Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.written {
+            write!(f, "{} posts", self.posts)?;
+            if self.left_out > 0 {
+                write!(f, " ({} left out for their problems)", self.left_out)?;
+            }
             write!(
                 f,
-                "{} posts, {} feeds: {} files in {} ({} changed)",
-                self.posts,
+                ", {} feeds: {} files in {} ({} changed)",
                 self.feeds,
                 self.files,
                 self.out_dir.display(),
@@ -256,6 +262,7 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
         made.extend(writing.jobs(redo, &broken, &mut notes)?);
     }
     let rendered = notes.rendered;
+    let left_out = notes.broken.len();
     let (mut warnings, mut problems) = notes.finish();
     if !problems.is_empty() {
         if !options.keep_going {
@@ -365,7 +372,8 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
         removed += feed::write::remove_stale(&out_dir.join(group), &names, &written)?;
     }
     Ok(Report {
-        posts: site.posts.len(),
+        posts: site.posts.len() - left_out,
+        left_out,
         rendered,
         feeds: channels.len(),
         files,

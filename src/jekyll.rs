@@ -155,7 +155,7 @@ fn site_url(jekyll: &Map<String, Value>, blog: &Path) -> Result<(String, &'stati
         ));
     }
     Err(Error::Usage(
-        "no `url` in _config.yml, no CNAME file and no GitHub remote to tell where the blog is served; \
+        "no `url` in _config.yml, no domain in a CNAME file and no GitHub remote to tell where the blog is served; \
          add `url: https://...` to _config.yml and run init again"
             .to_string(),
     ))

@@ -909,6 +909,23 @@ fn an_empty_feed_is_refused_never_dated_1970() {
 }
 
 #[test]
+fn keep_going_counts_only_the_posts_in_the_feeds() {
+    let site = TestSite::new()
+        .with_config(&format!("[posts]\nliquid = true\n\n{CONFIG}"))
+        .file("posts/2024-01-01-good.md", &post("Good", "", "fine\n"))
+        .file(
+            "posts/2024-01-02-bad.md",
+            "---\ntitle: Bad\n---\n{% if %}\n",
+        );
+    site.herald(&["build", "--keep-going"])
+        .success()
+        .stdout(predicate::str::contains(
+            "1 posts (1 left out for their problems), 1 feeds",
+        ));
+    assert_eq!(site.titles("public/atom.xml"), ["Good"]);
+}
+
+#[test]
 fn configuration_mistakes_name_the_key_the_file_and_the_line() {
     let site = TestSite::new().with_config(&format!("{CONFIG}[feeds]\nlimmit = 3\n"));
     site.herald(&["build"])
