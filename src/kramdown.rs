@@ -984,7 +984,8 @@ fn backslashes_kept(line: Cow<'_, str>) -> Cow<'_, str> {
             break;
         }
     }
-    if copied == 0 {
+    // Each change writes a backslash.
+    if out.is_empty() {
         return line;
     }
     out.push_str(&line[copied..]);
@@ -1682,5 +1683,10 @@ mod tests {
         ] {
             assert_eq!(prepare(kept).markdown, kept);
         }
+    }
+
+    #[test]
+    fn a_backslash_kept_at_the_start_of_a_line_is_kept_too() {
+        assert_eq!(prepare("\\% first\n").markdown, "\\\\% first\n");
     }
 }
