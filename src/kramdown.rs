@@ -226,14 +226,7 @@ fn lazy_code_line(line: &str) -> bool {
     if line.trim_end() == "^" {
         return false;
     }
-    let tag = t.strip_prefix("</").or_else(|| t.strip_prefix('<'));
-    !tag.is_some_and(|tag| {
-        let name_len = tag.bytes().take_while(u8::is_ascii_alphanumeric).count();
-        name_len > 0
-            && !SPAN_ELEMENTS
-                .iter()
-                .any(|span| span.eq_ignore_ascii_case(&tag[..name_len]))
-    })
+    !is_block_element(tag_name(t))
 }
 
 /// Where kramdown reads no kramdown syntax (no math, no attribute lists,
@@ -310,68 +303,10 @@ fn last_line(text: &str) -> &str {
     text.rsplit('\n').next().unwrap_or(text)
 }
 
-/// kramdown's block HTML elements.
-const BLOCK_ELEMENTS: [&str; 54] = [
-    "address",
-    "article",
-    "aside",
-    "applet",
-    "body",
-    "blockquote",
-    "caption",
-    "col",
-    "colgroup",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "fieldset",
-    "figcaption",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hgroup",
-    "hr",
-    "html",
-    "head",
-    "iframe",
-    "legend",
-    "menu",
-    "li",
-    "main",
-    "map",
-    "nav",
-    "ol",
-    "optgroup",
-    "p",
-    "pre",
-    "section",
-    "summary",
-    "table",
-    "tbody",
-    "td",
-    "th",
-    "thead",
-    "tfoot",
-    "tr",
-    "ul",
-    "center",
-    "figure",
-    "details",
-    "video",
-    "audio",
-];
-
+/// Any element kramdown does not read inside a paragraph: at the start of
+/// a line, its tag begins a block of HTML.
 fn is_block_element(name: &str) -> bool {
-    BLOCK_ELEMENTS
-        .iter()
-        .any(|block| block.eq_ignore_ascii_case(name))
+    !name.is_empty() && !is_span_element(name)
 }
 
 /// The name of the element whose tag `text` starts with (`<div ...`,
@@ -781,11 +716,19 @@ fn markdown_block(line: &str) -> Option<(String, String)> {
     Some((line.replacen(&format!(" {attribute}"), "", 1), name))
 }
 
-/// HTML elements kramdown reads inside a paragraph.
-const SPAN_ELEMENTS: [&str; 20] = [
-    "a", "abbr", "b", "br", "cite", "code", "del", "dfn", "em", "i", "img", "ins", "kbd", "q", "s",
-    "small", "span", "strong", "sub", "sup",
+/// HTML elements kramdown reads inside a paragraph (its
+/// `HTML_SPAN_ELEMENTS`).
+const SPAN_ELEMENTS: [&str; 38] = [
+    "a", "abbr", "acronym", "b", "big", "bdo", "br", "button", "cite", "code", "del", "dfn", "em",
+    "i", "img", "input", "ins", "kbd", "label", "mark", "option", "q", "rb", "rbc", "rp", "rt",
+    "rtc", "ruby", "samp", "select", "small", "span", "strong", "sub", "sup", "tt", "u", "var",
 ];
+
+fn is_span_element(name: &str) -> bool {
+    SPAN_ELEMENTS
+        .iter()
+        .any(|span| span.eq_ignore_ascii_case(name))
+}
 
 /// One start or end tag of a span element, alone: `<br>`, `<img src="a.png">`.
 fn lone_span_tag(trimmed: &str) -> bool {
@@ -798,10 +741,7 @@ fn lone_span_tag(trimmed: &str) -> bool {
     let inner = inner.strip_prefix('/').unwrap_or(inner);
     let name_len = inner.bytes().take_while(u8::is_ascii_alphanumeric).count();
     let (name, after) = inner.split_at(name_len);
-    SPAN_ELEMENTS
-        .iter()
-        .any(|span| span.eq_ignore_ascii_case(name))
-        && (after.is_empty() || after.starts_with([' ', '\t', '/']))
+    is_span_element(name) && (after.is_empty() || after.starts_with([' ', '\t', '/']))
 }
 
 /// A line that would go on a paragraph begun on the line before it: text,
