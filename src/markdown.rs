@@ -17,6 +17,8 @@ use url::Url;
 use crate::html::{self, escape};
 use crate::kramdown;
 
+mod emphasis;
+
 /// How a blog's Markdown is read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Flavour {
@@ -73,9 +75,12 @@ impl Flavour {
 fn options(flavour: Flavour) -> Options {
     let mut options = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_HEADING_ATTRIBUTES;
+    // kramdown strikes through only with `input: GFM`.
+    if flavour.kramdown != Some(HeadingIds::Kramdown) {
+        options |= Options::ENABLE_STRIKETHROUGH;
+    }
     // kramdown turns quotes by its own rules, applied in `smart_text`.
     if flavour.smart && flavour.kramdown.is_none() {
         options |= Options::ENABLE_SMART_PUNCTUATION;
@@ -217,12 +222,11 @@ fn with_events<R>(
     let room = source.len() / 8 + 16;
     let mut headings = Vec::new();
     let events: Vec<Event<'_>> = match flavour.kramdown {
-        Some(style) if flavour.smart => {
-            with_heading_ids(smart_text(events, room), style, &mut headings)
-        }
         Some(style) => {
-            let mut all = Vec::with_capacity(room);
-            all.extend(events);
+            let mut all = emphasis::paired(events.into_offset_iter(), source, room);
+            if flavour.smart {
+                all = smart_text(all.into_iter(), room);
+            }
             with_heading_ids(all, style, &mut headings)
         }
         None => {
@@ -690,6 +694,76 @@ mod tests {
         assert!(
             html.contains("no ‘<a href=\"u\">agency</a>’ at all, “<a href=\"u\">The Book</a>”, “<code>Restarting</code>”, “<code>-v</code>”; word”<code>x</code>”"),
             "{html}"
+        );
+    }
+
+    #[test]
+    fn emphasis_beside_punctuation_is_kramdown_s() {
+        // houbb.github.io (134 of its posts); each expectation is kramdown
+        // 2.4's own output for the line.
+        let cases = [
+            (
+                "**注意：**后面的内容。",
+                "<strong>注意：</strong>后面的内容。",
+            ),
+            (
+                "这是**“引用”**的例子。",
+                "这是<strong>“引用”</strong>的例子。",
+            ),
+            ("中文，**加粗。**中文", "中文，<strong>加粗。</strong>中文"),
+            (
+                "**Note:**text and *注意：*后面",
+                "<strong>Note:</strong>text and <em>注意：</em>后面",
+            ),
+            (
+                "通过我们的**[交互式演示](http://x)**在浏览器",
+                "通过我们的<strong><a href=\"http://x\">交互式演示</a></strong>在浏览器",
+            ),
+            // What kramdown leaves as text stays text.
+            (
+                "a ** b ** c, 2 * 3 * 4, *.rs and *.toml",
+                "a ** b ** c, 2 * 3 * 4, *.rs and *.toml",
+            ),
+            ("\\**注意：**后面", "**注意：**后面"),
+            ("`**代码：**后`", "<code>**代码：**后</code>"),
+            ("**注意：\n\n**后面", "**注意：</p>\n<p>**后面"),
+            // Nested, each closer closing its own kind.
+            (
+                "**粗 *斜：*后 粗：**后",
+                "<strong>粗 <em>斜：</em>后 粗：</strong>后",
+            ),
+        ];
+        for (markdown, inner) in cases {
+            let html = to_html_with(markdown, KRAMDOWN);
+            assert_eq!(html, format!("<p>{inner}</p>\n"), "{markdown}");
+        }
+        // CommonMark's own rules stay in the default flavour.
+        assert_eq!(
+            to_html_with("**注意：**后面", Flavour::default()),
+            "<p>**注意：**后面</p>\n"
+        );
+    }
+
+    #[test]
+    fn only_two_tildes_strike_through_as_in_kramdown() {
+        // andrewbolster.github.io; kramdown 2.4's output, `input: GFM`.
+        let text = "your ~/.hgrc then (~/src) and ~~gone~~, `~x~`, ~ok~ and ~~a ~b~ c~~\n";
+        assert_eq!(
+            to_html_with(text, KRAMDOWN),
+            "<p>your ~/.hgrc then (~/src) and <del>gone</del>, <code>~x~</code>, ~ok~ and <del>a ~b~ c</del></p>\n"
+        );
+        // `input: kramdown` strikes nothing through.
+        let kramdown_input = Flavour {
+            kramdown: Some(HeadingIds::Kramdown),
+            smart: true,
+        };
+        assert_eq!(
+            to_html_with("~~gone~~ and ~ok~\n", kramdown_input),
+            "<p>~~gone~~ and ~ok~</p>\n"
+        );
+        assert_eq!(
+            to_html_with("~~gone~~ and ~ok~\n", Flavour::default()),
+            "<p><del>gone</del> and <del>ok</del></p>\n"
         );
     }
 
