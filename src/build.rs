@@ -373,7 +373,8 @@ pub fn run(site: &Site, options: Options) -> Result<Report> {
     }
     Ok(Report {
         posts: site.posts.len() - left_out,
-        left_out,
+        // Those that broke while loading never became posts.
+        left_out: left_out + site.broken,
         rendered,
         feeds: channels.len(),
         files,

@@ -916,11 +916,16 @@ fn keep_going_counts_only_the_posts_in_the_feeds() {
         .file(
             "posts/2024-01-02-bad.md",
             "---\ntitle: Bad\n---\n{% if %}\n",
+        )
+        // Broken while loading, before any rendering: counted too.
+        .file(
+            "posts/2024-01-03-bad-yaml.md",
+            "---\ntitle: Bad YAML\ndescription:no space\n---\ntext\n",
         );
     site.herald(&["build", "--keep-going"])
         .success()
         .stdout(predicate::str::contains(
-            "1 posts (1 left out for their problems), 1 feeds",
+            "1 posts (2 left out for their problems), 1 feeds",
         ));
     assert_eq!(site.titles("public/atom.xml"), ["Good"]);
 }
