@@ -715,6 +715,11 @@ mod tests {
                 "**Note:**text and *注意：*后面",
                 "<strong>Note:</strong>text and <em>注意：</em>后面",
             ),
+            // A no-break space is no space to kramdown (andrewbolster.github.io).
+            (
+                "**UPDATE 2011\u{a0}**QUB",
+                "<strong>UPDATE 2011\u{a0}</strong>QUB",
+            ),
             (
                 "通过我们的**[交互式演示](http://x)**在浏览器",
                 "通过我们的<strong><a href=\"http://x\">交互式演示</a></strong>在浏览器",

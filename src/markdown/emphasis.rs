@@ -163,7 +163,7 @@ fn pair_runs(events: &mut Vec<Event<'_>>, runs: &[Run], source: &str) {
         };
         let before = source[..run.start].chars().next_back();
         let after = source[run.start + run.len..].chars().next();
-        let closes = before.is_some_and(|c| !c.is_whitespace());
+        let closes = before.is_some_and(|c| !is_ruby_space(c));
         if let Some(at) = pending.iter().rposition(|&(_, k)| k == kind) {
             let opener = pending[at].0;
             if closes && opener.start + opener.len < run.start {
@@ -177,12 +177,18 @@ fn pair_runs(events: &mut Vec<Event<'_>>, runs: &[Run], source: &str) {
             Kind::Strong => run.in_strong,
             _ => run.in_em,
         };
-        if !nested && after.is_some_and(|c| !c.is_whitespace()) {
+        if !nested && after.is_some_and(|c| !is_ruby_space(c)) {
             pending.push((run, kind));
         }
     }
     let mut dropped = dropped.into_iter();
     events.retain(|_| !dropped.next().unwrap_or(false));
+}
+
+/// Ruby's `\s`, which kramdown's rules use: a no-break space is no space
+/// to it, so `**UPDATE 2011/11/09\u{a0}**` closes (andrewbolster.github.io).
+fn is_ruby_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
 }
 
 fn tag(kind: Kind) -> Tag<'static> {
