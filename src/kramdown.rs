@@ -990,7 +990,10 @@ fn spaced_destinations(line: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 /// kramdown takes rows starting with `|` as a table even with no `|---|`
-/// rule; CommonMark needs the rule, so one goes after the first row.
+/// rule; CommonMark needs the rule, so one goes after the first row. And
+/// kramdown splits a row into cells only at pipes outside code spans
+/// (`` | `a || b` | ``, operator tables); GFM splits at every pipe not
+/// escaped, so those in code are escaped.
 fn with_table_rules(text: &str) -> Cow<'_, str> {
     if !text.contains('|') {
         return Cow::Borrowed(text);
@@ -1013,19 +1016,154 @@ fn with_table_rules(text: &str) -> Cow<'_, str> {
         }
         let rows = &lines[start..i];
         let has_rule = rows.iter().any(|l| is_rule(l));
-        out.push_str(rows[0]);
-        if !has_rule {
-            if !rows[0].ends_with('\n') {
-                out.push('\n');
-            }
-            let cells = rows[0].trim().trim_matches('|').split('|').count().max(1);
-            out.push_str(&format!("|{}\n", "---|".repeat(cells)));
+        // A rule cut short (`|:---` alone, the rest on the lines after) is
+        // taken for no rule of this table, as GFM takes it.
+        let ruled = rows.len() > 1 && is_rule(rows[1]) && rows[1].trim_end().ends_with('|');
+        // A table cannot interrupt a paragraph in kramdown; in GFM it can,
+        // unless its header is no row. (A line with a pipe anywhere is a
+        // table row to kramdown, as when a long cell was wrapped.)
+        let in_paragraph = start > 0
+            && !lines[start - 1].trim().is_empty()
+            && !lines[start - 1].contains('|')
+            && !is_atx_heading(lines[start - 1]);
+        if in_paragraph || (has_rule && !ruled) {
+            let header = if in_paragraph && ruled {
+                pipes_escaped(rows[0], Escape::OutsideCode)
+            } else {
+                Cow::Borrowed(rows[0])
+            };
+            out.push_str(&header);
+            rows[1..].iter().for_each(|row| out.push_str(row));
+            continue;
         }
-        for row in &rows[1..] {
+        let header = pipes_escaped(rows[0], Escape::InCode);
+        let body: Vec<Cow<'_, str>> = rows[if ruled { 2 } else { 1 }..]
+            .iter()
+            .map(|row| pipes_escaped(row, Escape::InCode))
+            .collect();
+        // kramdown's table is as wide as its widest row, whatever its
+        // header and rule hold; GFM's is as wide as its header, and drops
+        // the cells past it. So the header gets empty cells, and the rule
+        // as many columns.
+        let header_cells = cells(&header).count();
+        let columns = body
+            .iter()
+            .map(|row| cells(row).count())
+            .fold(header_cells, usize::max)
+            .max(1);
+        out.push_str(header.trim_end_matches(['\n', '\r']));
+        if header_cells < columns {
+            if !header.trim_end().ends_with('|') || header.trim_end().ends_with("\\|") {
+                out.push_str(" |");
+            }
+            out.push_str(&" |".repeat(columns - header_cells));
+        }
+        out.push('\n');
+        // Indented as the header: the table may be in a list item.
+        out.push_str(&rows[0][..rows[0].len() - rows[0].trim_start().len()]);
+        let mut rule: Vec<&str> = if ruled {
+            cells(rows[1]).collect()
+        } else {
+            Vec::new()
+        };
+        rule.resize(columns, "---");
+        out.push_str(&format!("|{}|\n", rule.join("|")));
+        for row in &body {
             out.push_str(row);
         }
     }
     Cow::Owned(out)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Escape {
+    InCode,
+    OutsideCode,
+}
+
+/// `row` with each pipe not yet escaped escaped, those inside code spans or
+/// those outside. A code span opens at a run of backticks not escaped and
+/// closes at the next run as long.
+fn pipes_escaped(row: &str, which: Escape) -> Cow<'_, str> {
+    if !row.contains('|') || (which == Escape::InCode && !row.contains('`')) {
+        return Cow::Borrowed(row);
+    }
+    let bytes = row.as_bytes();
+    let run_at = |at: usize| bytes[at..].iter().take_while(|&&b| b == b'`').count();
+    // The code spans, as byte ranges of their text.
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while let Some(found) = memchr::memchr(b'`', &bytes[at..]) {
+        let open = at + found;
+        let len = run_at(open);
+        at = open + len;
+        if bytes[..open]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count()
+            % 2
+            == 1
+        {
+            continue;
+        }
+        // The closing run: as long as the opening one, no longer.
+        let mut from = at;
+        let close = loop {
+            let Some(found) = memchr::memchr(b'`', &bytes[from..]) else {
+                break None;
+            };
+            let start = from + found;
+            let run = run_at(start);
+            if run == len {
+                break Some(start);
+            }
+            from = start + run;
+        };
+        let Some(close) = close else {
+            break;
+        };
+        spans.push(at..close);
+        at = close + len;
+    }
+    let mut out = String::new();
+    let mut copied = 0;
+    for pipe in memchr::memchr_iter(b'|', bytes) {
+        let in_code = spans.iter().any(|span| span.contains(&pipe));
+        let escaped = pipe > 0 && bytes[pipe - 1] == b'\\';
+        if escaped || in_code != (which == Escape::InCode) {
+            continue;
+        }
+        out.push_str(&row[copied..pipe]);
+        out.push('\\');
+        copied = pipe;
+    }
+    if copied == 0 && out.is_empty() {
+        return Cow::Borrowed(row);
+    }
+    out.push_str(&row[copied..]);
+    Cow::Owned(out)
+}
+
+/// A row's cells: the text between pipes not escaped, outer pipes aside.
+fn cells(row: &str) -> impl Iterator<Item = &str> {
+    let row = row.trim();
+    let row = row.strip_prefix('|').unwrap_or(row);
+    let row = match row.strip_suffix('|') {
+        Some(inner) if !inner.ends_with('\\') => inner,
+        _ => row,
+    };
+    let bytes = row.as_bytes();
+    let mut from = 0;
+    let mut separators = memchr::memchr_iter(b'|', bytes)
+        .filter(move |&at| at == 0 || bytes[at - 1] != b'\\')
+        .chain(std::iter::once(bytes.len()));
+    std::iter::from_fn(move || {
+        let end = separators.next()?;
+        let cell = &row[from..end];
+        from = end + 1;
+        Some(cell)
+    })
 }
 
 fn is_rule(line: &str) -> bool {

@@ -750,6 +750,46 @@ mod tests {
     }
 
     #[test]
+    fn table_cells_are_split_as_kramdown_splits_them() {
+        // houbb.github.io's operator tables, and a rule with a column more
+        // than the header; each is kramdown 2.4's table, shown compactly.
+        let compact = |markdown: &str| {
+            to_html_with(markdown, KRAMDOWN)
+                .chars()
+                .filter(|c| *c != '\n')
+                .collect::<String>()
+        };
+        assert_eq!(
+            compact("| op | 例 |\n|---|---|\n| `||` | (A `||` B) `x==5 || y==5` |\n"),
+            "<table><thead><tr><th>op</th><th>例</th></tr></thead><tbody>\
+             <tr><td><code>||</code></td><td>(A <code>||</code> B) <code>x==5 || y==5</code></td></tr>\
+             </tbody></table>"
+        );
+        assert_eq!(
+            compact("| 类型 | 描述 |\n|:---|:---|:---|\n| `(en1|en2)` | 值 |\n"),
+            "<table><thead><tr><th style=\"text-align: left\">类型</th><th style=\"text-align: left\">描述</th></tr></thead><tbody>\
+             <tr><td style=\"text-align: left\"><code>(en1|en2)</code></td><td style=\"text-align: left\">值</td></tr>\
+             </tbody></table>"
+        );
+        // Rows that are no table keep their pipes as written.
+        // No table right after a paragraph's line; a table as wide as its
+        // widest row, the header given empty cells.
+        assert_eq!(
+            compact(
+                "输出结果：\n| 字段 | 类型 |\n|----|----|\n\n| 消息 | 职责 |\n|:----|:----|:----|\n| T | 记录 | 1. 执行 |\n"
+            ),
+            // (Jekyll sets kramdown's `hard_wrap` off: no `<br />`.)
+            "<p>输出结果：| 字段 | 类型 ||—-|—-|</p>\
+             <table><thead><tr><th style=\"text-align: left\">消息</th><th style=\"text-align: left\">职责</th><th style=\"text-align: left\"></th></tr></thead><tbody>\
+             <tr><td style=\"text-align: left\">T</td><td style=\"text-align: left\">记录</td><td style=\"text-align: left\">1. 执行</td></tr>\
+             </tbody></table>"
+        );
+        let no_table = compact("| a `x|y` |\n| b |\n|---|\n");
+        assert!(no_table.contains("<code>x|y</code>"), "{no_table}");
+        assert!(!no_table.contains('\\'), "{no_table}");
+    }
+
+    #[test]
     fn only_two_tildes_strike_through_as_in_kramdown() {
         // andrewbolster.github.io; kramdown 2.4's output, `input: GFM`.
         let text = "your ~/.hgrc then (~/src) and ~~gone~~, `~x~`, ~ok~ and ~~a ~b~ c~~\n";
