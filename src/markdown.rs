@@ -225,7 +225,7 @@ fn with_events<R>(
         Some(style) => {
             let mut all = emphasis::paired(events.into_offset_iter(), source, room);
             if flavour.smart {
-                all = smart_text(all.into_iter(), room);
+                all = smart_text(all);
             }
             with_heading_ids(all, style, &mut headings)
         }
@@ -261,14 +261,18 @@ fn portable_paragraph(events: Option<Vec<Event<'_>>>, base: &Url) -> String {
 
 /// kramdown's typographic quotes and dashes in text outside code, each
 /// text seeing the character before it in its block.
-fn smart_text<'a>(events: impl Iterator<Item = Event<'a>>, room: usize) -> Vec<Event<'a>> {
-    // pulldown-cmark splits text at quotes; kramdown's rules look at both sides.
-    let mut merged: Vec<Event<'a>> = Vec::with_capacity(room);
+fn smart_text(mut merged: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    // pulldown-cmark splits text at quotes; kramdown's rules look at both
+    // sides. Texts side by side are joined in place, each event moved down
+    // over those joined before it.
+    let mut kept: usize = 0;
     // The texts since the last other event, joined once there are two
     // (joining each into the one before copied a paragraph over and over).
     let mut run: Option<String> = None;
-    for event in events {
-        match (merged.last_mut(), event) {
+    for read in 0..merged.len() {
+        let event = std::mem::replace(&mut merged[read], Event::SoftBreak);
+        let last = kept.checked_sub(1).map(|k| &mut merged[k]);
+        match (last, event) {
             (Some(Event::Text(previous)), Event::Text(text)) => {
                 run.get_or_insert_with(|| previous.to_string())
                     .push_str(&text);
@@ -277,10 +281,12 @@ fn smart_text<'a>(events: impl Iterator<Item = Event<'a>>, room: usize) -> Vec<E
                 if let (Some(last), Some(run)) = (last, run.take()) {
                     *last = Event::Text(CowStr::from(run));
                 }
-                merged.push(event);
+                merged[kept] = event;
+                kept += 1;
             }
         }
     }
+    merged.truncate(kept);
     if let (Some(last), Some(run)) = (merged.last_mut(), run.take()) {
         *last = Event::Text(CowStr::from(run));
     }
