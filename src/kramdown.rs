@@ -1082,50 +1082,13 @@ enum Escape {
 }
 
 /// `row` with each pipe not yet escaped escaped, those inside code spans or
-/// those outside. A code span opens at a run of backticks not escaped and
-/// closes at the next run as long.
+/// those outside.
 fn pipes_escaped(row: &str, which: Escape) -> Cow<'_, str> {
     if !row.contains('|') || (which == Escape::InCode && !row.contains('`')) {
         return Cow::Borrowed(row);
     }
+    let spans = code_spans(row);
     let bytes = row.as_bytes();
-    let run_at = |at: usize| bytes[at..].iter().take_while(|&&b| b == b'`').count();
-    // The code spans, as byte ranges of their text.
-    let mut spans = Vec::new();
-    let mut at = 0;
-    while let Some(found) = memchr::memchr(b'`', &bytes[at..]) {
-        let open = at + found;
-        let len = run_at(open);
-        at = open + len;
-        if bytes[..open]
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\\')
-            .count()
-            % 2
-            == 1
-        {
-            continue;
-        }
-        // The closing run: as long as the opening one, no longer.
-        let mut from = at;
-        let close = loop {
-            let Some(found) = memchr::memchr(b'`', &bytes[from..]) else {
-                break None;
-            };
-            let start = from + found;
-            let run = run_at(start);
-            if run == len {
-                break Some(start);
-            }
-            from = start + run;
-        };
-        let Some(close) = close else {
-            break;
-        };
-        spans.push(at..close);
-        at = close + len;
-    }
     let mut out = String::new();
     let mut copied = 0;
     for pipe in memchr::memchr_iter(b'|', bytes) {
@@ -1138,11 +1101,47 @@ fn pipes_escaped(row: &str, which: Escape) -> Cow<'_, str> {
         out.push('\\');
         copied = pipe;
     }
-    if copied == 0 && out.is_empty() {
+    // Each change writes a backslash.
+    if out.is_empty() {
         return Cow::Borrowed(row);
     }
     out.push_str(&row[copied..]);
     Cow::Owned(out)
+}
+
+/// The byte ranges of the text of a line's code spans. A code span opens
+/// at a run of backticks not escaped and closes at the next run as long.
+fn code_spans(line: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = line.as_bytes();
+    let run_at = |at: usize| bytes[at..].iter().take_while(|&&b| b == b'`').count();
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while let Some(found) = memchr::memchr(b'`', &bytes[at..]) {
+        let open = at + found;
+        let len = run_at(open);
+        at = open + len;
+        let backslashes = bytes[..open].iter().rev().take_while(|&&b| b == b'\\');
+        if backslashes.count() % 2 == 1 {
+            continue;
+        }
+        // The closing run: as long as the opening one, no longer.
+        let mut from = at;
+        let close = loop {
+            let Some(found) = memchr::memchr(b'`', &bytes[from..]) else {
+                // Unclosed: the rest of the line is no code.
+                return spans;
+            };
+            let start = from + found;
+            let run = run_at(start);
+            if run == len {
+                break start;
+            }
+            from = start + run;
+        };
+        spans.push(at..close);
+        at = close + len;
+    }
+    spans
 }
 
 /// A row's cells: the text between pipes not escaped, outer pipes aside.

@@ -790,6 +790,10 @@ mod tests {
              <tr><td style=\"text-align: left\">T</td><td style=\"text-align: left\">记录</td><td style=\"text-align: left\">1. 执行</td></tr>\
              </tbody></table>"
         );
+        // A rule cut over several lines (andrewbolster.github.io) makes no
+        // table of the row above it, in kramdown either.
+        let cut = compact("| a | b |\n|:---\n---\n-:|:---\n| x | y |\n");
+        assert!(!cut.contains(">a</th>"), "{cut}");
         let no_table = compact("| a `x|y` |\n| b |\n|---|\n");
         assert!(no_table.contains("<code>x|y</code>"), "{no_table}");
         assert!(!no_table.contains('\\'), "{no_table}");

@@ -29,7 +29,7 @@ pub fn paired<'a>(
     room: usize,
 ) -> Vec<Event<'a>> {
     let mut all = Vec::with_capacity(room);
-    let mut stars = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
     // Each open element's number (to tell containers apart) and kind.
     let mut open: Vec<(usize, Kind)> = Vec::new();
     let mut opened = 0;
@@ -51,33 +51,33 @@ pub fn paired<'a>(
                     continue;
                 }
             }
-            Event::Text(text) if is_lone_star(text, &range, source) => stars.push(Star {
-                index: all.len(),
-                at: range.start,
-                container: open.last().map_or(0, |&(n, _)| n),
-                in_strong: open.iter().any(|&(_, kind)| kind == Kind::Strong),
-                in_em: open.iter().any(|&(_, kind)| kind == Kind::Em),
-            }),
+            Event::Text(text) if is_lone_star(text, &range, source) => match runs.last_mut() {
+                // Asterisks side by side in the source and in the events
+                // are one delimiter.
+                Some(run)
+                    if run.first + run.len == all.len() && run.start + run.len == range.start =>
+                {
+                    run.len += 1;
+                }
+                _ => runs.push(Run {
+                    first: all.len(),
+                    len: 1,
+                    start: range.start,
+                    container: open.last().map_or(0, |&(n, _)| n),
+                    in_strong: open.iter().any(|&(_, kind)| kind == Kind::Strong),
+                    in_em: open.iter().any(|&(_, kind)| kind == Kind::Em),
+                }),
+            },
             _ => {}
         }
         all.push(event);
     }
-    if stars.len() >= 2 {
-        let mut runs = runs(&stars);
+    if runs.len() >= 2 {
         // Containers nest: each one's runs are paired among themselves.
         runs.sort_by_key(|run| run.container);
         pair_runs(&mut all, &runs, source);
     }
     all
-}
-
-/// An asterisk CommonMark gave back as text.
-struct Star {
-    index: usize,
-    at: usize,
-    container: usize,
-    in_strong: bool,
-    in_em: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -112,36 +112,16 @@ fn is_lone_star(text: &CowStr<'_>, range: &Range<usize>, source: &str) -> bool {
     backslashes % 2 == 0
 }
 
-/// Asterisks side by side in the source and in the events: one delimiter.
+/// A delimiter: asterisks CommonMark gave back as text, side by side.
 struct Run {
+    /// Its first event's index.
     first: usize,
     len: usize,
+    /// Its place in the source.
     start: usize,
     container: usize,
     in_strong: bool,
     in_em: bool,
-}
-
-fn runs(stars: &[Star]) -> Vec<Run> {
-    let mut runs: Vec<Run> = Vec::new();
-    for star in stars {
-        if let Some(run) = runs.last_mut()
-            && run.first + run.len == star.index
-            && run.start + run.len == star.at
-        {
-            run.len += 1;
-            continue;
-        }
-        runs.push(Run {
-            first: star.index,
-            len: 1,
-            start: star.at,
-            container: star.container,
-            in_strong: star.in_strong,
-            in_em: star.in_em,
-        });
-    }
-    runs
 }
 
 /// Pairs runs of one container, each opener with the first closer of its
