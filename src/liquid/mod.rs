@@ -41,8 +41,7 @@ pub use globals::jekyll_config;
 pub struct Engine<'a> {
     parser: RwLock<Parsing>,
     /// Names of unknown tags and filters met so far, and so made lenient.
-    unknown_tags: Mutex<BTreeSet<&'static str>>,
-    unknown_filters: Mutex<BTreeSet<&'static str>>,
+    unknown: Mutex<UnknownNames>,
     /// Names already warned about (unknown tags, filters, missing includes).
     warned: Mutex<HashSet<String>>,
     links: Arc<tags::Links>,
@@ -57,6 +56,18 @@ pub struct Engine<'a> {
     includes_link_posts: bool,
     jekyll: Value,
     vars: Vec<(String, Value)>,
+}
+
+#[derive(Default)]
+struct UnknownNames {
+    tags: BTreeSet<&'static str>,
+    filters: BTreeSet<&'static str>,
+}
+
+#[derive(Clone, Copy)]
+enum Unknown {
+    Tag,
+    Filter,
 }
 
 pub struct Output {
@@ -270,8 +281,7 @@ impl<'a> Engine<'a> {
         let includes = read_includes(&site.shown(&site.path(&config.posts.includes)), &site.root);
         let engine = Engine {
             parser: RwLock::new(Parsing::new(build_parser(&links, &includes, &[], &[])?)),
-            unknown_tags: Mutex::new(BTreeSet::new()),
-            unknown_filters: Mutex::new(BTreeSet::new()),
+            unknown: Mutex::new(UnknownNames::default()),
             warned: Mutex::new(HashSet::new()),
             site: globals::site(site)?,
             site_with_posts: OnceLock::new(),
@@ -553,7 +563,7 @@ impl<'a> Engine<'a> {
                     },
                     warnings,
                 );
-                self.lenient(&self.unknown_tags, name)?;
+                self.lenient(Unknown::Tag, name)?;
             } else if e.contains("Unknown filter") {
                 let Some(name) = context(&e, "requested filter") else {
                     return Err(vec![self.problem(post, &e, line)]);
@@ -562,7 +572,7 @@ impl<'a> Engine<'a> {
                 self.warn_once(&format!("filter {name}"), || {
                     Problem::new(&post.path, line, format!("Liquid: unknown filter `{name}` passes its input through (warned once)"))
                 }, warnings);
-                self.lenient(&self.unknown_filters, name)?;
+                self.lenient(Unknown::Filter, name)?;
             } else if let Some((fixed, written, read_as)) = compat::lax_output(&text, &e) {
                 let written = written.replace(marker, "");
                 let line = line.or_else(|| line_of(post, body, &written));
@@ -592,34 +602,26 @@ impl<'a> Engine<'a> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a name to a lenient set and rebuilds the parser with it.
-    fn lenient(&self, set: &Mutex<BTreeSet<&'static str>>, name: &str) -> Result<(), Vec<Problem>> {
-        {
-            let mut names = set.lock().unwrap_or_else(|p| p.into_inner());
-            if names.iter().any(|n| *n == name) {
-                // Another thread added it; the rebuilt parser is there or coming.
-                drop(names);
-                let _guard = self.parser.write();
-                return Ok(());
-            }
-            // The tag registry wants `&'static str`: one small leak per distinct unknown name.
-            names.insert(Box::leak(name.to_string().into_boxed_str()));
+    /// Makes a name lenient: the parser is rebuilt with it. The names stay
+    /// locked until the new parser is in place, so a thread that finds its
+    /// name there can parse again at once, and no rebuild from an older
+    /// list of names replaces a newer one (two threads adding two names
+    /// at once lost one, and the post meeting it went round until it gave
+    /// up with "more than 64 unknown tags").
+    fn lenient(&self, kind: Unknown, name: &str) -> Result<(), Vec<Problem>> {
+        let mut names = self.unknown.lock().unwrap_or_else(|p| p.into_inner());
+        let set = match kind {
+            Unknown::Tag => &mut names.tags,
+            Unknown::Filter => &mut names.filters,
+        };
+        if set.contains(name) {
+            return Ok(());
         }
-        let tag_names: Vec<&'static str> = self
-            .unknown_tags
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .copied()
-            .collect();
-        let filter_names: Vec<&'static str> = self
-            .unknown_filters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .copied()
-            .collect();
-        let parser = build_parser(&self.links, &self.includes, &tag_names, &filter_names)
+        // The tag registry wants `&'static str`: one small leak per distinct unknown name.
+        set.insert(Box::leak(name.to_string().into_boxed_str()));
+        let tags: Vec<&'static str> = names.tags.iter().copied().collect();
+        let filters: Vec<&'static str> = names.filters.iter().copied().collect();
+        let parser = build_parser(&self.links, &self.includes, &tags, &filters)
             .map_err(|e| vec![Problem::file("Liquid", e.to_string())])?;
         *self.parser.write().unwrap_or_else(|p| p.into_inner()) = Parsing::new(parser);
         Ok(())

@@ -634,3 +634,28 @@ fn a_tag_written_inside_an_outputs_string_opens_no_tag() {
         "{% highlight ruby linenos %}\ncode\n{% endhighlight %}\n"
     );
 }
+
+/// Threads making names lenient at once, as posts rendered side by side
+/// do: once `lenient` returns, the parser in place knows the name.
+#[test]
+fn a_name_made_lenient_is_known_to_the_parser_whatever_other_threads_add() {
+    let (_dir, site) = site(
+        "",
+        &[("2024-01-01-post.md", "---\ntitle: P\n---\nx\n")],
+        &[],
+    );
+    let engine = Engine::new(&site).unwrap();
+    std::thread::scope(|scope| {
+        for thread in 0..4 {
+            let engine = &engine;
+            scope.spawn(move || {
+                for i in 0..60 {
+                    let name = format!("plugin{}", (i * 7 + thread * 13) % 60);
+                    engine.lenient(Unknown::Tag, &name).unwrap();
+                    let parsed = engine.read_parser().parse(&format!("{{% {name} a, b %}}"));
+                    assert!(parsed.is_ok(), "{name} unknown after it was made lenient");
+                }
+            });
+        }
+    });
+}
