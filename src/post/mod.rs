@@ -570,12 +570,13 @@ impl Reader<'_> {
     fn author(&mut self, key: &str, value: &Value, authors: &mut Vec<Author>) {
         let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
         match value {
-            Value::String(name) if !name.trim().is_empty() => authors.push(Author {
-                name: name.trim().to_string(),
+            // An empty name is no author, as Jekyll reads it.
+            Value::String(name) => authors.extend(person_name(name).map(|name| Author {
+                name,
                 email: None,
                 url: None,
-            }),
-            Value::Object(map) => match text(map.get("name")) {
+            })),
+            Value::Object(map) => match text(map.get("name")).as_deref().and_then(person_name) {
                 Some(name) => authors.push(Author {
                     name,
                     email: text(map.get("email")),
@@ -589,6 +590,19 @@ impl Reader<'_> {
             ),
         }
     }
+}
+
+/// An author's name as readers are shown it: plain text, like a title.
+/// Blogs with several authors write them as HTML in front matter
+/// (`<a href="...">Ana</a><sup>1</sup>, <a href="...">Bo</a><sup>2</sup>`),
+/// which feeds would show as markup. `None` when nothing is left.
+fn person_name(name: &str) -> Option<String> {
+    let name = if name.contains(['<', '&']) {
+        crate::html::plain_text(name)
+    } else {
+        name.trim().to_string()
+    };
+    (!name.is_empty()).then_some(name)
 }
 
 #[cfg(test)]
@@ -787,6 +801,24 @@ mod tests {
             "---\ntitle: x\nauthors: [Ada, Bob]\n---\n",
         );
         assert_eq!(p.authors.len(), 2);
+    }
+
+    #[test]
+    fn author_names_written_as_html_are_read_as_text_and_an_empty_one_is_none() {
+        let p = post(
+            "2022-07-19-x.md",
+            "---\ntitle: x\nauthor: <a href=\"https://a.example/\">Ana Lee</a><sup>1</sup>, \
+             <a href=\"https://b.example/\">Bo &amp; Co</a><sup>2</sup>\n---\n",
+        );
+        assert_eq!(p.authors[0].name, "Ana Lee1, Bo & Co2");
+        let p = post(
+            "2022-07-19-x.md",
+            "---\ntitle: x\nauthors:\n  - { name: \"<b>Ada</b>\" }\n  - Ben\n---\n",
+        );
+        assert_eq!(p.authors[0].name, "Ada");
+        assert_eq!(p.authors[1].name, "Ben");
+        let p = post("2022-07-19-x.md", "---\ntitle: x\nauthor: \"\"\n---\n");
+        assert!(p.authors.is_empty());
     }
 
     #[test]
