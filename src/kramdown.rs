@@ -64,6 +64,17 @@ pub fn prepare(source: &str) -> Prepared {
             continue;
         }
         match &verbatim {
+            Some(Verbatim::Script) => {
+                if !line.trim().is_empty() {
+                    prepared.markdown.push_str(line);
+                }
+                if Verbatim::Script.closed_by(line) {
+                    // Still inside the block or paragraph it opened in.
+                    verbatim = None;
+                    text_from = at;
+                    layout.block_may_start = false;
+                }
+            }
             Some(block) => {
                 prepared.markdown.push_str(line);
                 if block.closed_by(line) {
@@ -82,6 +93,11 @@ pub fn prepare(source: &str) -> Prepared {
                     continue;
                 }
                 let Some(block) = Verbatim::opened_by(line) else {
+                    if opens_script(line).is_some() {
+                        prepared.text(&source[text_from..at]);
+                        text_from = at;
+                        verbatim = Some(Verbatim::Script);
+                    }
                     continue;
                 };
                 prepared.text(&source[text_from..line_at]);
@@ -240,6 +256,17 @@ enum Verbatim {
     /// `<pre>`, `<script>`, `<style>` or `<textarea>`, up to the line
     /// holding the end tag of any of them (as CommonMark ends the block).
     Html,
+    /// An HTML comment that a line starts and does not end, up to the
+    /// line holding `-->`, blank lines and all: both readers keep it whole,
+    /// and an indented line inside it is no code block.
+    Comment,
+    /// A `<script>` or `<style>` opened inside a line of text or HTML and
+    /// not closed on it, up to the line that closes it; its blank lines
+    /// are left out. kramdown keeps the element and its block whole; a
+    /// blank line would end the block for CommonMark, and the element,
+    /// never closed, would take the rest of the post with it when the
+    /// HTML is cleaned (its content is dropped either way).
+    Script,
 }
 
 impl Verbatim {
@@ -258,6 +285,9 @@ impl Verbatim {
                 return None;
             }
             return Some(Verbatim::Fence(marker.to_string().repeat(run)));
+        }
+        if trimmed.starts_with("<!--") && !trimmed.contains("-->") {
+            return Some(Verbatim::Comment);
         }
         let bytes = trimmed.as_bytes();
         RAW_HTML
@@ -282,19 +312,46 @@ impl Verbatim {
                     && trimmed.starts_with(open.as_str())
                     && trimmed.bytes().all(|c| c == open.as_bytes()[0])
             }
-            Verbatim::Html => {
-                let bytes = line.as_bytes();
-                memmem::find_iter(bytes, b"</").any(|at| {
-                    let name = &bytes[at + 2..];
-                    RAW_HTML.iter().any(|tag| {
-                        name.len() > tag.len()
-                            && name[..tag.len()].eq_ignore_ascii_case(tag.as_bytes())
-                            && name[tag.len()] == b'>'
-                    })
-                })
-            }
+            Verbatim::Comment => line.contains("-->"),
+            Verbatim::Script => opens_script(line).is_none() && ends_tag(line, &SCRIPTS),
+            Verbatim::Html => ends_tag(line, &RAW_HTML),
         }
     }
+}
+
+/// Whether `line` holds the end tag of one of `tags`.
+fn ends_tag(line: &str, tags: &[&str]) -> bool {
+    let bytes = line.as_bytes();
+    memmem::find_iter(bytes, b"</").any(|at| {
+        let name = &bytes[at + 2..];
+        tags.iter().any(|tag| {
+            name.len() > tag.len()
+                && name[..tag.len()].eq_ignore_ascii_case(tag.as_bytes())
+                && name[tag.len()] == b'>'
+        })
+    })
+}
+
+const SCRIPTS: [&str; 2] = ["script", "style"];
+
+/// `Some` when `line` opens a `<script>` or `<style>` outside its code
+/// spans and does not close it after.
+fn opens_script(line: &str) -> Option<()> {
+    let bytes = line.as_bytes();
+    let spans = code_spans(line);
+    let opened = memchr::memchr_iter(b'<', bytes)
+        .filter(|at| !spans.iter().any(|span| span.contains(at)))
+        .filter_map(|at| {
+            let name = &bytes[at + 1..];
+            SCRIPTS.iter().find_map(|tag| {
+                let named = name.len() > tag.len()
+                    && name[..tag.len()].eq_ignore_ascii_case(tag.as_bytes())
+                    && matches!(name[tag.len()], b' ' | b'\t' | b'>' | b'\n' | b'\r');
+                named.then_some(at)
+            })
+        })
+        .last()?;
+    (!ends_tag(&line[opened..], &SCRIPTS)).then_some(())
 }
 
 /// The last line of `text` (without its line end), if it ends with one.

@@ -704,6 +704,33 @@ mod tests {
     }
 
     #[test]
+    fn an_indented_line_inside_a_comment_opens_no_code_block() {
+        // blog.rust-lang.org's 2016-09-08-incremental.md: ASCII diagrams
+        // commented out; the rest of the post became one code block.
+        let html = to_html_with(
+            "Intro:\n\n<!--\n         AST\n\n       A A A\n    >=====>\n-->\n\n![Graph][g]\n\nMore.\n\n[g]: /g.svg\n",
+            KRAMDOWN,
+        );
+        assert_eq!(
+            html,
+            "<p>Intro:</p>\n<!--\n         AST\n\n       A A A\n    >=====>\n-->\n<p><img src=\"/g.svg\" alt=\"Graph\" /></p>\n<p>More.</p>\n"
+        );
+    }
+
+    #[test]
+    fn a_script_with_a_blank_line_inside_a_block_keeps_the_block_whole() {
+        // bair.berkeley.edu's 2018-09-06-rig.md: the block ended at the
+        // blank line, and the script, never closed, took the rest of the
+        // post with it when the HTML was cleaned.
+        let source = "<p><b>Paper</b><br/>\n    Nair A.\n    <script type=\"math/tex\">^*\n\n    </script>\n    , Dalal M.</p>\n\nThanks to `<script>` all.\n";
+        let html = to_html_with(source, KRAMDOWN);
+        assert_eq!(
+            html,
+            "<p><b>Paper</b><br/>\n    Nair A.\n    <script type=\"math/tex\">^*\n    </script>\n    , Dalal M.</p>\n<p>Thanks to <code>&lt;script&gt;</code> all.</p>\n"
+        );
+    }
+
+    #[test]
     fn emphasis_beside_punctuation_is_kramdown_s() {
         // houbb.github.io (134 of its posts); each expectation is kramdown
         // 2.4's own output for the line.
