@@ -84,6 +84,10 @@ pub struct PostsConfig {
     pub vars: BTreeMap<String, toml::Value>,
     /// A Jekyll blog's `_config.yml`: Liquid sees all of it as `site.*`.
     pub jekyll_config: Option<PathBuf>,
+    /// Categories every post has before its own, as Jekyll gives the posts
+    /// of `blog/_posts` the category `blog`.
+    #[serde(default)]
+    pub categories: Vec<String>,
 }
 
 impl Default for PostsConfig {
@@ -95,6 +99,7 @@ impl Default for PostsConfig {
             excerpt_separator: default_excerpt_separator(),
             vars: BTreeMap::new(),
             jekyll_config: None,
+            categories: Vec::new(),
         }
     }
 }

@@ -52,7 +52,25 @@ pub fn init(root: &Path, blog: &Path, force: bool) -> Result<Imported> {
     };
     let (url, source) = site_url(&jekyll, blog)?;
     notes.push(format!("site.url {url} ({source})"));
-    let feed = existing_feed(blog);
+    if text(&jekyll, "title")
+        .or_else(|| text(&jekyll, "name"))
+        .is_none()
+    {
+        notes.push("no title in _config.yml: the feeds are titled \"My blog\" until [site] title says otherwise".to_string());
+    }
+    // Octopress keeps the site in `source/` (`source: source`).
+    let site = match text(&jekyll, "source") {
+        Some(source) => blog.join(source),
+        None => blog.to_path_buf(),
+    };
+    let (posts, categories) = posts_folder(&site);
+    // A blog beside a project's pages has its feed in its own folder.
+    let feed = existing_feed(&site, "").or_else(|| {
+        let [folder] = categories.as_slice() else {
+            return None;
+        };
+        existing_feed(&site, &format!("{folder}/"))
+    });
     notes.push(match &feed {
         Some(found) => format!(
             "the blog publishes its own {} feed at /{} (entry ids from {}); herald writes it there",
@@ -73,10 +91,17 @@ pub fn init(root: &Path, blog: &Path, force: bool) -> Result<Imported> {
         None => "no feed published yet: herald's Atom feed goes to /feed.xml".to_string(),
     });
     let mut warnings = Vec::new();
+    if let [category] = categories.as_slice() {
+        notes.push(format!(
+            "posts in {category}/_posts: each has the category {category}, as in Jekyll"
+        ));
+    }
     let sources = Sources {
         jekyll_file: &jekyll_file,
         root,
-        blog,
+        site: &site,
+        posts: &posts,
+        categories: &categories,
         url: &url,
         feed: feed.as_ref(),
     };
@@ -93,11 +118,40 @@ pub fn init(root: &Path, blog: &Path, force: bool) -> Result<Imported> {
     })
 }
 
+/// The folder of a Jekyll site's posts: `_posts`, or else the one
+/// `FOLDER/_posts` (a blog beside the project's pages), whose posts
+/// Jekyll gives the category `FOLDER`.
+fn posts_folder(site: &Path) -> (PathBuf, Vec<String>) {
+    let top = site.join("_posts");
+    if top.is_dir() {
+        return (top, Vec::new());
+    }
+    let mut nested: Vec<(PathBuf, String)> = fs_err::read_dir(site)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let name = entry.file_name().into_string().ok()?;
+            let posts = entry.path().join("_posts");
+            let hidden = name.starts_with(['.', '_']) || name == "node_modules" || name == "vendor";
+            (!hidden && posts.is_dir()).then_some((posts, name))
+        })
+        .collect();
+    match nested.pop() {
+        Some((posts, category)) if nested.is_empty() => (posts, vec![category]),
+        _ => (top, Vec::new()),
+    }
+}
+
 /// Where the blog's settings and files are, and what was found in them.
 struct Sources<'a> {
     jekyll_file: &'a Path,
     root: &'a Path,
-    blog: &'a Path,
+    /// The Jekyll site's own folder (`source`), where `_includes` is.
+    site: &'a Path,
+    posts: &'a Path,
+    /// Categories the posts' folder gives them.
+    categories: &'a [String],
     /// The site's absolute URL, baseurl included.
     url: &'a str,
     feed: Option<&'a FoundFeed>,
@@ -209,7 +263,7 @@ struct FoundFeed {
 
 /// `feed.xml`, `atom.xml`, `rss.xml`... with front matter (so Jekyll renders
 /// it) and an `<rss` or `<feed` root.
-fn existing_feed(blog: &Path) -> Option<FoundFeed> {
+fn existing_feed(site: &Path, folder: &str) -> Option<FoundFeed> {
     use crate::config::FeedFormat;
     [
         "feed.xml",
@@ -222,7 +276,8 @@ fn existing_feed(blog: &Path) -> Option<FoundFeed> {
     ]
     .iter()
     .find_map(|name| {
-        let text = fs_err::read_to_string(blog.join(name)).ok()?;
+        let name = format!("{folder}{name}");
+        let text = fs_err::read_to_string(site.join(&name)).ok()?;
         if !text.starts_with("---") {
             return None;
         }
@@ -251,7 +306,7 @@ fn existing_feed(blog: &Path) -> Option<FoundFeed> {
                 .and_then(|at| element(&text[at..], "id")),
         };
         Some(FoundFeed {
-            path: permalink.unwrap_or_else(|| name.to_string()),
+            path: permalink.unwrap_or(name),
             format,
             jekyll_ids: entry_id.is_some_and(|id| id.contains("post.id")),
         })
@@ -317,7 +372,9 @@ fn herald_toml(
     let Sources {
         jekyll_file,
         root,
-        blog,
+        site,
+        posts,
+        categories,
         url,
         feed: found,
     } = *sources;
@@ -379,14 +436,16 @@ fn herald_toml(
     out.push_str(&format!("permalink = {}\n", quoted(permalink)));
 
     out.push_str("\n[posts]\n");
-    out.push_str(&format!(
-        "dir = {}\n",
-        quoted(&relative(root, &blog.join("_posts")))
-    ));
+    out.push_str(&format!("dir = {}\n", quoted(&relative(root, posts))));
+    if !categories.is_empty() {
+        let quoted: Vec<String> = categories.iter().map(|c| quoted(c)).collect();
+        out.push_str(&format!("categories = [{}]\n", quoted.join(", ")));
+    }
     out.push_str("liquid = true\n");
+    let includes = text(jekyll, "includes_dir").unwrap_or("_includes");
     out.push_str(&format!(
         "includes = {}\n",
-        quoted(&relative(root, &blog.join("_includes")))
+        quoted(&relative(root, &site.join(includes)))
     ));
     out.push_str(&format!(
         "jekyll_config = {}\n",
@@ -577,7 +636,9 @@ mod tests {
         let sources = Sources {
             jekyll_file: Path::new("/site/blog/_config.yml"),
             root: Path::new("/site"),
-            blog: Path::new("/site/blog"),
+            site: Path::new("/site/blog"),
+            posts: Path::new("/site/blog/_posts"),
+            categories: &[],
             url: &url,
             feed: None,
         };
@@ -691,7 +752,7 @@ mod tests {
              <guid isPermaLink=\"true\">{{ site.url }}{{ post.url }}</guid></item>{% endfor %}</channel></rss>\n",
         )
         .unwrap();
-        let found = existing_feed(dir.path()).unwrap();
+        let found = existing_feed(dir.path(), "").unwrap();
         assert_eq!(found.path, "feed.xml");
         assert_eq!(found.format, crate::config::FeedFormat::Rss);
         assert!(!found.jekyll_ids);
@@ -701,7 +762,7 @@ mod tests {
             "---\npermalink: /atom.xml\n---\n<feed><id>{{ site.url }}</id>{% for post in site.posts %}<entry><id>{{ site.url }}{{ post.id }}</id></entry>{% endfor %}</feed>\n",
         )
         .unwrap();
-        let found = existing_feed(dir.path()).unwrap();
+        let found = existing_feed(dir.path(), "").unwrap();
         assert_eq!((found.path.as_str(), found.jekyll_ids), ("atom.xml", true));
     }
 

@@ -297,6 +297,53 @@ fn init_from_jekyll_refuses_to_overwrite_and_names_a_missing_config() {
     .stderr(predicate::str::contains("no _config.yml"));
 }
 
+/// Two layouts real blogs use that `init` took for having no posts: an
+/// Octopress blog (the site in `source/`, its feed at `/atom.xml`) and a
+/// project's blog in `blog/_posts`, whose posts Jekyll gives the category
+/// `blog` (julialang.org: every entry's URL lacked `/blog`).
+#[test]
+fn init_from_jekyll_finds_an_octopress_source_and_a_blog_in_its_own_folder() {
+    let post = "---\ntitle: Hello\n---\nBody.\n";
+    let feed = "---\nlayout: nil\n---\n<?xml version=\"1.0\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"></feed>\n";
+    let octopress = tempfile::tempdir().unwrap();
+    let site = octopress.path();
+    std::fs::create_dir_all(site.join("source/_posts")).unwrap();
+    std::fs::write(
+        site.join("_config.yml"),
+        "url: https://example.org\nsource: source\npermalink: /blog/:year/:month/:day/:title/\n",
+    )
+    .unwrap();
+    std::fs::write(site.join("source/_posts/2019-06-01-hello.md"), post).unwrap();
+    std::fs::write(site.join("source/atom.xml"), feed).unwrap();
+    herald(site, &["init", "--from-jekyll", site.to_str().unwrap()]).success();
+    herald(site, &["build"]).success();
+    let atom = std::fs::read_to_string(site.join("public/atom.xml")).unwrap();
+    assert!(
+        atom.contains("https://example.org/blog/2019/06/01/hello/"),
+        "{atom}"
+    );
+
+    let project = tempfile::tempdir().unwrap();
+    let site = project.path();
+    std::fs::create_dir_all(site.join("blog/_posts")).unwrap();
+    std::fs::write(
+        site.join("_config.yml"),
+        "title: Julia\nurl: https://example.org\npermalink: /:categories/:year/:month/:title\n",
+    )
+    .unwrap();
+    std::fs::write(site.join("blog/_posts/2019-06-01-hello.md"), post).unwrap();
+    std::fs::write(site.join("blog/feed.xml"), feed).unwrap();
+    herald(site, &["init", "--from-jekyll", site.to_str().unwrap()])
+        .success()
+        .stdout(predicate::str::contains("each has the category blog"));
+    herald(site, &["build"]).success();
+    let atom = std::fs::read_to_string(site.join("public/blog/feed.xml")).unwrap();
+    assert!(
+        atom.contains("https://example.org/blog/2019/06/hello"),
+        "{atom}"
+    );
+}
+
 #[test]
 fn liquid_in_a_jekyll_post_renders_into_the_feed() {
     let root = adopt(&fixtures().join("jekyll-blog"));

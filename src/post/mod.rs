@@ -260,7 +260,8 @@ impl Post {
             .and_then(|text| reader.date(&text, tz, "updated"));
         let file_slug = file_date.map(|(_, slug)| slug).unwrap_or(stem).to_string();
         let front_slug = reader.string("slug");
-        let mut categories = reader.words("categories");
+        let mut categories = config.posts.categories.clone();
+        categories.extend(reader.words("categories"));
         // Jekyll splits a `categories` string on spaces, never `category`.
         for category in reader.single_or_list("category") {
             if !categories.contains(&category) {
