@@ -339,7 +339,7 @@ const SCRIPTS: [&str; 2] = ["script", "style"];
 fn opens_script(line: &str) -> Option<()> {
     let bytes = line.as_bytes();
     let spans = code_spans(line);
-    let opened = memchr::memchr_iter(b'<', bytes)
+    let opened = memchr::memrchr_iter(b'<', bytes)
         .filter(|at| !spans.iter().any(|span| span.contains(at)))
         .filter_map(|at| {
             let name = &bytes[at + 1..];
@@ -350,7 +350,7 @@ fn opens_script(line: &str) -> Option<()> {
                 named.then_some(at)
             })
         })
-        .last()?;
+        .next()?;
     (!ends_tag(&line[opened..], &SCRIPTS)).then_some(())
 }
 
