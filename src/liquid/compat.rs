@@ -74,12 +74,71 @@ pub fn quote_path_arguments(body: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// An output Liquid could not parse, where `message` (liquid's error,
-/// `--> line:column`) places it, read as Ruby Liquid's lax mode (Jekyll's
-/// default) reads it: its first value alone, so `{{ User Input }}` is
-/// `{{ User }}`, nothing at all when that is all it was. Returns the text
-/// with it replaced, the output as written and what it is read as.
-pub fn lax_output(text: &str, message: &str) -> Option<(String, String, String)> {
+/// Tags the parser knows, and the words inside their blocks: any other
+/// tag is a plugin herald leaves out, whatever its arguments.
+const KNOWN_TAGS: &[&str] = &[
+    "assign",
+    "break",
+    "capture",
+    "case",
+    "comment",
+    "continue",
+    "cycle",
+    "decrement",
+    "else",
+    "elsif",
+    "for",
+    "gist",
+    "highlight",
+    "if",
+    "ifchanged",
+    "include",
+    "increment",
+    "link",
+    "post_url",
+    "raw",
+    "render",
+    "tablerow",
+    "unless",
+    "when",
+];
+
+/// A tag Liquid could not parse, where `message` places it, whose name is
+/// no tag herald knows: its arguments dropped, so that the next parse
+/// meets an unknown tag and leaves it out, as any other plugin tag is.
+/// Liquid's grammar refused arguments such as Octopress's
+/// `{% img /images/x.png %}` before it looked the name up, and the post
+/// was refused with "expected Value, Range". Returns the text with it
+/// replaced; line breaks inside the tag stay, so line
+/// numbers stay true.
+pub fn unknown_tag_arguments(text: &str, message: &str) -> Option<String> {
+    let at = error_offset(text, message)?;
+    let open = text[..at.min(text.len())].rfind("{%")?;
+    let close = open + 2 + text[open + 2..].find("%}")?;
+    if close + 2 < at {
+        return None;
+    }
+    let inner = &text[open + 2..close];
+    let trimmed = inner.trim_start_matches('-').trim_start();
+    let name: &str = trimmed
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()?;
+    if name.is_empty() || KNOWN_TAGS.contains(&name) || name.starts_with("end") {
+        return None;
+    }
+    let lines = "\n".repeat(inner.matches('\n').count());
+    let dash = |yes: bool| if yes { "-" } else { "" };
+    let tag = format!(
+        "{{%{} {name} {}{lines}%}}",
+        dash(inner.starts_with('-')),
+        dash(inner.ends_with('-'))
+    );
+    Some(format!("{}{tag}{}", &text[..open], &text[close + 2..]))
+}
+
+/// The byte offset in `text` of the place liquid's error `message` points
+/// at (`--> line:column`).
+fn error_offset(text: &str, message: &str) -> Option<usize> {
     let position = message
         .lines()
         .find_map(|line| line.split_once("--> ").map(|(_, at)| at))?;
@@ -91,11 +150,22 @@ pub fn lax_output(text: &str, message: &str) -> Option<(String, String, String)>
         .map(str::len)
         .sum();
     let line_text = text[line_start..].split('\n').next()?;
-    let at = line_start
-        + line_text
-            .char_indices()
-            .nth(column.checked_sub(1)?)
-            .map_or(line_text.len(), |(i, _)| i);
+    Some(
+        line_start
+            + line_text
+                .char_indices()
+                .nth(column.checked_sub(1)?)
+                .map_or(line_text.len(), |(i, _)| i),
+    )
+}
+
+/// An output Liquid could not parse, where `message` (liquid's error,
+/// `--> line:column`) places it, read as Ruby Liquid's lax mode (Jekyll's
+/// default) reads it: its first value alone, so `{{ User Input }}` is
+/// `{{ User }}`, nothing at all when that is all it was. Returns the text
+/// with it replaced, the output as written and what it is read as.
+pub fn lax_output(text: &str, message: &str) -> Option<(String, String, String)> {
+    let at = error_offset(text, message)?;
     let open = text[..at].rfind("{{")?;
     let close = open + 2 + text[open + 2..].find("}}")?;
     if close < at {

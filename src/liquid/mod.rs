@@ -550,6 +550,8 @@ impl<'a> Engine<'a> {
                 let Some(name) = context(&e, "requested") else {
                     return Err(vec![self.problem(post, &e, line)]);
                 };
+                // A tag whose arguments were dropped is not quoted as written.
+                let line = line.or_else(|| line_of(post, body, &format!("{{% {name} ")));
                 self.warn_once(
                     &format!("tag {name}"),
                     || {
@@ -573,6 +575,9 @@ impl<'a> Engine<'a> {
                     Problem::new(&post.path, line, format!("Liquid: unknown filter `{name}` passes its input through (warned once)"))
                 }, warnings);
                 self.lenient(Unknown::Filter, name)?;
+            } else if let Some(fixed) = compat::unknown_tag_arguments(&text, &e) {
+                // Parsed again, the tag is an unknown one, warned about and left out.
+                text = fixed;
             } else if let Some((fixed, written, read_as)) = compat::lax_output(&text, &e) {
                 let written = written.replace(marker, "");
                 let line = line.or_else(|| line_of(post, body, &written));

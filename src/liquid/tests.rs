@@ -659,3 +659,31 @@ fn a_name_made_lenient_is_known_to_the_parser_whatever_other_threads_add() {
         }
     });
 }
+
+#[test]
+fn a_plugin_tag_whose_arguments_liquid_cannot_parse_is_left_out_too() {
+    // An Octopress blog (bbatsov's): 19 of its 131 posts were refused
+    // with "expected Value, Range" and no tag named.
+    let out = render_one(
+        "",
+        "a\n{% img /images/x.png %}\n\
+         {% blockquote Eric S. Raymond, How to Become a Hacker %}\nq\n{% endblockquote %}\n\
+         {% blockquote Joshua Bloch, author of \"Effective Java\" and Java's core %}\nr\n{% endblockquote %}\n\
+         they're\n",
+    )
+    .unwrap();
+    assert_eq!(out.text, "a\n\n\nq\n\n\nr\n\nthey're\n");
+    let messages: Vec<String> = out.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains(":6:") && m.contains("unknown tag `{% img %}`")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("`{% blockquote %}`")),
+        "{messages:?}"
+    );
+    // A tag herald knows, written wrong, is still an error.
+    assert!(render_one("", "{% assign / x %}\n").is_err());
+}
