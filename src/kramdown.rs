@@ -560,7 +560,7 @@ impl Prepared {
             };
             let line = paren_marker_as_text(line);
             let line = if backslashes {
-                backslashes_kept(line)
+                two_backslash_break(backslashes_kept(line))
             } else {
                 line
             };
@@ -929,6 +929,21 @@ fn without_span_attributes(line: &str) -> Cow<'_, str> {
         at += 1;
     }
     out.push_str(&line[copied..]);
+    Cow::Owned(out)
+}
+
+/// kramdown breaks a line that ends with two backslashes (`a\\`), where
+/// CommonMark breaks one that ends with one and shows `\` for two; not in
+/// a code span left open at the line's end.
+fn two_backslash_break(line: Cow<'_, str>) -> Cow<'_, str> {
+    let body = line.trim_end_matches(['\n', '\r']);
+    let run = body.len() - body.trim_end_matches('\\').len();
+    if run != 2 || body.matches('`').count() % 2 == 1 {
+        return line;
+    }
+    let mut out = String::with_capacity(line.len());
+    out.push_str(&body[..body.len() - 1]);
+    out.push_str(&line[body.len()..]);
     Cow::Owned(out)
 }
 

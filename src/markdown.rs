@@ -731,6 +731,21 @@ mod tests {
     }
 
     #[test]
+    fn two_backslashes_end_a_line_with_a_break_as_in_kramdown() {
+        // bair.berkeley.edu's publication lists; each expectation is
+        // kramdown 2.4's output (but for the code span's line end).
+        let html = to_html_with(
+            "- **CQL**\\\\\n    Kumar.\\\\\n    2020.\n\nLine\\\\\nnext `a\\\\\nb` c\n\nEnd\\\\\n\n<i>x</i>\\\\\ny\n",
+            KRAMDOWN,
+        );
+        assert_eq!(
+            html,
+            "<ul>\n<li><strong>CQL</strong><br />\nKumar.<br />\n2020.</li>\n</ul>\n\
+             <p>Line<br />\nnext <code>a\\\\ b</code> c</p>\n<p>End\\</p>\n<p><i>x</i><br />\ny</p>\n"
+        );
+    }
+
+    #[test]
     fn emphasis_beside_punctuation_is_kramdown_s() {
         // houbb.github.io (134 of its posts); each expectation is kramdown
         // 2.4's own output for the line.
