@@ -2,7 +2,7 @@
 //! `where_exp`, `find`, `find_exp`, `group_by`, `group_by_exp` (array
 //! filters real themes and posts use to list posts), `to_integer`,
 //! `inspect`, the ordinal forms of `date_to_string`/`date_to_long_string`,
-//! and `smartify`.
+//! and `smartify`; and `join` as Ruby Liquid reads its input.
 //!
 //! The `*_exp` filters take a Liquid expression as a string. It is parsed
 //! with the liquid crate's own grammar (as the condition of an `if`, or the
@@ -260,7 +260,30 @@ pub fn filters() -> Vec<Box<dyn ParseFilter>> {
         Box::new(WithArgs::new("smartify", |input, _| {
             Ok(Value::scalar(smartify(&input.to_kstr())))
         })),
+        Box::new(WithArgs::new("join", |input, args| {
+            let glue = args.first().map_or(" ".into(), |glue| glue.to_kstr());
+            let joined: Vec<String> = flattened(input)
+                .iter()
+                .map(|item| item.to_kstr().to_string())
+                .collect();
+            Ok(Value::scalar(joined.join(glue.as_str())))
+        })),
     ]
+}
+
+/// The input's items as Ruby Liquid's `join` takes them: nested arrays
+/// flattened, a single value as one item (the liquid crate refused a
+/// string: a `jobs: Faculty` where a list was expected took a post down).
+fn flattened(input: &dyn ValueView) -> Vec<Value> {
+    let mut out = Vec::new();
+    for item in items(input) {
+        if item.as_array().is_some() {
+            out.extend(flattened(&item));
+        } else {
+            out.push(item);
+        }
+    }
+    out
 }
 
 /// Ruby's `to_i`: the leading integer of text, 0 when there is none.

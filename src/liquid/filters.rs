@@ -141,7 +141,6 @@ pub fn stdlib() -> Vec<Box<dyn ParseFilter>> {
         Box::new(EscapeOnce),
         Box::new(First),
         Box::new(Floor),
-        Box::new(Join),
         Box::new(Last),
         Box::new(Lstrip),
         Box::new(Map),

@@ -8,6 +8,7 @@
 //! render that needs a missing `site.*` key defined clones it.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use liquid_core::model::{DisplayCow, KStringCow, State};
 use liquid_core::{Object, ObjectView, Value, ValueView};
@@ -108,18 +109,7 @@ pub fn jekyll_config(site: &Site) -> Result<Map<String, Json>> {
     };
     let path = site.path(relative);
     let shown = site.shown(&path);
-    let text = fs_err::read_to_string(&path)?;
-    let value: Json = crate::jekyll::config_yaml(&text).map_err(|e| {
-        let line = e.location().map(|l| l.line() as usize);
-        Error::config(
-            &shown,
-            line,
-            format!(
-                "not valid YAML: {}",
-                e.to_string().lines().next().unwrap_or("")
-            ),
-        )
-    })?;
+    let value = yaml_file(site, &path)?;
     match value {
         Json::Object(map) => Ok(map),
         Json::Null => Ok(Map::new()),
@@ -129,6 +119,136 @@ pub fn jekyll_config(site: &Site) -> Result<Map<String, Json>> {
             "a Jekyll _config.yml is a map of settings",
         )),
     }
+}
+
+/// A YAML file's value; an error names the file and the line.
+fn yaml_file(site: &Site, path: &Path) -> Result<Json> {
+    let text = fs_err::read_to_string(path)?;
+    crate::jekyll::config_yaml(&text).map_err(|e| {
+        let line = e.location().map(|l| l.line() as usize);
+        Error::config(
+            site.shown(path),
+            line,
+            format!(
+                "not valid YAML: {}",
+                e.to_string().lines().next().unwrap_or("")
+            ),
+        )
+    })
+}
+
+/// `site.data`: the files of the Jekyll site's data folder (`_data`, or
+/// `data_dir`, in its `source`), each under its name and folders nested,
+/// as Jekyll reads them: YAML and JSON as they are, CSV as a list of rows
+/// keyed by the header. `None` when there is no such folder.
+fn data(site: &Site, jekyll: &Map<String, Json>) -> Result<Option<Json>> {
+    let Some(relative) = &site.config.posts.jekyll_config else {
+        return Ok(None);
+    };
+    let config = site.path(relative);
+    let text = |key: &str, default: &'static str| {
+        jekyll
+            .get(key)
+            .and_then(Json::as_str)
+            .map_or(default.to_string(), str::to_string)
+    };
+    let folder = config
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(text("source", "."))
+        .join(text("data_dir", "_data"));
+    if !folder.is_dir() {
+        return Ok(None);
+    }
+    data_folder(site, &folder).map(Some)
+}
+
+fn data_folder(site: &Site, folder: &Path) -> Result<Json> {
+    let mut entries: Vec<_> = fs_err::read_dir(folder)?
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.path())
+        .collect();
+    entries.sort();
+    let mut map = Map::new();
+    for path in entries {
+        let (Some(stem), extension) = (
+            path.file_stem().and_then(|s| s.to_str()),
+            path.extension().and_then(|e| e.to_str()),
+        ) else {
+            continue;
+        };
+        let value = match extension {
+            _ if path.is_dir() => data_folder(site, &path)?,
+            Some("yml" | "yaml") => yaml_file(site, &path)?,
+            Some("json") => {
+                let text = fs_err::read_to_string(&path)?;
+                serde_json::from_str(&text).map_err(|e| {
+                    Error::config(
+                        site.shown(&path),
+                        Some(e.line()),
+                        format!("not valid JSON: {e}"),
+                    )
+                })?
+            }
+            Some("csv") => csv_rows(site, &path)?,
+            _ => continue,
+        };
+        let mut value = value;
+        with_sibling_keys(&mut value);
+        map.insert(stem.to_string(), value);
+    }
+    Ok(Json::Object(map))
+}
+
+/// Every map in a list given, as nil, the keys its siblings have: data
+/// files leave optional fields out (`jobs:` for some graduates only), Ruby
+/// Liquid reads a missing key as nil, and the liquid crate refuses it.
+fn with_sibling_keys(value: &mut Json) {
+    match value {
+        Json::Array(items) => {
+            let mut keys: Vec<String> = Vec::new();
+            for item in items.iter() {
+                if let Json::Object(map) = item {
+                    for key in map.keys() {
+                        if !keys.contains(key) {
+                            keys.push(key.clone());
+                        }
+                    }
+                }
+            }
+            for item in items.iter_mut() {
+                if let Json::Object(map) = item {
+                    for key in &keys {
+                        map.entry(key.as_str()).or_insert(Json::Null);
+                    }
+                }
+                with_sibling_keys(item);
+            }
+        }
+        Json::Object(map) => map.values_mut().for_each(with_sibling_keys),
+        _ => {}
+    }
+}
+
+/// A CSV file's rows, each a map from the header's names to its fields.
+fn csv_rows(site: &Site, path: &Path) -> Result<Json> {
+    let problem = |e: csv::Error| {
+        let line = e.position().map(|p| p.line() as usize);
+        Error::config(site.shown(path), line, format!("not valid CSV: {e}"))
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(problem)?;
+    let header = reader.headers().map_err(problem)?.clone();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(problem)?;
+        let row: Map<String, Json> = header
+            .iter()
+            .zip(record.iter())
+            .map(|(name, field)| (name.to_string(), Json::String(field.to_string())))
+            .collect();
+        rows.push(Json::Object(row));
+    }
+    Ok(Json::Array(rows))
 }
 
 /// `collections.NAME.permalink` from the Jekyll config, for `{% link %}`.
@@ -147,6 +267,9 @@ pub fn collection_permalinks(site: &Site) -> Result<HashMap<String, String>> {
 
 pub fn site(site: &Site) -> Result<Value> {
     let mut map = jekyll_config(site)?;
+    if let Some(data) = data(site, &map)? {
+        map.insert("data".to_string(), data);
+    }
     let config = &site.config.site;
     let url = url::Url::parse(&config.url).ok();
     let origin = url

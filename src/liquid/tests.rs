@@ -687,3 +687,53 @@ fn a_plugin_tag_whose_arguments_liquid_cannot_parse_is_left_out_too() {
     // A tag herald knows, written wrong, is still an error.
     assert!(render_one("", "{% assign / x %}\n").is_err());
 }
+
+#[test]
+fn join_takes_any_input_as_ruby_liquid_does() {
+    assert_eq!(text("{{ 'Faculty' | join: ', ' }}"), "Faculty");
+    assert_eq!(text("{{ nothing | join: ', ' }}"), "");
+    assert_eq!(
+        text("{% assign a = 'x,y' | split: ',' %}{{ a | join }} {{ a | join: '+' }}"),
+        "x y x+y"
+    );
+}
+
+#[test]
+fn site_data_holds_the_data_folders_files() {
+    // bair.berkeley.edu's graduates posts list `site.data.grads2026.people`.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for (path, text) in [
+        (
+            "config/herald.toml",
+            "[site]\ntitle = \"T\"\nurl = \"https://example.org\"\n[posts]\njekyll_config = \"_config.yml\"\n",
+        ),
+        ("_config.yml", "title: T\n"),
+        (
+            "_data/grads.yaml",
+            "people:\n  - name: Ana\n    jobs: Faculty\n  - name: Bo\n",
+        ),
+        ("_data/team/leads.json", "[{\"name\": \"Cy\"}]"),
+        ("_data/rooms.csv", "room,seats\nA,10\nB,20\n"),
+        (
+            "posts/2024-01-01-post.md",
+            "---\ntitle: P\n---\n{% for p in site.data.grads.people %}{{ p.name }}:{{ p.jobs | join: ', ' }};{% endfor %}\
+             {{ site.data.team.leads[0].name }} {{ site.data.rooms[1].seats }}\n",
+        ),
+    ] {
+        std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+        std::fs::write(root.join(path), text).unwrap();
+    }
+    let site = Site::load(root, None, &LoadOptions::default()).unwrap();
+    let engine = Engine::new(&site).unwrap();
+    assert_eq!(
+        engine.render(&site.posts[0]).unwrap().text,
+        "Ana:Faculty;Bo:;Cy 20\n"
+    );
+
+    std::fs::write(root.join("_data/broken.yml"), "a: [1\n").unwrap();
+    let Err(e) = Engine::new(&site) else {
+        panic!("a data file that is not YAML is an error")
+    };
+    assert!(e.to_string().contains("_data/broken.yml"), "{e}");
+}
