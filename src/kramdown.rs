@@ -84,7 +84,7 @@ pub fn prepare(source: &str) -> Prepared {
                 }
             }
             None => {
-                if layout.opens_indented_code(line) {
+                if layout.opens_indented_code(line, &source[at..]) {
                     prepared.text(&source[text_from..line_at]);
                     let (len, code) = indented_code(&source[line_at..]);
                     prepared.markdown.push_str(&code);
@@ -129,6 +129,8 @@ pub fn prepare(source: &str) -> Prepared {
 /// fenced block, outside any list), or goes on a paragraph or list item.
 struct Layout {
     block_may_start: bool,
+    /// The block element a line began, as kramdown reads it.
+    element: HtmlBlock,
     /// A list item, footnote or definition began, and no unindented line
     /// after a blank has ended it: its indented lines are its content.
     in_list: bool,
@@ -139,6 +141,7 @@ impl Default for Layout {
     fn default() -> Layout {
         Layout {
             block_may_start: true,
+            element: HtmlBlock::element(),
             in_list: false,
             after_blank: false,
         }
@@ -148,14 +151,16 @@ impl Default for Layout {
 impl Layout {
     /// Reads `line` (outside verbatim blocks): true when it opens an
     /// indented code block.
-    fn opens_indented_code(&mut self, line: &str) -> bool {
+    fn opens_indented_code(&mut self, line: &str, rest: &str) -> bool {
         let trimmed = line.trim_start();
+        let in_element = self.element.indents_html(line, rest);
+        self.element.ended_by(line);
         if trimmed.is_empty() {
             self.block_may_start = true;
             self.after_blank = true;
             return false;
         }
-        if code_indent(line) && self.block_may_start && !self.in_list {
+        if code_indent(line) && self.block_may_start && !self.in_list && !in_element {
             return true;
         }
         let indent = indent_columns(line);
@@ -383,19 +388,54 @@ struct HtmlBlock {
     /// The element that began it, lower case, and how deep in it the
     /// lines are (elements of its name inside it are counted).
     open: Option<(String, usize)>,
+    /// Whether a blank line leaves the element open, as kramdown reads
+    /// it, or ends the block, as CommonMark does.
+    across_blanks: bool,
 }
 
 impl HtmlBlock {
+    /// The element as kramdown reads it: open until its end tag.
+    fn element() -> HtmlBlock {
+        HtmlBlock {
+            open: None,
+            across_blanks: true,
+        }
+    }
+
+    /// Whether `line`, read inside the element whose end tag comes in
+    /// `rest`, is HTML that CommonMark would take for an indented code
+    /// block after a blank line: the source of a `{% for %}` loop's cards
+    /// shown as code. kramdown reads an element never closed as text.
+    fn indents_html(&self, line: &str, rest: &str) -> bool {
+        let Some((name, _)) = &self.open else {
+            return false;
+        };
+        code_indent(line)
+            && line.trim_start().starts_with('<')
+            && rest.to_ascii_lowercase().contains(&format!("</{name}"))
+    }
+
     /// Reads `line`: true when it ends the block.
     fn ended_by(&mut self, line: &str) -> bool {
         let trimmed = line.trim();
         if trimmed.is_empty() {
-            self.open = None;
+            if !self.across_blanks {
+                self.open = None;
+            }
             return false;
         }
         if self.open.is_none() && trimmed.starts_with('<') && indent_columns(line) < 4 {
             let name = tag_name(trimmed);
-            if is_block_element(name) && !trimmed.starts_with("</") {
+            // kramdown keeps open across blank lines only the containers
+            // of HTML, not a tag that closes itself (`<presence/>`).
+            let self_closed = trimmed
+                .find('>')
+                .is_some_and(|end| trimmed[..end].ends_with('/'));
+            let opens = match self.across_blanks {
+                true => CONTAINERS.iter().any(|c| c.eq_ignore_ascii_case(name)) && !self_closed,
+                false => is_block_element(name),
+            };
+            if opens && !trimmed.starts_with("</") {
                 self.open = Some((name.to_ascii_lowercase(), 0));
             }
         }
@@ -429,6 +469,26 @@ impl HtmlBlock {
         ends
     }
 }
+
+/// HTML elements that hold blocks, which kramdown reads to their end tag.
+const CONTAINERS: [&str; 16] = [
+    "article",
+    "aside",
+    "blockquote",
+    "center",
+    "details",
+    "div",
+    "dl",
+    "figure",
+    "footer",
+    "form",
+    "header",
+    "main",
+    "nav",
+    "p",
+    "section",
+    "table",
+];
 
 /// A line kramdown reads as the start of a paragraph or other Markdown
 /// block, not more HTML.
@@ -489,9 +549,24 @@ impl Prepared {
         let mut skipping_extension = false;
         let mut markdown_blocks: Vec<String> = Vec::new();
         let mut html_block = HtmlBlock::default();
+        let mut element = HtmlBlock::element();
         let mut lines = lines(&text).peekable();
+        let mut read = 0;
         while let Some(line) = lines.next() {
+            read += line.len();
             let trimmed = line.trim();
+            // A blank line inside a block element, before indented HTML,
+            // would end CommonMark's block and make that HTML code.
+            let skip_blank = trimmed.is_empty()
+                && element.open.is_some()
+                && text[read..]
+                    .lines()
+                    .find(|next| !next.trim().is_empty())
+                    .is_some_and(|next| element.indents_html(next, &text[read..]));
+            element.ended_by(line);
+            if skip_blank {
+                continue;
+            }
             if let Some((opened, name)) = markdown_block(line) {
                 // kramdown reads Markdown inside `<div markdown="1">`;
                 // CommonMark does when blank lines set it apart.

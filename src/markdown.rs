@@ -746,6 +746,26 @@ mod tests {
     }
 
     #[test]
+    fn indented_html_after_a_blank_inside_an_element_is_html_not_code() {
+        // bair.berkeley.edu's graduates posts: a `{% for %}` loop's cards,
+        // indented, with blank lines where its `{% if %}` lines were.
+        let cards = "<div class=\"row\">\n\n    <div class=\"card\">\n      <b>Ana</b>\n\n    </div>\n\n</div>\n\nAfter.\n";
+        assert_eq!(
+            to_html_with(cards, KRAMDOWN),
+            "<div class=\"row\">\n    <div class=\"card\">\n      <b>Ana</b>\n    </div>\n</div>\n<p>After.</p>\n"
+        );
+        // An element never closed, or one that closes itself, holds nothing
+        // for kramdown: the indented line is code (EZLippi.github.io).
+        for source in [
+            "<p>Text\n\n    <iq type=\"get\"/>\n",
+            "<div class=\"x\"/>\n\n    <iq type=\"get\"/>\n\n<div>a</div>\n",
+        ] {
+            let html = to_html_with(source, KRAMDOWN);
+            assert!(html.contains("<pre><code>&lt;iq"), "{html}");
+        }
+    }
+
+    #[test]
     fn emphasis_beside_punctuation_is_kramdown_s() {
         // houbb.github.io (134 of its posts); each expectation is kramdown
         // 2.4's own output for the line.
