@@ -26,8 +26,10 @@ use std::borrow::Cow;
 
 use url::Url;
 
-use super::settled::{Element, Settled};
+use super::settled::{Element, Settled, plain};
 use super::{MAX_DEPTH, SCHEMES, allow, filter_attribute};
+
+const BR: Element = plain("br");
 
 /// `html` cleaned as [`super::clean`] would clean it, if `html` has the
 /// form described in the module doc and parses as its tags nest, no deeper
@@ -103,7 +105,14 @@ pub fn text(html: &str) -> Option<String> {
                 parse.text(&text);
                 out.push_str(&text);
             }
-            Token::Start(tag) => parse.start_element(tag.element),
+            Token::Start(tag) => {
+                // A line break between words is a space in one line of text
+                // (`Neural<br>Network`), not nothing.
+                if tag.element == BR {
+                    out.push(' ');
+                }
+                parse.start_element(tag.element)
+            }
             Token::End(name) => parse.end(name),
         }
         parse.holds().then_some(())

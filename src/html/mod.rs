@@ -272,12 +272,16 @@ fn parsed_text(html: &str) -> String {
         static TEXT_ONLY: Builder<'static> = {
             let mut builder = Builder::empty();
             builder.clean_content_tags(["script", "style"].into_iter().collect());
+            // Kept only to become spaces, as `direct::text` makes them.
+            builder.add_tags(["br"]);
             builder
         };
     }
     let text = TEXT_ONLY.with(|builder| builder.clean(html).to_string());
-    // The serialiser escapes exactly these in text; `&amp;` last.
-    text.replace("&lt;", "<")
+    // The serialiser writes every line break as `<br>`, and escapes exactly
+    // these in text; `&amp;` last.
+    text.replace("<br>", " ")
+        .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&nbsp;", "\u{a0}")
         .replace("&amp;", "&")

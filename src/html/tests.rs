@@ -256,6 +256,11 @@ fn titles_become_plain_text() {
     assert_eq!(plain_text("a < b &amp;&amp; c > d"), "a < b && c > d");
     assert_eq!(plain_text("x<script>alert(1)</script>  y"), "x y");
     assert_eq!(plain_text("Tom & Jerry"), "Tom & Jerry");
+    // bair.berkeley.edu: 12 titles broke a line between two words.
+    assert_eq!(
+        plain_text("Theory of Neural<br>Network Generalization<br/>"),
+        "Theory of Neural Network Generalization"
+    );
 }
 
 #[test]
