@@ -766,6 +766,19 @@ mod tests {
     }
 
     #[test]
+    fn a_footnote_reference_right_before_a_link_is_both() {
+        // julialang.org's blog (2 posts): `[^tf]` showed as text.
+        let html = to_html_with(
+            "Frameworks[^tf][are languages](https://e.org/x), `[^a][b]`.\n\n[^tf]: A note.\n",
+            KRAMDOWN,
+        );
+        assert!(
+            html.starts_with("<p>Frameworks<sup id=\"fnref:tf\" role=\"doc-noteref\"><a href=\"#fn:tf\" class=\"footnote\" rel=\"footnote\">1</a></sup><!-- --><a href=\"https://e.org/x\">are languages</a>, <code>[^a][b]</code>.</p>"),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn emphasis_beside_punctuation_is_kramdown_s() {
         // houbb.github.io (134 of its posts); each expectation is kramdown
         // 2.4's own output for the line.
