@@ -112,28 +112,39 @@ const KNOWN_TAGS: &[&str] = &[
 /// replaced; line breaks inside the tag stay, so line
 /// numbers stay true.
 pub fn unknown_tag_arguments(text: &str, message: &str) -> Option<String> {
-    let at = error_offset(text, message)?;
-    let open = text[..at.min(text.len())].rfind("{%")?;
-    let close = open + 2 + text[open + 2..].find("%}")?;
-    if close + 2 < at {
-        return None;
+    let at = error_offset(text, message)?.min(text.len());
+    let mut search = 0;
+    while search < at {
+        let Some(found) = text[search..at].find("{%") else {
+            break;
+        };
+        let open = search + found;
+        let close = open + 2 + text[open + 2..].find("%}")?;
+        search = close + 2;
+        let inner = &text[open + 2..close];
+        let name = inner
+            .trim_start_matches('-')
+            .trim_start()
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or_default();
+        let known = name.is_empty() || KNOWN_TAGS.contains(&name) || name.starts_with("end");
+        // A quote the arguments leave open (`author of Java's core`) runs
+        // the tag on past its `%}` for Liquid, which fails further on.
+        let unclosed = |quote: char| inner.matches(quote).count() % 2 == 1;
+        if known || (search < at && !unclosed('\'') && !unclosed('"')) {
+            continue;
+        }
+        let lines = "\n".repeat(inner.matches('\n').count());
+        let dash = |yes: bool| if yes { "-" } else { "" };
+        let tag = format!(
+            "{{%{} {name} {}{lines}%}}",
+            dash(inner.starts_with('-')),
+            dash(inner.ends_with('-'))
+        );
+        return Some(format!("{}{tag}{}", &text[..open], &text[search..]));
     }
-    let inner = &text[open + 2..close];
-    let trimmed = inner.trim_start_matches('-').trim_start();
-    let name: &str = trimmed
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .next()?;
-    if name.is_empty() || KNOWN_TAGS.contains(&name) || name.starts_with("end") {
-        return None;
-    }
-    let lines = "\n".repeat(inner.matches('\n').count());
-    let dash = |yes: bool| if yes { "-" } else { "" };
-    let tag = format!(
-        "{{%{} {name} {}{lines}%}}",
-        dash(inner.starts_with('-')),
-        dash(inner.ends_with('-'))
-    );
-    Some(format!("{}{tag}{}", &text[..open], &text[close + 2..]))
+    None
 }
 
 /// The byte offset in `text` of the place liquid's error `message` points

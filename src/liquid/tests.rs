@@ -669,10 +669,10 @@ fn a_plugin_tag_whose_arguments_liquid_cannot_parse_is_left_out_too() {
         "a\n{% img /images/x.png %}\n\
          {% blockquote Eric S. Raymond, How to Become a Hacker %}\nq\n{% endblockquote %}\n\
          {% blockquote Joshua Bloch, author of \"Effective Java\" and Java's core %}\nr\n{% endblockquote %}\n\
-         they're\n",
+         they're {{ page.title }}\n",
     )
     .unwrap();
-    assert_eq!(out.text, "a\n\n\nq\n\n\nr\n\nthey're\n");
+    assert_eq!(out.text, "a\n\n\nq\n\n\nr\n\nthey're Post\n");
     let messages: Vec<String> = out.warnings.iter().map(|w| w.to_string()).collect();
     assert!(
         messages
