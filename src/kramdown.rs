@@ -651,7 +651,9 @@ impl Prepared {
             // Markdown. On one line with the text after it, it is inline.
             if block_start
                 && lone_span_tag(line.trim())
-                && lines.peek().is_some_and(|next| continues_paragraph(next))
+                && lines
+                    .peek()
+                    .is_some_and(|next| continues_paragraph(next) || lone_span_tag(next.trim()))
             {
                 self.markdown.push_str(line.trim_end());
                 self.markdown.push(' ');

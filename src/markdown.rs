@@ -779,6 +779,17 @@ mod tests {
     }
 
     #[test]
+    fn span_tags_alone_on_the_lines_that_start_a_paragraph_keep_it_markdown() {
+        // bair.berkeley.edu's 2024-05-29-tiny-agent.md; kramdown 2.4 gives
+        // `<p><br />\n<i>\nDemo at <a href="u">site</a>\n</i></p>`.
+        let html = to_html_with("Intro.\n\n<br>\n<i>\nDemo at [site](u)\n</i>\n", KRAMDOWN);
+        assert!(
+            html.contains("<p><br> <i>\nDemo at <a href=\"u\">site</a>\n</i></p>"),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn emphasis_beside_punctuation_is_kramdown_s() {
         // houbb.github.io (134 of its posts); each expectation is kramdown
         // 2.4's own output for the line.
