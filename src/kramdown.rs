@@ -93,7 +93,7 @@ pub fn prepare(source: &str) -> Prepared {
                     continue;
                 }
                 let Some(block) = Verbatim::opened_by(line) else {
-                    if opens_script(line).is_some() {
+                    if opens_script(line) {
                         prepared.text(&source[text_from..at]);
                         text_from = at;
                         verbatim = Some(Verbatim::Script);
@@ -318,7 +318,7 @@ impl Verbatim {
                     && trimmed.bytes().all(|c| c == open.as_bytes()[0])
             }
             Verbatim::Comment => line.contains("-->"),
-            Verbatim::Script => opens_script(line).is_none() && ends_tag(line, &SCRIPTS),
+            Verbatim::Script => !opens_script(line) && ends_tag(line, &SCRIPTS),
             Verbatim::Html => ends_tag(line, &RAW_HTML),
         }
     }
@@ -339,24 +339,27 @@ fn ends_tag(line: &str, tags: &[&str]) -> bool {
 
 const SCRIPTS: [&str; 2] = ["script", "style"];
 
-/// `Some` when `line` opens a `<script>` or `<style>` outside its code
-/// spans and does not close it after.
-fn opens_script(line: &str) -> Option<()> {
+/// Whether `line` opens a `<script>` or `<style>` outside its code spans
+/// and does not close it after. Its code spans are found only for a line
+/// that names one.
+fn opens_script(line: &str) -> bool {
     let bytes = line.as_bytes();
-    let spans = code_spans(line);
-    let opened = memchr::memrchr_iter(b'<', bytes)
-        .filter(|at| !spans.iter().any(|span| span.contains(at)))
-        .filter_map(|at| {
-            let name = &bytes[at + 1..];
-            SCRIPTS.iter().find_map(|tag| {
-                let named = name.len() > tag.len()
-                    && name[..tag.len()].eq_ignore_ascii_case(tag.as_bytes())
-                    && matches!(name[tag.len()], b' ' | b'\t' | b'>' | b'\n' | b'\r');
-                named.then_some(at)
-            })
+    let mut opened = memchr::memrchr_iter(b'<', bytes).filter(|&at| {
+        let name = &bytes[at + 1..];
+        SCRIPTS.iter().any(|tag| {
+            name.len() > tag.len()
+                && name[..tag.len()].eq_ignore_ascii_case(tag.as_bytes())
+                && matches!(name[tag.len()], b' ' | b'\t' | b'>' | b'\n' | b'\r')
         })
-        .next()?;
-    (!ends_tag(&line[opened..], &SCRIPTS)).then_some(())
+    });
+    let Some(last) = opened.next() else {
+        return false;
+    };
+    let spans = code_spans(line);
+    let outside = std::iter::once(last)
+        .chain(opened)
+        .find(|at| !spans.iter().any(|span| span.contains(at)));
+    outside.is_some_and(|at| !ends_tag(&line[at..], &SCRIPTS))
 }
 
 /// The last line of `text` (without its line end), if it ends with one.

@@ -103,14 +103,14 @@ const KNOWN_TAGS: &[&str] = &[
     "when",
 ];
 
-/// A tag Liquid could not parse, where `message` places it, whose name is
+/// The tag Liquid could not parse (the one `message` places the error in,
+/// or one before it whose arguments leave a quote open), when its name is
 /// no tag herald knows: its arguments dropped, so that the next parse
 /// meets an unknown tag and leaves it out, as any other plugin tag is.
 /// Liquid's grammar refused arguments such as Octopress's
 /// `{% img /images/x.png %}` before it looked the name up, and the post
 /// was refused with "expected Value, Range". Returns the text with it
-/// replaced; line breaks inside the tag stay, so line
-/// numbers stay true.
+/// replaced; line breaks inside the tag stay, so line numbers stay true.
 pub fn unknown_tag_arguments(text: &str, message: &str) -> Option<String> {
     let at = error_offset(text, message)?.min(text.len());
     let mut search = 0;
