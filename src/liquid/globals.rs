@@ -305,7 +305,10 @@ pub fn site(site: &Site) -> Result<Value> {
 /// twentieth of a build, spent before the first post could render.
 pub fn with_posts(site: &Value, posts: &[Post], site_url: &str) -> Value {
     let mut site = site.clone();
-    let summaries = Json::Array(posts.iter().map(|p| post_summary(p, site_url)).collect());
+    let mut summaries = Json::Array(posts.iter().map(|p| post_summary(p, site_url)).collect());
+    // `{% if post.series == page.series %}` over posts some of which have
+    // no `series`: nil there, as in Jekyll, not an unknown index.
+    with_sibling_keys(&mut summaries);
     if let (Value::Object(map), Ok(posts)) = (&mut site, to_liquid(&summaries)) {
         map.insert("posts".into(), posts);
     }
@@ -378,8 +381,11 @@ fn jekyll_url<'a>(post: &'a Post, site_url: &str) -> &'a str {
         .unwrap_or(&post.url)
 }
 
+/// A post as `site.posts` lists it: its front matter (`post.series`,
+/// `post.description`), and what Jekyll computes over it.
 fn post_summary(post: &Post, site_url: &str) -> Json {
-    serde_json::json!({
+    let mut map = post.front_matter.fields();
+    let computed = serde_json::json!({
         "title": post.title,
         "url": jekyll_url(post, site_url),
         "collection": "posts",
@@ -388,7 +394,11 @@ fn post_summary(post: &Post, site_url: &str) -> Json {
         "slug": post.slug,
         "tags": post.tags,
         "categories": post.categories,
-    })
+    });
+    if let Json::Object(computed) = computed {
+        map.extend(computed);
+    }
+    Json::Object(map)
 }
 
 pub fn page(post: &Post, site_url: &str) -> Value {
@@ -468,6 +478,40 @@ pub fn define(value: &mut Value, path: &[String]) -> bool {
         }
         _ => false,
     }
+}
+
+/// `key` as nil in every map that `site.posts` or `site.data` lists and
+/// that lacks it, for a loop's item (`{{ post.subtitle }}` when no post has
+/// one): nil, as in Jekyll. False when no map was missing it.
+pub fn define_in_items(site: &mut Value, key: &str) -> bool {
+    fn in_lists(value: &mut Value, key: &str) -> bool {
+        match value {
+            Value::Array(items) => items.iter_mut().fold(false, |defined, item| {
+                let here = match item {
+                    Value::Object(map) if !map.contains_key(key) => {
+                        map.insert(key.to_string().into(), Value::Nil);
+                        true
+                    }
+                    _ => false,
+                };
+                in_lists(item, key) | here | defined
+            }),
+            Value::Object(map) => map
+                .values_mut()
+                .fold(false, |defined, value| in_lists(value, key) | defined),
+            _ => false,
+        }
+    }
+    let Value::Object(site) = site else {
+        return false;
+    };
+    let mut defined = false;
+    for list in ["posts", "data"] {
+        if let Some(list) = site.get_mut(list) {
+            defined |= in_lists(list, key);
+        }
+    }
+    defined
 }
 
 fn to_liquid(json: &Json) -> Result<Value> {

@@ -510,7 +510,14 @@ impl<'a> Engine<'a> {
                         // `include.x` outside an include, or below a name found missing before.
                         root => match extra.iter_mut().find(|(name, _)| name == root) {
                             Some((_, value)) => globals::define(value, &missing.rest),
-                            None => false,
+                            // A loop's item, `post.subtitle` over `site.posts`.
+                            None => {
+                                let [key] = missing.rest.as_slice() else {
+                                    return Err(vec![self.problem(post, &message, line)]);
+                                };
+                                let site = site.get_or_insert_with(|| base_site.clone());
+                                globals::define_in_items(site, key)
+                            }
                         },
                     };
                     if !defined {

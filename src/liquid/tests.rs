@@ -737,3 +737,43 @@ fn site_data_holds_the_data_folders_files() {
     };
     assert!(e.to_string().contains("_data/broken.yml"), "{e}");
 }
+
+#[test]
+fn site_posts_items_carry_their_front_matter_and_nil_for_what_they_lack() {
+    // A post series, as Jekyll blogs list one: only some posts have `series`.
+    let (_dir, site) = site(
+        "",
+        &[
+            (
+                "2024-01-01-one.md",
+                "---\ntitle: One\nseries: rust\n---\n\
+                 {% for p in site.posts %}{% if p.series == page.series %}[{{ p.title }}]{% endif %}\
+                 {{ p.subtitle }}{% endfor %}\n",
+            ),
+            ("2024-01-02-two.md", "---\ntitle: Two\n---\nx\n"),
+            (
+                "2024-01-03-three.md",
+                "---\ntitle: Three\nseries: rust\n---\ny\n",
+            ),
+        ],
+        &[],
+    );
+    let engine = Engine::new(&site).unwrap();
+    let one = site.posts.iter().find(|p| p.title == "One").unwrap();
+    let out = engine.render(one).unwrap();
+    assert_eq!(out.text, "[Three][One]\n");
+    // Some posts have `series`: no warning for the others'. No post has
+    // `subtitle`: nil, as in Jekyll, with the usual warning.
+    assert!(
+        !out.warnings.iter().any(|w| w.message.contains("p.series")),
+        "{:?}",
+        out.warnings
+    );
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.message.contains("`p.subtitle` is not defined")),
+        "{:?}",
+        out.warnings
+    );
+}
