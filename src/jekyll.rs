@@ -261,8 +261,9 @@ struct FoundFeed {
     jekyll_ids: bool,
 }
 
-/// `feed.xml`, `atom.xml`, `rss.xml`... with front matter (so Jekyll renders
-/// it) and an `<rss` or `<feed` root.
+/// `feed.xml`, `atom.xml`, `rss.xml`... in the site's `folder` (empty, or
+/// ending in `/`), with front matter (so Jekyll renders it) and an `<rss`
+/// or `<feed` root.
 fn existing_feed(site: &Path, folder: &str) -> Option<FoundFeed> {
     use crate::config::FeedFormat;
     [
