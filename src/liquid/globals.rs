@@ -177,7 +177,7 @@ fn data_folder(site: &Site, folder: &Path) -> Result<Json> {
         ) else {
             continue;
         };
-        let value = match extension {
+        let mut value = match extension {
             _ if path.is_dir() => data_folder(site, &path)?,
             Some("yml" | "yaml") => yaml_file(site, &path)?,
             Some("json") => {
@@ -193,7 +193,6 @@ fn data_folder(site: &Site, folder: &Path) -> Result<Json> {
             Some("csv") => csv_rows(site, &path)?,
             _ => continue,
         };
-        let mut value = value;
         with_sibling_keys(&mut value);
         map.insert(stem.to_string(), value);
     }
