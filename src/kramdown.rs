@@ -337,6 +337,19 @@ fn ends_tag(line: &str, tags: &[&str]) -> bool {
     })
 }
 
+/// Whether `text` holds an end tag of the element `name` (lower case),
+/// found without a lower-case copy of `text`: it is the rest of the post,
+/// asked about at each indented line of HTML.
+fn closes(text: &str, name: &str) -> bool {
+    let bytes = text.as_bytes();
+    memmem::find_iter(bytes, b"</").any(|at| {
+        let after = &bytes[at + 2..];
+        after.len() >= name.len()
+            && after[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+            && !after.get(name.len()).is_some_and(u8::is_ascii_alphanumeric)
+    })
+}
+
 const SCRIPTS: [&str; 2] = ["script", "style"];
 
 /// Whether `line` opens a `<script>` or `<style>` outside its code spans
@@ -413,9 +426,7 @@ impl HtmlBlock {
         let Some((name, _)) = &self.open else {
             return false;
         };
-        code_indent(line)
-            && line.trim_start().starts_with('<')
-            && rest.to_ascii_lowercase().contains(&format!("</{name}"))
+        code_indent(line) && line.trim_start().starts_with('<') && closes(rest, name)
     }
 
     /// Reads `line`: true when it ends the block.
